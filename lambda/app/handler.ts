@@ -1,0 +1,177 @@
+/**
+ * The one request handler (web Request → Response) behind every host: the Lambda adapter, the local
+ * server and the tests. It owns routing, the HTTP-level guards (method, origin, size, authentication)
+ * and hands authenticated MCP traffic to the SDK's stateless handler, which builds a fresh server per request.
+ */
+import { createMcpHandler, localhostAllowedOrigins, validateOriginHeader, type AuthInfo } from '@modelcontextprotocol/server';
+import type { Authenticator, Principal } from '../auth/authenticator.js';
+import { CatalogCache } from '../catalog/catalog.js';
+import { createMcpServer } from '../mcp/server.js';
+import type { Logger } from '../observability/logger.js';
+import { OpenRouterClient } from '../openrouter/client.js';
+import type { AppConfig } from './config.js';
+
+export interface AppDeps {
+  config: AppConfig;
+  authenticator: Authenticator;
+  logger: Logger;
+  /** Shared across requests; defaults to a fresh cache with the configured TTL. */
+  catalog?: CatalogCache;
+  /** fetch used for upstream calls (tests may pass an instrumented one). */
+  upstreamFetch?: typeof fetch;
+}
+
+export interface App {
+  fetch(request: Request): Promise<Response>;
+  close(): Promise<void>;
+}
+
+const MCP_PATH = '/mcp';
+const MAX_TOKEN_LENGTH = 1024;
+const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID';
+const CORS_EXPOSE_HEADERS = 'WWW-Authenticate, Mcp-Protocol-Version, Mcp-Session-Id';
+
+export function createApp(deps: AppDeps): App {
+  const { config, logger } = deps;
+  const catalog = deps.catalog ?? new CatalogCache(config.catalogTtlMs);
+  const allowedOrigins = [
+    ...localhostAllowedOrigins(),
+    ...(config.publicUrl ? [new URL(config.publicUrl).hostname] : []),
+    ...config.allowedOrigins,
+  ];
+
+  const mcp = createMcpHandler(
+    ({ authInfo }) => {
+      const principal = authInfo?.extra?.principal as Principal | undefined;
+      // The HTTP layer authenticates before the SDK is reached; no principal here is a wiring bug.
+      if (!principal) throw new Error('unauthenticated MCP request reached the server factory');
+      return createMcpServer({
+        principal,
+        catalog,
+        logger,
+        progressIntervalMs: config.progressIntervalMs,
+        openRouter: new OpenRouterClient({
+          baseUrl: config.openRouterBaseUrl,
+          apiKey: principal.openRouterKey,
+          title: config.appTitle,
+          ...(config.appUrl ? { referer: config.appUrl } : {}),
+          ...(deps.upstreamFetch ? { fetch: deps.upstreamFetch } : {}),
+          generationTimeoutMs: config.upstreamTimeoutMs,
+        }),
+      });
+    },
+    {
+      legacy: 'stateless',
+      maxRequestBodySize: config.maxBodyBytes,
+      onerror: (error) => logger.warn('mcp request rejected', { error: error.message.slice(0, 200) }),
+    },
+  );
+
+  async function serveMcp(request: Request): Promise<Response> {
+    const origin = request.headers.get('origin');
+    if (origin && !validateOriginHeader(origin, allowedOrigins).ok) {
+      return jsonRpcError(403, -32000, 'Forbidden: this Origin may not call the MCP endpoint.');
+    }
+    const cors = origin ? corsHeaders(origin) : undefined;
+    if (request.method === 'OPTIONS') {
+      return new Response(null, {
+        status: 204,
+        headers: { ...cors, 'Access-Control-Allow-Methods': 'POST, OPTIONS', 'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS, 'Access-Control-Max-Age': '600' },
+      });
+    }
+    if (request.method !== 'POST') {
+      return withHeaders(jsonRpcError(405, -32000, 'Method not allowed: this server is stateless; use POST.'), { Allow: 'POST', ...cors });
+    }
+    const declared = Number(request.headers.get('content-length') ?? '0');
+    if (declared > config.maxBodyBytes) {
+      return withHeaders(jsonRpcError(413, -32000, `Request body too large (limit ${config.maxBodyBytes} bytes).`), cors);
+    }
+
+    const principal = await authenticate(request);
+    if (!principal) return withHeaders(unauthorized(request.headers.has('authorization')), cors);
+
+    const authInfo: AuthInfo = { token: '', clientId: principal.tokenId, scopes: ['mcp'], extra: { principal } };
+    const response = await mcp.fetch(request, { authInfo });
+    return cors ? withHeaders(response, cors) : response;
+  }
+
+  async function authenticate(request: Request): Promise<Principal | undefined> {
+    const header = request.headers.get('authorization');
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    const token = match?.[1];
+    if (!token || token.length > MAX_TOKEN_LENGTH) return undefined;
+    try {
+      return await deps.authenticator.authenticate(token);
+    } catch (err) {
+      // A failing store must not read as "bad token" to the operator: log it, but still refuse.
+      logger.error('authentication backend failed', { error: err instanceof Error ? err.name : 'unknown' });
+      throw new ServiceUnavailable();
+    }
+  }
+
+  return {
+    async fetch(request) {
+      const started = performance.now();
+      let response: Response;
+      try {
+        const path = new URL(request.url).pathname.replace(/\/+$/, '') || '/';
+        if (path === MCP_PATH) response = await serveMcp(request);
+        else if (path === '/' && (request.method === 'GET' || request.method === 'HEAD')) response = landing(config, request);
+        else response = json(404, { error: 'not_found', error_description: `Nothing here. The MCP endpoint is ${MCP_PATH}.` });
+      } catch (err) {
+        if (err instanceof ServiceUnavailable) {
+          response = withHeaders(jsonRpcError(503, -32000, 'The account store is unavailable; try again shortly.'), { 'Retry-After': '5' });
+        } else {
+          logger.error('request failed', { error: err instanceof Error ? err.name : 'unknown' });
+          response = jsonRpcError(500, -32603, 'Internal server error.');
+        }
+      }
+      logger.debug('http request', { method: request.method, status: response.status, latency_ms: Math.round(performance.now() - started) });
+      return response;
+    },
+    close: () => mcp.close(),
+  };
+}
+
+class ServiceUnavailable extends Error {}
+
+function corsHeaders(origin: string): Record<string, string> {
+  return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': CORS_EXPOSE_HEADERS, Vary: 'Origin' };
+}
+
+function unauthorized(hadCredentials: boolean): Response {
+  // RFC 6750: no error code when the request carried no credentials at all.
+  const challenge = hadCredentials
+    ? 'Bearer realm="openrouter-mcp", error="invalid_token", error_description="The token is missing, malformed, expired or revoked"'
+    : 'Bearer realm="openrouter-mcp"';
+  return new Response(
+    JSON.stringify({
+      error: 'invalid_token',
+      error_description: 'Authentication required: send "Authorization: Bearer <token>" with a valid, unrevoked MCP token.',
+    }),
+    { status: 401, headers: { 'Content-Type': 'application/json', 'WWW-Authenticate': challenge } },
+  );
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
+}
+
+function jsonRpcError(status: number, code: number, message: string): Response {
+  return json(status, { jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+function withHeaders(response: Response, headers: Record<string, string> | undefined): Response {
+  if (!headers) return response;
+  const merged = new Headers(response.headers);
+  for (const [k, v] of Object.entries(headers)) merged.set(k, v);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: merged });
+}
+
+function landing(config: AppConfig, request: Request): Response {
+  const base = config.publicUrl ?? new URL(request.url).origin;
+  return new Response(
+    `OpenRouter MCP server\n\nMCP endpoint (Streamable HTTP, POST): ${base}${MCP_PATH}\nSend "Authorization: Bearer <your MCP token>".\n`,
+    { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' } },
+  );
+}

@@ -1,0 +1,14 @@
+/** Who is calling: resolved from the bearer token before any MCP work happens. */
+
+export interface Principal {
+  userId: string;
+  /** Public id of the credential used (safe to log). */
+  tokenId: string;
+  /** The user's own OpenRouter key, decrypted for this request only. */
+  openRouterKey: string;
+}
+
+export interface Authenticator {
+  /** The principal for a bearer token, or undefined when it is unknown, malformed, expired or revoked. */
+  authenticate(token: string): Promise<Principal | undefined>;
+}

@@ -1,0 +1,33 @@
+/**
+ * OpenRouter quotes prices as decimal strings in dollars per token (or per request / per image).
+ * People compare models in dollars per million tokens, so that is what we show.
+ */
+
+/** Dollars per token → dollars per million tokens; null for unknown or variable ("-1") prices. */
+export function perMillion(price: string | number | null | undefined): number | null {
+  const n = toNumber(price);
+  if (n === null) return null;
+  // toPrecision removes binary noise such as 0.00003 * 1e6 = 30.000000000000004.
+  return Number((n * 1_000_000).toPrecision(12));
+}
+
+/** A flat price (per request, per image, per search) as a number; null when unknown or variable. */
+export function flatPrice(price: string | number | null | undefined): number | null {
+  const n = toNumber(price);
+  return n === null ? null : Number(n.toPrecision(12));
+}
+
+function toNumber(price: string | number | null | undefined): number | null {
+  if (price === null || price === undefined || price === '') return null;
+  const n = typeof price === 'number' ? price : Number(price);
+  if (!Number.isFinite(n) || n < 0) return null;
+  return n;
+}
+
+/** Format a dollar amount for people: enough digits for fractions of a cent. */
+export function formatUsd(amount: number | null | undefined): string {
+  if (amount === null || amount === undefined) return 'n/a';
+  if (amount === 0) return '$0';
+  if (Math.abs(amount) >= 1) return `$${amount.toFixed(2)}`;
+  return `$${Number(amount.toPrecision(3))}`;
+}

@@ -1,0 +1,73 @@
+/**
+ * Everything cryptographic derives from one random server secret: an HMAC key for token hashes and an
+ * AES-256-GCM key for stored OpenRouter keys, separated by HKDF `info` labels so neither can stand in for
+ * the other.
+ */
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export interface DerivedKeys {
+  tokenHmacKey: Buffer;
+  dataKey: Buffer;
+}
+
+export function deriveKeys(serverSecret: Buffer): DerivedKeys {
+  if (serverSecret.length < 32) throw new Error('the server secret must be at least 32 bytes');
+  const derive = (info: string) => Buffer.from(hkdfSync('sha256', serverSecret, Buffer.alloc(0), info, 32));
+  return { tokenHmacKey: derive('ormcp/token-hmac/v1'), dataKey: derive('ormcp/openrouter-key-encryption/v1') };
+}
+
+export function newServerSecret(): Buffer {
+  return randomBytes(32);
+}
+
+const TOKEN_PATTERN = /^ormcp_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+export interface IssuedToken {
+  /** The whole bearer token: shown once, never stored. */
+  token: string;
+  /** Public lookup id, safe to show and log. */
+  tokenId: string;
+  /** HMAC of the secret part: the only thing stored. */
+  hash: string;
+}
+
+export function issueToken(hmacKey: Buffer): IssuedToken {
+  const tokenId = randomBytes(8).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  return { token: `ormcp_${tokenId}_${secret}`, tokenId, hash: hashTokenSecret(hmacKey, tokenId, secret) };
+}
+
+/** Split a bearer token into its public id and secret; undefined for anything not shaped like ours. */
+export function parseToken(token: string): { tokenId: string; secret: string } | undefined {
+  const m = TOKEN_PATTERN.exec(token);
+  return m ? { tokenId: m[1]!, secret: m[2]! } : undefined;
+}
+
+/** The id is bound into the MAC so a hash copied onto another token id does not verify. */
+export function hashTokenSecret(hmacKey: Buffer, tokenId: string, secret: string): string {
+  return createHmac('sha256', hmacKey).update(`${tokenId}.${secret}`).digest('base64url');
+}
+
+export function verifyTokenSecret(hmacKey: Buffer, tokenId: string, secret: string, storedHash: string): boolean {
+  const expected = Buffer.from(hashTokenSecret(hmacKey, tokenId, secret));
+  const stored = Buffer.from(storedHash);
+  return expected.length === stored.length && timingSafeEqual(expected, stored);
+}
+
+/** AES-256-GCM with the user id as associated data: a ciphertext moved to another user fails to decrypt. */
+export function encryptForUser(dataKey: Buffer, userId: string, plaintext: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', dataKey, iv);
+  cipher.setAAD(Buffer.from(userId));
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return ['v1', iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+}
+
+export function decryptForUser(dataKey: Buffer, userId: string, sealed: string): string {
+  const [version, iv, ciphertext, tag] = sealed.split('.');
+  if (version !== 'v1' || !iv || !ciphertext || !tag) throw new Error('unsupported ciphertext format');
+  const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(iv, 'base64url'));
+  decipher.setAAD(Buffer.from(userId));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+}

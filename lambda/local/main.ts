@@ -1,0 +1,50 @@
+/**
+ * `npm start`: the MCP server on 127.0.0.1 with embedded defaults — accounts and the server secret under
+ * the data dir, kept across restarts. With OPENROUTER_API_KEY set and no user yet, a local user is created
+ * and its token printed once.
+ */
+import { resolve } from 'node:path';
+import { FileStore, loadOrCreateServerSecret } from '../auth/file-store.js';
+import { createApp } from '../app/handler.js';
+import { loadConfig } from '../app/config.js';
+import { createLogger } from '../observability/logger.js';
+import { listen } from './node-adapter.js';
+
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 8787);
+  const host = process.env.HOST ?? '127.0.0.1';
+  const dataDir = resolve(process.env.ORMCP_DATA_DIR ?? '.ormcp');
+  const config = loadConfig(process.env, { publicUrl: process.env.ORMCP_PUBLIC_URL ?? `http://${host}:${port}` });
+  // Logs go to stderr so stdout carries only what the operator must copy (URL, token).
+  const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(`${line}\n`) });
+
+  const store = new FileStore(dataDir, loadOrCreateServerSecret(dataDir));
+  let firstToken: string | undefined;
+  const key = process.env.OPENROUTER_API_KEY;
+  if (key && store.userCount() === 0) {
+    const userId = store.setUserKey('local', key);
+    firstToken = store.issueToken(userId, 'created by npm start').token;
+  }
+
+  const app = createApp({ config, authenticator: store, logger });
+  const server = await listen(app.fetch, { host, port });
+  const mcpUrl = `${server.url}/mcp`;
+  process.stdout.write(`OpenRouter MCP server listening on ${mcpUrl}\n`);
+  if (firstToken) {
+    process.stdout.write(`Created local user "local". Your MCP token (shown once, keep it secret):\n${firstToken}\n`);
+    process.stdout.write(`Try it: claude mcp add --transport http openrouter ${mcpUrl} --header "Authorization: Bearer <token>"\n`);
+  } else if (store.userCount() === 0) {
+    process.stdout.write('No users yet: restart with OPENROUTER_API_KEY=<your OpenRouter key> to create one and get a token.\n');
+  }
+
+  const shutdown = () => {
+    void Promise.all([app.close(), server.close()]).finally(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

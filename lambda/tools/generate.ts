@@ -1,0 +1,78 @@
+/** The two paid tools: chat completions and legacy text completions. */
+import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import type { Generated } from '../openrouter/aggregate.js';
+import type { GenerateOptions, RequestBody } from '../openrouter/client.js';
+import type { ToolDeps } from './context.js';
+import { GenerationOutput, presentGeneration } from './generation-output.js';
+import { ChatParams, ModelId, ProviderPreferences, SamplingParams } from './params.js';
+import { progressReporter } from './progress.js';
+import { runTool } from './run.js';
+
+const PAID_CALL = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true } as const;
+
+export const ChatInput = z.strictObject(ChatParams);
+
+export const CompletionInput = z.strictObject({
+  model: ModelId.describe('Model id, e.g. "openai/gpt-4o-mini" or "meta-llama/llama-3.1-8b-instruct".'),
+  prompt: z.string().min(1).describe('The text to continue. No chat template is applied.'),
+  ...SamplingParams,
+  provider: ProviderPreferences.optional(),
+  user: z.string().max(256).optional(),
+});
+
+/** Runs a generation, streaming partial text as progress notifications when the client asked for progress. */
+async function generate(
+  deps: ToolDeps,
+  ctx: ServerContext,
+  call: (body: RequestBody, options: GenerateOptions) => Promise<Generated>,
+  body: RequestBody,
+): Promise<Generated> {
+  const reporter = progressReporter(ctx, deps.progressIntervalMs);
+  try {
+    return await call(body, { signal: ctx.mcpReq.signal, ...(reporter ? { onDelta: reporter.onDelta } : {}) });
+  } finally {
+    await reporter?.flush();
+  }
+}
+
+export function registerGenerationTools(server: McpServer, deps: ToolDeps): void {
+  server.registerTool(
+    'send_chat_completion_request',
+    {
+      title: 'Chat with an OpenRouter model',
+      description:
+        'Send a chat conversation to any OpenRouter model and get its reply. Supports system/developer/user/assistant/tool ' +
+        'messages, images and files in user content, function calling (tools, tool_choice), structured outputs ' +
+        '(response_format json_schema), reasoning settings, provider routing, plugins (e.g. web search) and `models` ' +
+        'fallbacks. Parameters use OpenRouter\'s own names. The result reports the model and provider that served, the ' +
+        'generation id, token usage and the cost in dollars. Send a progress token to receive partial text as progress ' +
+        'notifications while the model writes.',
+      inputSchema: ChatInput,
+      outputSchema: GenerationOutput,
+      annotations: { title: 'Chat with an OpenRouter model', ...PAID_CALL },
+    },
+    (args, ctx) =>
+      runTool('send_chat_completion_request', deps, async () =>
+        presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.chat(b, o), args)),
+      ),
+  );
+
+  server.registerTool(
+    'send_completion_request',
+    {
+      title: 'Text completion with an OpenRouter model',
+      description:
+        'Send a raw text prompt (no chat roles or template) to an OpenRouter model and get the continuation. Use ' +
+        'send_chat_completion_request for conversations, tools or images. The result reports the model, provider, ' +
+        'generation id, token usage and cost in dollars; a progress token streams partial text.',
+      inputSchema: CompletionInput,
+      outputSchema: GenerationOutput,
+      annotations: { title: 'Text completion with an OpenRouter model', ...PAID_CALL },
+    },
+    (args, ctx) =>
+      runTool('send_completion_request', deps, async () =>
+        presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.completion(b, o), args)),
+      ),
+  );
+}

@@ -1,0 +1,99 @@
+/**
+ * How a generation (chat or text completion, streamed or not) is reported: one output schema, one
+ * presentation. Cut-offs and empty answers are called out instead of passing as an empty success.
+ */
+import { z } from 'zod';
+import { formatUsd } from '../catalog/pricing.js';
+import type { Generated } from '../openrouter/aggregate.js';
+import type { ToolOutcome } from './run.js';
+
+export const GenerationOutput = z.object({
+  id: z.string().describe('OpenRouter generation id (gen-…); get_generation returns its final billed cost and stats.'),
+  model: z.string().describe('The model that actually served the request (with `models`, the fallback that answered).'),
+  provider: z.string().optional().describe('The provider that served it.'),
+  finish_reason: z.string().nullable().describe('tool_calls | stop | length | content_filter | error'),
+  native_finish_reason: z.string().nullable().optional(),
+  content: z.string().describe('The generated text.'),
+  reasoning: z.string().optional().describe('Reasoning text, when the model returned it.'),
+  refusal: z.string().optional(),
+  tool_calls: z
+    .array(z.object({ id: z.string(), type: z.literal('function'), function: z.object({ name: z.string(), arguments: z.string() }) }))
+    .optional()
+    .describe('Function calls the model asks you to make; answer with role "tool" messages.'),
+  usage: z.object({
+    prompt_tokens: z.number(),
+    completion_tokens: z.number(),
+    total_tokens: z.number(),
+    reasoning_tokens: z.number().optional(),
+    cached_tokens: z.number().optional(),
+    cost: z.number().nullable().describe('Cost in dollars as reported by OpenRouter (null if not reported).'),
+    is_byok: z.boolean().optional(),
+  }),
+  notice: z.string().optional().describe('Why the answer is incomplete or empty, when it is.'),
+});
+export type GenerationOutput = z.infer<typeof GenerationOutput>;
+
+export function toGenerationOutput(g: Generated): { output: GenerationOutput; empty: boolean } {
+  const u = g.usage;
+  const empty = !g.content && g.toolCalls.length === 0;
+  const output: GenerationOutput = {
+    id: g.id,
+    model: g.model,
+    ...(g.provider ? { provider: g.provider } : {}),
+    finish_reason: g.finishReason,
+    ...(g.nativeFinishReason ? { native_finish_reason: g.nativeFinishReason } : {}),
+    content: g.content,
+    ...(g.reasoning ? { reasoning: g.reasoning } : {}),
+    ...(g.refusal ? { refusal: g.refusal } : {}),
+    ...(g.toolCalls.length ? { tool_calls: g.toolCalls } : {}),
+    usage: {
+      prompt_tokens: u?.prompt_tokens ?? 0,
+      completion_tokens: u?.completion_tokens ?? 0,
+      total_tokens: u?.total_tokens ?? 0,
+      ...(u?.completion_tokens_details?.reasoning_tokens ? { reasoning_tokens: u.completion_tokens_details.reasoning_tokens } : {}),
+      ...(u?.prompt_tokens_details?.cached_tokens ? { cached_tokens: u.prompt_tokens_details.cached_tokens } : {}),
+      cost: u?.cost ?? null,
+      ...(u?.is_byok !== undefined ? { is_byok: u.is_byok } : {}),
+    },
+  };
+  const notice = noticeFor(g, empty);
+  if (notice) output.notice = notice;
+  return { output, empty };
+}
+
+function noticeFor(g: Generated, empty: boolean): string | undefined {
+  const reason = g.finishReason;
+  if (g.refusal && empty) return `The model refused: ${g.refusal}`;
+  if (empty && g.reasoning && reason === 'length') {
+    return 'The model spent its whole output budget on reasoning and wrote no answer (finish_reason "length"). Raise max_tokens or lower reasoning.effort.';
+  }
+  if (empty && reason === 'content_filter') return 'The provider\'s content filter blocked the answer (finish_reason "content_filter").';
+  if (empty) return `The model returned an empty answer (finish_reason "${reason ?? 'none'}"). Try again, or try another model.`;
+  if (reason === 'length') return 'The answer is cut off: it reached the max_tokens limit (finish_reason "length"). Raise max_tokens to get the rest.';
+  if (reason === 'content_filter') return 'The provider\'s content filter stopped the answer part-way (finish_reason "content_filter").';
+  if (reason === 'error') return 'The provider reported an error during generation; the answer may be incomplete (finish_reason "error").';
+  return undefined;
+}
+
+export function presentGeneration(g: Generated): ToolOutcome<GenerationOutput> {
+  const { output, empty } = toGenerationOutput(g);
+  const main: string[] = [];
+  if (output.notice) main.push(`⚠ ${output.notice}`);
+  if (output.content) main.push(output.content);
+  for (const call of output.tool_calls ?? []) main.push(`Tool call ${call.id}: ${call.function.name}(${call.function.arguments})`);
+  const u = output.usage;
+  const meta = [
+    `model: ${output.model}`,
+    ...(output.provider ? [`provider: ${output.provider}`] : []),
+    `finish_reason: ${output.finish_reason ?? 'none'}`,
+    `tokens: ${u.prompt_tokens} in / ${u.completion_tokens} out${u.reasoning_tokens ? ` (${u.reasoning_tokens} reasoning)` : ''}`,
+    `cost: ${formatUsd(u.cost)}`,
+    `id: ${output.id}`,
+  ].join(' · ');
+  return {
+    structured: output,
+    text: [main.join('\n\n') || '(no text)', meta],
+    isError: empty,
+    log: { model: output.model, provider: output.provider, finish_reason: output.finish_reason, prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, cost: u.cost },
+  };
+}

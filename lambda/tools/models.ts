@@ -1,0 +1,144 @@
+/** Catalog tools: search the model list, and look at one model's providers and prices. */
+import type { McpServer } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import { CatalogPage, SORTS, searchCatalog, type CompactModel } from '../catalog/catalog.js';
+import { formatUsd, perMillion } from '../catalog/pricing.js';
+import { UpstreamError } from '../openrouter/errors.js';
+import type { ToolDeps } from './context.js';
+import { ModelId } from './params.js';
+import { ToolInputError, runTool } from './run.js';
+
+const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
+
+export const ModelsInput = z.strictObject({
+  query: z.string().max(200).optional().describe('Words to find in the model id, name or description, e.g. "claude sonnet" or "llama 70b".'),
+  input_modality: z.enum(['text', 'image', 'audio', 'file', 'video']).optional().describe('Only models that accept this input.'),
+  output_modality: z.enum(['text', 'image', 'audio', 'embeddings']).optional().describe('Only models that produce this output.'),
+  supported_parameters: z
+    .array(z.string().regex(/^[a-z_]{1,40}$/))
+    .max(10)
+    .optional()
+    .describe('Only models supporting all of these request parameters, e.g. ["tools"] or ["structured_outputs", "reasoning"].'),
+  max_prompt_price_per_m: z.number().min(0).optional().describe('Highest prompt price in dollars per million tokens.'),
+  max_completion_price_per_m: z.number().min(0).optional().describe('Highest completion price in dollars per million tokens.'),
+  min_context_length: z.number().int().min(0).optional().describe('Smallest acceptable context window in tokens.'),
+  free_only: z.boolean().optional().describe('Only models that cost nothing.'),
+  sort: z.enum(SORTS).optional().describe('Order of results (default: relevance with a query, otherwise newest).'),
+  limit: z.number().int().min(1).max(100).default(20).describe('Page size, 1–100 (default 20).'),
+  offset: z.number().int().min(0).default(0).describe('Models to skip; use next_offset from the previous page.'),
+  include_descriptions: z.boolean().default(false).describe('Include each model\'s description (longer output).'),
+});
+
+const EndpointOut = z.object({
+  provider: z.string(),
+  tag: z.string().optional(),
+  quantization: z.string().nullable(),
+  context_length: z.number().nullable(),
+  max_completion_tokens: z.number().nullable(),
+  prompt_price_per_m: z.number().nullable(),
+  completion_price_per_m: z.number().nullable(),
+  uptime_last_30m: z.number().nullable().describe('Percent of successful requests in the last 30 minutes.'),
+  supported_parameters: z.array(z.string()),
+});
+
+export const ModelDetailsOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().optional(),
+  input_modalities: z.array(z.string()),
+  output_modalities: z.array(z.string()),
+  endpoints: z.array(EndpointOut).describe('Providers serving this model, cheapest first.'),
+});
+
+function modelLine(m: CompactModel): string {
+  const caps = Object.entries(m.capabilities).filter(([, on]) => on).map(([name]) => name);
+  const price = m.capabilities.free ? 'free' : `${formatUsd(m.prompt_price_per_m)}/${formatUsd(m.completion_price_per_m)} per 1M in/out`;
+  const ctx = m.context_length ? `${Math.round(m.context_length / 1000)}k ctx` : 'ctx n/a';
+  return `- ${m.id} — ${m.name} · ${ctx} · ${price}${caps.length ? ` · ${caps.join(', ')}` : ''}`;
+}
+
+export function registerModelTools(server: McpServer, deps: ToolDeps): void {
+  server.registerTool(
+    'retrieve_available_models',
+    {
+      title: 'Search OpenRouter models',
+      description:
+        'Search the OpenRouter model catalog: filter by words in id/name/description, input/output modality, supported ' +
+        'parameters (e.g. tools, structured_outputs, reasoning), price and context length; sort and page through ' +
+        'compact records. Prices are dollars per million tokens. Returns `total` and `next_offset` for paging.',
+      inputSchema: ModelsInput,
+      outputSchema: CatalogPage,
+      annotations: { title: 'Search OpenRouter models', ...READ },
+    },
+    (args, ctx) =>
+      runTool('retrieve_available_models', deps, async () => {
+        const models = await deps.catalog.get(() => deps.openRouter.models(ctx.mcpReq.signal));
+        const page = searchCatalog(models, args);
+        const first = page.models.length ? page.offset + 1 : 0;
+        const header = `${page.total} model(s) match; showing ${first}–${page.offset + page.models.length}` +
+          (page.next_offset === null ? '.' : ` (next page: offset ${page.next_offset}).`);
+        return { structured: page, text: [[header, ...page.models.map(modelLine)].join('\n')], log: { results: page.models.length } };
+      }),
+  );
+
+  server.registerTool(
+    'get_model_details',
+    {
+      title: 'Model details and providers',
+      description:
+        'Details of one model: its description, modalities and every provider endpoint serving it with context length, ' +
+        'max output, quantization, prices per million tokens, recent uptime and supported parameters. Use it to choose ' +
+        'provider routing for send_chat_completion_request.',
+      inputSchema: z.strictObject({ model: ModelId.describe('Model id, e.g. "anthropic/claude-sonnet-4.5".') }),
+      outputSchema: ModelDetailsOutput,
+      annotations: { title: 'Model details and providers', ...READ },
+    },
+    ({ model }, ctx) =>
+      runTool('get_model_details', deps, async () => {
+        let list;
+        try {
+          list = await deps.openRouter.endpoints(model, ctx.mcpReq.signal);
+        } catch (err) {
+          if (err instanceof UpstreamError && err.status === 404) {
+            throw new ToolInputError(`No model "${model}" on OpenRouter. Use retrieve_available_models to find a valid id.`);
+          }
+          throw err;
+        }
+        const d = list.data;
+        const endpoints = d.endpoints
+          .map((e) => ({
+            provider: e.provider_name,
+            ...(e.tag ? { tag: e.tag } : {}),
+            quantization: e.quantization ?? null,
+            context_length: e.context_length ?? null,
+            max_completion_tokens: e.max_completion_tokens ?? null,
+            prompt_price_per_m: perMillion(e.pricing.prompt),
+            completion_price_per_m: perMillion(e.pricing.completion),
+            uptime_last_30m: e.uptime_last_30m ?? null,
+            supported_parameters: e.supported_parameters ?? [],
+          }))
+          .sort((a, b) => (a.prompt_price_per_m ?? Infinity) + (a.completion_price_per_m ?? Infinity) - ((b.prompt_price_per_m ?? Infinity) + (b.completion_price_per_m ?? Infinity)));
+        const structured = {
+          id: d.id,
+          name: d.name || d.id,
+          ...(d.description ? { description: d.description } : {}),
+          input_modalities: d.architecture?.input_modalities ?? [],
+          output_modalities: d.architecture?.output_modalities ?? [],
+          endpoints,
+        };
+        const lines = [
+          `${structured.name} (${structured.id})`,
+          ...(d.description ? [d.description] : []),
+          `Input: ${structured.input_modalities.join(', ') || 'n/a'} · Output: ${structured.output_modalities.join(', ') || 'n/a'}`,
+          `${endpoints.length} provider endpoint(s):`,
+          ...endpoints.map(
+            (e) =>
+              `- ${e.provider}${e.quantization ? ` (${e.quantization})` : ''} · ${e.context_length ?? 'n/a'} ctx · ` +
+              `${formatUsd(e.prompt_price_per_m)}/${formatUsd(e.completion_price_per_m)} per 1M in/out` +
+              (e.uptime_last_30m === null ? '' : ` · uptime ${e.uptime_last_30m}%`),
+          ),
+        ];
+        return { structured, text: [lines.join('\n')], log: { model } };
+      }),
+  );
+}

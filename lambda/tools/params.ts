@@ -1,0 +1,187 @@
+/**
+ * zod schemas for the OpenRouter request parameters the tools accept. Field names are OpenRouter's own
+ * (snake_case) so validated arguments pass through to the request body unchanged; objects are strict so a
+ * misspelled parameter is an error instead of being silently dropped.
+ */
+import { z } from 'zod';
+
+export const ModelId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@~-]*$/, 'a model id looks like "openai/gpt-4o" or "meta-llama/llama-3.1-8b-instruct:free"');
+
+export const SamplingParams = {
+  temperature: z.number().min(0).max(2).optional().describe('Sampling temperature, 0–2 (default 1).'),
+  max_tokens: z.number().int().min(1).max(1_000_000).optional().describe('Upper bound on generated tokens.'),
+  top_p: z.number().min(0).max(1).optional().describe('Nucleus sampling, 0–1.'),
+  top_k: z.number().int().min(0).optional().describe('Sample only from the K most likely tokens (0 disables).'),
+  min_p: z.number().min(0).max(1).optional().describe('Minimum probability relative to the most likely token, 0–1.'),
+  top_a: z.number().min(0).max(1).optional().describe('Dynamic top-a filtering, 0–1.'),
+  frequency_penalty: z.number().min(-2).max(2).optional().describe('-2 to 2; positive values discourage repeating frequent tokens.'),
+  presence_penalty: z.number().min(-2).max(2).optional().describe('-2 to 2; positive values encourage new topics.'),
+  repetition_penalty: z.number().min(0).max(2).optional().describe('0–2; 1 means no penalty.'),
+  seed: z.number().int().optional().describe('Seed for deterministic sampling, where the provider supports it.'),
+  stop: z.union([z.string().max(500), z.array(z.string().max(500)).max(4)]).optional().describe('Up to 4 stop sequences.'),
+  logit_bias: z
+    .record(z.string().regex(/^\d+$/, 'logit_bias keys are token ids'), z.number().min(-100).max(100))
+    .optional()
+    .describe('Token id → bias from -100 to 100.'),
+};
+
+const ProviderSortName = z.enum(['price', 'throughput', 'latency', 'exacto']);
+
+const PercentileThresholds = z.union([
+  z.number().min(0),
+  z.strictObject({ p50: z.number().min(0).optional(), p75: z.number().min(0).optional(), p90: z.number().min(0).optional(), p99: z.number().min(0).optional() }),
+]);
+
+export const ProviderPreferences = z
+  .strictObject({
+    order: z.array(z.string().max(100)).max(50).optional().describe('Providers to try in this order (slugs such as "openai", "anthropic", "together").'),
+    only: z.array(z.string().max(100)).max(50).optional().describe('Allow only these providers.'),
+    ignore: z.array(z.string().max(100)).max(50).optional().describe('Never use these providers.'),
+    allow_fallbacks: z.boolean().optional().describe('Allow other providers when the preferred ones fail (default true).'),
+    require_parameters: z.boolean().optional().describe('Use only providers that support every parameter in the request.'),
+    data_collection: z.enum(['allow', 'deny']).optional().describe('"deny" excludes providers that may store or train on data.'),
+    zdr: z.boolean().optional().describe('Use only zero-data-retention endpoints.'),
+    enforce_distillable_text: z.boolean().optional().describe('Use only models whose output may be used for distillation.'),
+    quantizations: z
+      .array(z.enum(['int4', 'int8', 'fp4', 'mxfp4', 'nvfp4', 'fp6', 'fp8', 'mxfp8', 'fp16', 'bf16', 'fp32', 'unknown']))
+      .optional()
+      .describe('Allowed quantization levels.'),
+    sort: z
+      .union([
+        ProviderSortName,
+        z.strictObject({ by: ProviderSortName.optional(), partition: z.enum(['model', 'none']).optional() }),
+      ])
+      .optional()
+      .describe('Sort providers by price, throughput or latency instead of load balancing.'),
+    max_price: z
+      .strictObject({
+        prompt: z.number().min(0).optional().describe('Dollars per million prompt tokens.'),
+        completion: z.number().min(0).optional().describe('Dollars per million completion tokens.'),
+        request: z.number().min(0).optional(),
+        image: z.number().min(0).optional(),
+      })
+      .optional()
+      .describe('Highest acceptable prices; providers above them are skipped.'),
+    preferred_min_throughput: PercentileThresholds.optional().describe('Preferred minimum tokens/second (number or percentile object).'),
+    preferred_max_latency: PercentileThresholds.optional().describe('Preferred maximum latency in seconds (number or percentile object).'),
+  })
+  .describe('OpenRouter provider routing preferences.');
+
+const ImageDetail = z.enum(['auto', 'low', 'high', 'original']);
+
+export const ContentPart = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('text'), text: z.string() }),
+  z.strictObject({
+    type: z.literal('image_url'),
+    image_url: z.strictObject({ url: z.string().min(1).describe('https URL or data: URL of the image.'), detail: ImageDetail.optional() }),
+  }),
+  z.strictObject({
+    type: z.literal('file'),
+    file: z.strictObject({ filename: z.string().max(255).optional(), file_data: z.string().min(1).describe('URL or base64 data: URL (e.g. a PDF).') }),
+  }),
+  z.strictObject({
+    type: z.literal('input_audio'),
+    input_audio: z.strictObject({ data: z.string().min(1).describe('Base64 audio.'), format: z.string().min(1).max(20) }),
+  }),
+]);
+
+const TextOnlyContent = z.union([z.string(), z.array(z.strictObject({ type: z.literal('text'), text: z.string() })).min(1)]);
+const RichContent = z.union([z.string(), z.array(ContentPart).min(1)]);
+
+export const ToolCallInput = z.strictObject({
+  id: z.string().min(1).max(200),
+  type: z.literal('function'),
+  function: z.strictObject({ name: z.string().min(1).max(64), arguments: z.string().describe('JSON-encoded arguments.') }),
+});
+
+const Name = z.string().min(1).max(64).optional();
+
+export const Message = z.discriminatedUnion('role', [
+  z.strictObject({ role: z.literal('system'), content: TextOnlyContent, name: Name }),
+  z.strictObject({ role: z.literal('developer'), content: TextOnlyContent, name: Name }),
+  z.strictObject({ role: z.literal('user'), content: RichContent, name: Name }),
+  z.strictObject({
+    role: z.literal('assistant'),
+    content: z.union([z.string(), z.array(ContentPart), z.null()]).optional(),
+    name: Name,
+    tool_calls: z.array(ToolCallInput).max(128).optional(),
+    reasoning: z.string().nullable().optional().describe('Reasoning returned by an earlier turn, passed back for continuity.'),
+  }),
+  z.strictObject({ role: z.literal('tool'), content: RichContent, tool_call_id: z.string().min(1).max(200) }),
+]);
+
+const JsonObject = z.record(z.string(), z.unknown());
+
+export const FunctionTool = z.strictObject({
+  type: z.literal('function'),
+  function: z.strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'function names use a-z, A-Z, 0-9, _ and -, up to 64 characters'),
+    description: z.string().max(4096).optional(),
+    parameters: JsonObject.optional().describe('JSON Schema of the arguments.'),
+    strict: z.boolean().nullable().optional(),
+  }),
+});
+
+export const ToolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.strictObject({ type: z.literal('function'), function: z.strictObject({ name: z.string().min(1).max(64) }) }),
+]);
+
+export const ResponseFormat = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('text') }),
+  z.strictObject({ type: z.literal('json_object') }),
+  z.strictObject({
+    type: z.literal('json_schema'),
+    json_schema: z.strictObject({
+      name: z.string().min(1).max(64),
+      description: z.string().max(4096).optional(),
+      schema: JsonObject.optional(),
+      strict: z.boolean().nullable().optional(),
+    }),
+  }),
+]);
+
+export const Reasoning = z
+  .strictObject({
+    effort: z.enum(['max', 'xhigh', 'high', 'medium', 'low', 'minimal', 'none']).optional().describe('How hard a reasoning model should think.'),
+    summary: z.enum(['auto', 'concise', 'detailed']).optional().describe('Reasoning summary verbosity, where supported.'),
+  })
+  .describe('Reasoning settings for reasoning models.');
+
+const Enabled = z.boolean().optional();
+
+export const Plugin = z.discriminatedUnion('id', [
+  z.strictObject({
+    id: z.literal('web'),
+    enabled: Enabled,
+    max_results: z.number().int().min(1).max(25).optional(),
+    search_prompt: z.string().max(2000).optional(),
+    include_domains: z.array(z.string().max(255)).max(50).optional(),
+    exclude_domains: z.array(z.string().max(255)).max(50).optional(),
+  }),
+  z.strictObject({ id: z.literal('file-parser'), enabled: Enabled, pdf: z.strictObject({ engine: z.enum(['mistral-ocr', 'pdf-text', 'native', 'cloudflare-ai']).optional() }).optional() }),
+  z.strictObject({ id: z.literal('response-healing'), enabled: Enabled }),
+  z.strictObject({ id: z.literal('moderation') }),
+  z.strictObject({ id: z.literal('context-compression'), enabled: Enabled, engine: z.literal('middle-out').optional() }),
+]);
+
+export const ChatParams = {
+  model: ModelId.optional().describe('Model id, e.g. "openai/gpt-4o". Omit to use the account default, or give `models`.'),
+  models: z.array(ModelId).min(1).max(10).optional().describe('Fallback list: tried in order; the result names the model that served.'),
+  messages: z.array(Message).min(1).max(2000).describe('The conversation so far.'),
+  ...SamplingParams,
+  logprobs: z.boolean().optional().describe('Return log probabilities of the output tokens.'),
+  top_logprobs: z.number().int().min(0).max(20).optional().describe('How many alternatives per token (needs logprobs).'),
+  response_format: ResponseFormat.optional().describe('Force JSON output; json_schema enforces a schema (structured outputs).'),
+  tools: z.array(FunctionTool).max(128).optional().describe('Functions the model may call; calls come back in tool_calls.'),
+  tool_choice: ToolChoice.optional(),
+  parallel_tool_calls: z.boolean().optional(),
+  provider: ProviderPreferences.optional(),
+  reasoning: Reasoning.optional(),
+  plugins: z.array(Plugin).max(10).optional().describe('OpenRouter plugins such as web search ({"id":"web"}) or PDF parsing.'),
+  user: z.string().max(256).optional().describe('A stable end-user identifier for abuse monitoring.'),
+};
