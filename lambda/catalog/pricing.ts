@@ -29,5 +29,8 @@ export function formatUsd(amount: number | null | undefined): string {
   if (amount === null || amount === undefined) return 'n/a';
   if (amount === 0) return '$0';
   if (Math.abs(amount) >= 1) return `$${amount.toFixed(2)}`;
-  return `$${Number(amount.toPrecision(3))}`;
+  // Three significant digits for fractions of a cent, but never fewer than two decimals ($0.60, not $0.6).
+  const short = String(Number(amount.toPrecision(3)));
+  const decimals = short.split('.')[1]?.length ?? 0;
+  return `$${!short.includes('e') && decimals < 2 ? amount.toFixed(2) : short}`;
 }

@@ -29,6 +29,11 @@ export const SamplingParams = {
     .describe('Token id → bias from -100 to 100.'),
 };
 
+/** OpenRouter takes max prices as decimal strings; a number is accepted too and sent as a string. */
+const Price = z
+  .union([z.number().min(0), z.string().regex(/^\d+(\.\d+)?$/, 'a price is a decimal number of dollars')])
+  .transform((v) => String(v));
+
 const ProviderSortName = z.enum(['price', 'throughput', 'latency', 'exacto']);
 
 const PercentileThresholds = z.union([
@@ -59,10 +64,11 @@ export const ProviderPreferences = z
       .describe('Sort providers by price, throughput or latency instead of load balancing.'),
     max_price: z
       .strictObject({
-        prompt: z.number().min(0).optional().describe('Dollars per million prompt tokens.'),
-        completion: z.number().min(0).optional().describe('Dollars per million completion tokens.'),
-        request: z.number().min(0).optional(),
-        image: z.number().min(0).optional(),
+        prompt: Price.optional().describe('Dollars per million prompt tokens.'),
+        completion: Price.optional().describe('Dollars per million completion tokens.'),
+        request: Price.optional().describe('Dollars per request.'),
+        image: Price.optional().describe('Dollars per image.'),
+        audio: Price.optional().describe('Dollars per audio unit.'),
       })
       .optional()
       .describe('Highest acceptable prices; providers above them are skipped.'),

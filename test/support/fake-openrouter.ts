@@ -1,0 +1,340 @@
+/**
+ * A fake OpenRouter on loopback that follows the official OpenAPI spec and the documented behaviour:
+ * error envelopes with HTTP status = code, SSE streaming with processing comments, role/content/finish/usage
+ * chunks and [DONE], mid-stream errors on HTTP 200, `models` fallbacks, per-token decimal-string prices,
+ * opt-in paging on /models, and a /generation lookup that 404s briefly. Every request body is validated
+ * against the spec; violations are answered with 400 and recorded so tests can assert there were none.
+ *
+ * Behaviour is chosen by model id, so tests driving the server through real MCP clients can trigger it:
+ *   fake/echo (default) · fake/slow · fake/length · fake/reasoning-only · fake/tool-call · fake/empty
+ *   fake/midstream-error · fake/garbage · fake/truncated · fake/error-<status> (400/401/402/403/408/429/502/503)
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { validateAgainst, validateCompletionRequest } from './openapi.js';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  apiKey: string | undefined;
+  body: Record<string, unknown> | undefined;
+}
+
+export interface FakeKey {
+  limit: number | null;
+  usage: number;
+  is_free_tier: boolean;
+}
+
+const CREATED = 1_750_000_000;
+
+function model(id: string, name: string, o: { prompt: string; completion: string; ctx: number; input?: string[]; output?: string[]; params?: string[]; created?: number; description?: string; request?: string }) {
+  return {
+    id,
+    canonical_slug: id,
+    name,
+    created: o.created ?? CREATED,
+    description: o.description ?? `${name} by ${id.split('/')[0]}.`,
+    context_length: o.ctx,
+    architecture: { modality: `${(o.input ?? ['text']).join('+')}->${(o.output ?? ['text']).join('+')}`, input_modalities: o.input ?? ['text'], output_modalities: o.output ?? ['text'], tokenizer: 'Other', instruct_type: null },
+    pricing: { prompt: o.prompt, completion: o.completion, request: o.request ?? '0', image: '0' },
+    top_provider: { context_length: o.ctx, max_completion_tokens: 8192, is_moderated: false },
+    per_request_limits: null,
+    supported_parameters: o.params ?? ['temperature', 'top_p', 'max_tokens', 'stop', 'seed'],
+    default_parameters: null,
+    supported_voices: null,
+    links: { details: `/api/v1/models/${id}/endpoints` },
+  };
+}
+
+const FULL = ['temperature', 'top_p', 'top_k', 'min_p', 'top_a', 'frequency_penalty', 'presence_penalty', 'repetition_penalty', 'seed', 'stop', 'max_tokens', 'logit_bias', 'logprobs', 'top_logprobs', 'response_format', 'structured_outputs', 'tools', 'tool_choice', 'parallel_tool_calls', 'reasoning', 'include_reasoning'];
+
+export const FAKE_MODELS = [
+  model('openai/gpt-4o', 'OpenAI: GPT-4o', { prompt: '0.0000025', completion: '0.00001', ctx: 128_000, input: ['text', 'image', 'file'], params: FULL, created: CREATED + 500, description: 'GPT-4o is OpenAI\'s versatile flagship multimodal model.' }),
+  model('openai/gpt-4o-mini', 'OpenAI: GPT-4o-mini', { prompt: '0.00000015', completion: '0.0000006', ctx: 128_000, input: ['text', 'image'], params: FULL, created: CREATED + 400 }),
+  model('anthropic/claude-sonnet-4.5', 'Anthropic: Claude Sonnet 4.5', { prompt: '0.000003', completion: '0.000015', ctx: 1_000_000, input: ['text', 'image', 'file'], params: FULL, created: CREATED + 900, description: 'Claude Sonnet 4.5 is Anthropic\'s best coding model.' }),
+  model('meta-llama/llama-3.1-8b-instruct:free', 'Meta: Llama 3.1 8B Instruct (free)', { prompt: '0', completion: '0', ctx: 131_072, params: ['temperature', 'top_p', 'top_k', 'max_tokens', 'stop'], created: CREATED + 100 }),
+  model('google/gemini-2.5-flash-image', 'Google: Gemini 2.5 Flash Image', { prompt: '0.0000003', completion: '0.0000025', ctx: 32_768, input: ['text', 'image'], output: ['text', 'image'], params: ['temperature', 'max_tokens', 'response_format', 'structured_outputs'], created: CREATED + 800 }),
+  model('deepseek/deepseek-r1', 'DeepSeek: R1', { prompt: '0.0000004', completion: '0.000002', ctx: 163_840, params: ['temperature', 'max_tokens', 'reasoning', 'include_reasoning', 'tools'], created: CREATED + 300, description: 'DeepSeek R1 is an open reasoning model.' }),
+  model('openrouter/auto', 'Auto Router', { prompt: '-1', completion: '-1', ctx: 2_000_000, params: FULL, created: CREATED + 50, description: 'Routes your prompt to a suitable model.' }),
+  model('fake/echo', 'Fake: Echo', { prompt: '0.000001', completion: '0.000002', ctx: 8192, params: FULL, created: CREATED }),
+];
+
+const ERROR_BODIES: Record<number, { message: string; metadata?: Record<string, unknown> }> = {
+  400: { message: 'fake/error-400 is not a valid model ID' },
+  401: { message: 'User not found.' },
+  402: { message: 'Insufficient credits. Add more using https://openrouter.ai/credits' },
+  403: { message: 'Input was flagged by moderation', metadata: { reasons: ['harassment', 'violence'], flagged_input: 'some flagged words', provider_name: 'OpenAI', model_slug: 'openai/gpt-4o' } },
+  408: { message: 'Request timed out' },
+  429: { message: 'Rate limit exceeded: free-models-per-min' },
+  502: { message: 'Provider returned error', metadata: { provider_name: 'SomeProvider', raw: 'upstream exploded' } },
+  503: { message: 'No endpoints found that can handle the requested parameters.' },
+};
+
+export class FakeOpenRouter {
+  readonly requests: RecordedRequest[] = [];
+  /** Spec violations seen in request bodies: must stay empty. */
+  readonly violations: { path: string; errors: string[] }[] = [];
+  readonly keys = new Map<string, FakeKey>();
+  /** Delay between streamed chunks for fake/slow, and before answering when > 0 for everything. */
+  slowChunkDelayMs = 150;
+  responseDelayMs = 0;
+  private server: Server | undefined;
+  private readonly generations = new Map<string, { model: string; lookups: number; cost: number; prompt: number; completion: number }>();
+  private counter = 0;
+  baseUrl = '';
+
+  constructor(keys: string[] = []) {
+    for (const k of keys) this.addKey(k);
+  }
+
+  addKey(key: string, info: Partial<FakeKey> = {}): void {
+    this.keys.set(key, { limit: 50, usage: 12.5, is_free_tier: false, ...info });
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/v1`;
+    return this.baseUrl;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  /** Requests to one route, newest last. */
+  calls(path: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.path === path);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const path = url.pathname.replace(/^\/api\/v1/, '');
+    const raw = await new Promise<string>((resolve) => {
+      let data = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (data += c));
+      req.on('end', () => resolve(data));
+    });
+    let body: Record<string, unknown> | undefined;
+    if (raw) {
+      try {
+        body = JSON.parse(raw) as Record<string, unknown>;
+      } catch {
+        return this.error(res, 400, 'Invalid JSON body');
+      }
+    }
+    const auth = req.headers.authorization;
+    const apiKey = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    this.requests.push({ method: req.method ?? 'GET', path, query: url.searchParams, headers: req.headers, apiKey, body });
+    if (this.responseDelayMs) await sleep(this.responseDelayMs);
+
+    if (req.method === 'GET' && path === '/models') return this.models(res, url.searchParams);
+    if (!apiKey || !this.keys.has(apiKey)) return this.error(res, 401, 'User not found.');
+    if (req.method === 'POST' && path === '/chat/completions') return this.generate(res, path, body, 'chat');
+    if (req.method === 'POST' && path === '/completions') return this.generate(res, path, body, 'text');
+    if (req.method === 'GET' && path === '/key') return this.key(res, apiKey);
+    if (req.method === 'GET' && path === '/generation') return this.generation(res, url.searchParams.get('id') ?? '');
+    const endpoints = /^\/models\/(.+)\/endpoints$/.exec(path);
+    if (req.method === 'GET' && endpoints) return this.endpoints(res, decodeURIComponent(endpoints[1]!));
+    return this.error(res, 404, `Not Found: ${req.method} ${path}`);
+  }
+
+  private error(res: ServerResponse, code: number, message: string, metadata?: Record<string, unknown>, headers: Record<string, string> = {}): void {
+    res.writeHead(code, { 'Content-Type': 'application/json', ...headers });
+    res.end(JSON.stringify({ error: { code, message, ...(metadata ? { metadata } : {}) } }));
+  }
+
+  private json(res: ServerResponse, body: unknown): void {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+
+  private models(res: ServerResponse, q: URLSearchParams): void {
+    const wanted = q.get('output_modalities') ?? 'text';
+    let list = FAKE_MODELS.filter((m) => wanted === 'all' || wanted.split(',').some((w) => m.architecture.output_modalities.includes(w)));
+    if (q.has('limit') || q.has('offset')) {
+      const offset = Number(q.get('offset') ?? 0);
+      list = list.slice(offset, offset + Number(q.get('limit') ?? 500));
+    }
+    this.json(res, { data: list });
+  }
+
+  private key(res: ServerResponse, apiKey: string): void {
+    const k = this.keys.get(apiKey)!;
+    this.json(res, {
+      data: {
+        label: `${apiKey.slice(0, 11)}...${apiKey.slice(-3)}`,
+        limit: k.limit,
+        limit_remaining: k.limit === null ? null : k.limit - k.usage,
+        limit_reset: 'monthly',
+        usage: k.usage,
+        usage_daily: 0.5,
+        usage_weekly: 3,
+        usage_monthly: k.usage,
+        byok_usage: 0,
+        byok_usage_daily: 0,
+        byok_usage_weekly: 0,
+        byok_usage_monthly: 0,
+        include_byok_in_limit: false,
+        is_free_tier: k.is_free_tier,
+        is_management_key: false,
+        is_provisioning_key: false,
+        expires_at: null,
+        rate_limit: { interval: '10s', requests: 100, note: 'deprecated' },
+      },
+    });
+  }
+
+  private generation(res: ServerResponse, id: string): void {
+    const g = this.generations.get(id);
+    if (!g) return this.error(res, 404, 'Generation not found');
+    // OpenRouter writes generation stats a moment after the response; the first lookup misses.
+    if (g.lookups++ === 0) return this.error(res, 404, 'Generation not found');
+    this.json(res, {
+      data: {
+        id, model: g.model, provider_name: 'FakeProvider', created_at: new Date(CREATED * 1000).toISOString(), total_cost: g.cost, usage: g.cost,
+        upstream_inference_cost: null, cache_discount: null, tokens_prompt: g.prompt, tokens_completion: g.completion, native_tokens_prompt: g.prompt,
+        native_tokens_completion: g.completion, native_tokens_reasoning: 0, native_tokens_cached: 0, latency: 120, generation_time: 480,
+        finish_reason: 'stop', native_finish_reason: 'stop', streamed: false, cancelled: false, is_byok: false, api_type: 'completions', origin: '',
+      },
+    });
+  }
+
+  private endpoints(res: ServerResponse, id: string): void {
+    const m = FAKE_MODELS.find((x) => x.id === id);
+    if (!m) return this.error(res, 404, 'Model not found');
+    const endpoint = (provider: string, factor: number, quantization: string, uptime: number) => ({
+      name: `${provider} | ${id}`, model_id: id, model_name: m.name, provider_name: provider, tag: provider.toLowerCase(), context_length: m.context_length,
+      max_completion_tokens: 8192, max_prompt_tokens: null, quantization, status: 0, uptime_last_30m: uptime, supports_implicit_caching: false,
+      supported_parameters: m.supported_parameters, latency_last_30m: { p50: 300 }, throughput_last_30m: { p50: 80 },
+      pricing: { prompt: String(Number(m.pricing.prompt) * factor), completion: String(Number(m.pricing.completion) * factor), request: '0', image: '0' },
+    });
+    this.json(res, {
+      data: {
+        id: m.id, name: m.name, created: m.created, description: m.description, architecture: m.architecture,
+        endpoints: [endpoint('Pricey', 2, 'fp16', 99.1), endpoint('Cheapo', 1, 'fp8', 97.5)],
+      },
+    });
+  }
+
+  private async generate(res: ServerResponse, path: string, body: Record<string, unknown> | undefined, kind: 'chat' | 'text'): Promise<void> {
+    const errors = kind === 'chat' ? validateAgainst('ChatRequest', body) : validateCompletionRequest(body);
+    if (errors.length) {
+      this.violations.push({ path, errors });
+      return this.error(res, 400, `Invalid request: ${errors.join('; ')}`);
+    }
+    const b = body!;
+    const candidates = [...(typeof b.model === 'string' ? [b.model] : []), ...((b.models as string[] | undefined) ?? [])];
+    if (!candidates.length) candidates.push('fake/echo');
+    // `models` fallback: the first candidate that is not an error model serves; the response names it.
+    const served = candidates.find((m) => !m.startsWith('fake/error-')) ?? candidates[candidates.length - 1]!;
+    const status = /^fake\/error-(\d{3})$/.exec(served);
+    if (status) {
+      const code = Number(status[1]);
+      const e = ERROR_BODIES[code] ?? { message: 'error' };
+      return this.error(res, code, e.message, e.metadata, code === 429 ? { 'Retry-After': '7' } : {});
+    }
+    const known = FAKE_MODELS.some((m) => m.id === served) || served.startsWith('fake/');
+    if (!known) return this.error(res, 400, `${served} is not a valid model ID`);
+
+    const plan = this.plan(served, b, kind);
+    const id = `gen-${Date.now()}-${++this.counter}`;
+    const usage = { prompt_tokens: 12, completion_tokens: plan.completionTokens, total_tokens: 12 + plan.completionTokens, cost: (12 + plan.completionTokens * 2) / 1e6, is_byok: false, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: plan.reasoning ? 7 : 0 } };
+    this.generations.set(id, { model: served, lookups: 0, cost: usage.cost, prompt: 12, completion: plan.completionTokens });
+
+    if (served === 'fake/garbage') {
+      res.writeHead(200, { 'Content-Type': b.stream ? 'text/event-stream' : 'application/json' });
+      res.end(b.stream ? 'data: {not json\n\n' : '<html>oops</html>');
+      return;
+    }
+    const base = { id, model: served, provider: 'FakeProvider', created: CREATED, system_fingerprint: null };
+    if (!b.stream) {
+      const choice =
+        kind === 'chat'
+          ? { index: 0, finish_reason: plan.finish, native_finish_reason: plan.finish, message: { role: 'assistant', content: plan.text, ...(plan.reasoning ? { reasoning: plan.reasoning } : {}), ...(plan.toolCalls ? { tool_calls: plan.toolCalls } : {}) } }
+          : { index: 0, text: plan.text, finish_reason: plan.finish, native_finish_reason: plan.finish };
+      if (served === 'fake/midstream-error') return this.error(res, 502, 'Provider returned error');
+      return this.json(res, { ...base, object: kind === 'chat' ? 'chat.completion' : 'text_completion', choices: [choice], usage });
+    }
+
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+    const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      kind === 'chat'
+        ? send({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, native_finish_reason: finish }] })
+        : send({ ...base, object: 'text_completion', choices: [{ index: 0, text: (delta.content as string | undefined) ?? '', finish_reason: finish }] });
+    res.write(': OPENROUTER PROCESSING\n\n');
+    if (kind === 'chat') chunk({ role: 'assistant', content: '' });
+    const delay = served === 'fake/slow' ? this.slowChunkDelayMs : 0;
+    if (plan.reasoning) chunk({ reasoning: plan.reasoning });
+    for (const piece of plan.pieces) {
+      if (delay) {
+        res.write(': OPENROUTER PROCESSING\n\n');
+        await sleep(delay);
+      }
+      chunk({ content: piece });
+    }
+    if (served === 'fake/midstream-error') {
+      send({ ...base, object: 'chat.completion.chunk', error: { code: 502, message: 'Provider disconnected' }, choices: [{ index: 0, delta: { content: '' }, finish_reason: 'error' }] });
+      res.end();
+      return;
+    }
+    if (served === 'fake/truncated') {
+      res.end();
+      return;
+    }
+    if (plan.toolCalls) {
+      plan.toolCalls.forEach((call, index) => {
+        chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] });
+        const args = call.function.arguments;
+        chunk({ tool_calls: [{ index, function: { arguments: args.slice(0, 5) } }] });
+        chunk({ tool_calls: [{ index, function: { arguments: args.slice(5) } }] });
+      });
+    }
+    chunk({}, plan.finish);
+    send({ ...base, object: 'chat.completion.chunk', choices: [], usage });
+    res.write('data: [DONE]\n\n');
+    res.end();
+  }
+
+  private plan(served: string, b: Record<string, unknown>, kind: 'chat' | 'text') {
+    const input = kind === 'chat' ? lastUserText(b.messages) : String(b.prompt);
+    let text = kind === 'chat' ? `Echo: ${input}` : ` and so on after "${input}"`;
+    let finish = 'stop';
+    let reasoning: string | undefined;
+    let toolCalls: { id: string; type: 'function'; function: { name: string; arguments: string } }[] | undefined;
+    if (served === 'fake/length') finish = 'length';
+    if (served === 'fake/reasoning-only') {
+      text = '';
+      reasoning = 'Let me think about this very carefully...';
+      finish = 'length';
+    }
+    if (served === 'fake/empty') text = '';
+    if (served === 'fake/slow') text = 'one two three four five six';
+    if (served === 'fake/tool-call') {
+      text = '';
+      finish = 'tool_calls';
+      toolCalls = [{ id: 'call_abc123', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"c"}' } }];
+    }
+    const pieces = text ? text.match(/\S+\s*/g) ?? [text] : [];
+    return { text, finish, reasoning, toolCalls, pieces, completionTokens: Math.max(1, pieces.length) };
+  }
+}
+
+function lastUserText(messages: unknown): string {
+  if (!Array.isArray(messages)) return '';
+  const last = [...messages].reverse().find((m: { role?: string }) => m?.role === 'user') as { content?: unknown } | undefined;
+  if (typeof last?.content === 'string') return last.content;
+  if (Array.isArray(last?.content)) return last.content.map((p: { text?: string }) => p.text ?? '').join(' ').trim();
+  return '';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
