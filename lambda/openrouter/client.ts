@@ -145,11 +145,16 @@ export class OpenRouterClient {
 
   private async send(method: string, path: string, body: RequestBody | undefined, signal: AbortSignal | undefined, timeoutMs: number) {
     const response = await this.open(method, path, body, signal, timeoutMs);
+    let text: string;
     try {
-      return await response.json();
+      text = await response.text();
     } catch (err) {
-      if (err instanceof Error && err.name === 'SyntaxError') throw new UpstreamError('invalid_response', 502, 'the response is not JSON');
       throw toUpstreamError(err, signal);
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new UpstreamError('invalid_response', 502, 'the response is not JSON');
     }
   }
 
@@ -222,7 +227,9 @@ function parseOrThrow<T>(schema: { safeParse(v: unknown): { success: true; data:
 function toUpstreamError(err: unknown, callerSignal?: AbortSignal): Error {
   if (err instanceof UpstreamError) return err;
   if (callerSignal?.aborted) return new UpstreamError('network', 499, 'the request was cancelled');
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+  // Match by name: fetch's errors may come from another realm, where instanceof Error fails.
+  const name = (err as { name?: unknown } | null)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
     return new UpstreamError('timeout', 504, 'timed out');
   }
   return new UpstreamError('network', 502, 'network error');
