@@ -7,7 +7,7 @@
 export function perMillion(price: string | number | null | undefined): number | null {
   const n = toNumber(price);
   if (n === null) return null;
-  // toPrecision removes binary noise such as 0.00003 * 1e6 = 30.000000000000004.
+  // toPrecision removes binary noise such as 0.0000001 * 1e6 = 0.09999999999999999.
   return Number((n * 1_000_000).toPrecision(12));
 }
 
@@ -18,10 +18,18 @@ export function flatPrice(price: string | number | null | undefined): number | n
 }
 
 function toNumber(price: string | number | null | undefined): number | null {
-  if (price === null || price === undefined || price === '') return null;
+  if (price === null || price === undefined) return null;
+  if (typeof price === 'string' && !/^\d+(\.\d+)?([eE][-+]?\d+)?$/.test(price.trim())) return null;
   const n = typeof price === 'number' ? price : Number(price);
   if (!Number.isFinite(n) || n < 0) return null;
   return n;
+}
+
+const DECIMAL = new Intl.NumberFormat('en-US', { useGrouping: false, maximumSignificantDigits: 15, maximumFractionDigits: 20 });
+
+/** A number as a plain decimal string, never in exponent notation (1e-7 → "0.0000001"). */
+export function decimalString(n: number): string {
+  return DECIMAL.format(n);
 }
 
 /** Format a dollar amount for people: enough digits for fractions of a cent. */
@@ -30,7 +38,7 @@ export function formatUsd(amount: number | null | undefined): string {
   if (amount === 0) return '$0';
   if (Math.abs(amount) >= 1) return `$${amount.toFixed(2)}`;
   // Three significant digits for fractions of a cent, but never fewer than two decimals ($0.60, not $0.6).
-  const short = String(Number(amount.toPrecision(3)));
+  const short = decimalString(Number(amount.toPrecision(3)));
   const decimals = short.split('.')[1]?.length ?? 0;
-  return `$${!short.includes('e') && decimals < 2 ? amount.toFixed(2) : short}`;
+  return `$${decimals < 2 ? amount.toFixed(2) : short}`;
 }

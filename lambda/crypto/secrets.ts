@@ -57,7 +57,7 @@ export function verifyTokenSecret(hmacKey: Buffer, tokenId: string, secret: stri
 /** AES-256-GCM with the user id as associated data: a ciphertext moved to another user fails to decrypt. */
 export function encryptForUser(dataKey: Buffer, userId: string, plaintext: string): string {
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', dataKey, iv);
+  const cipher = createCipheriv('aes-256-gcm', dataKey, iv, { authTagLength: 16 });
   cipher.setAAD(Buffer.from(userId));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return ['v1', iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
@@ -65,9 +65,12 @@ export function encryptForUser(dataKey: Buffer, userId: string, plaintext: strin
 
 export function decryptForUser(dataKey: Buffer, userId: string, sealed: string): string {
   const [version, iv, ciphertext, tag] = sealed.split('.');
-  if (version !== 'v1' || !iv || !ciphertext || !tag) throw new Error('unsupported ciphertext format');
-  const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(iv, 'base64url'));
+  if (version !== 'v1' || !iv || ciphertext === undefined || !tag) throw new Error('unsupported ciphertext format');
+  const authTag = Buffer.from(tag, 'base64url');
+  // Insist on the full 16-byte tag: GCM would otherwise accept a truncated one.
+  if (authTag.length !== 16) throw new Error('invalid authentication tag');
+  const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
   decipher.setAAD(Buffer.from(userId));
-  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  decipher.setAuthTag(authTag);
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
 }

@@ -23,8 +23,8 @@ export function createLogger(options: { level?: LogLevel; write?: (line: string)
   const base = options.base ?? {};
   const log = (level: LogLevel, message: string, fields?: LogFields) => {
     if (ORDER[level] < min) return;
-    const line = JSON.stringify({ level, time: new Date().toISOString(), message, ...base, ...fields }, errorReplacer);
-    write(scrub(line, 16_384));
+    const line = JSON.stringify({ ...base, ...fields, level, time: new Date().toISOString(), message }, errorReplacer);
+    write(scrub(line, Infinity));
   };
   return {
     debug: (m, f) => log('debug', m, f),

@@ -12,6 +12,8 @@ export class SseDecoder {
     const events: string[] = [];
     let newline: number;
     while ((newline = this.buffer.search(/\r\n|\r|\n/)) !== -1) {
+      // A CR ending the chunk may be the first half of a CRLF split across reads: wait for the next byte.
+      if (newline === this.buffer.length - 1 && this.buffer.endsWith('\r')) break;
       const line = this.buffer.slice(0, newline);
       const sepLength = this.buffer.startsWith('\r\n', newline) ? 2 : 1;
       this.buffer = this.buffer.slice(newline + sepLength);
@@ -23,7 +25,7 @@ export class SseDecoder {
   /** Flush a final event not followed by a blank line (a stream cut short still yields what it had). */
   end(): string[] {
     const events: string[] = [];
-    if (this.buffer) this.line(this.buffer, events);
+    if (this.buffer) this.line(this.buffer.replace(/\r$/, ''), events);
     this.buffer = '';
     this.line('', events);
     return events;

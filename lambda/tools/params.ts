@@ -4,6 +4,7 @@
  * misspelled parameter is an error instead of being silently dropped.
  */
 import { z } from 'zod';
+import { decimalString } from '../catalog/pricing.js';
 
 export const ModelId = z
   .string()
@@ -31,8 +32,8 @@ export const SamplingParams = {
 
 /** OpenRouter takes max prices as decimal strings; a number is accepted too and sent as a string. */
 const Price = z
-  .union([z.number().min(0), z.string().regex(/^\d+(\.\d+)?$/, 'a price is a decimal number of dollars')])
-  .transform((v) => String(v));
+  .union([z.number().min(0).max(1_000_000), z.string().regex(/^\d+(\.\d+)?$/, 'a price is a decimal number of dollars')])
+  .transform((v) => (typeof v === 'number' ? decimalString(v) : v));
 
 const ProviderSortName = z.enum(['price', 'throughput', 'latency', 'exacto']);
 

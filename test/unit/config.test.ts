@@ -1,0 +1,117 @@
+import { ConfigError, loadConfig } from '../../lambda/app/config.js';
+
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  test('defaults with an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      openRouterBaseUrl: 'https://openrouter.ai/api/v1',
+      allowedOrigins: [],
+      maxBodyBytes: 4 * 1024 * 1024,
+      appTitle: 'OpenRouter MCP',
+      catalogTtlMs: 600_000,
+      progressIntervalMs: 100,
+      upstreamTimeoutMs: 600_000,
+      logLevel: 'info',
+    });
+  });
+
+  test('ignores unrelated environment variables', () => {
+    expect(loadConfig({ PATH: '/usr/bin', HOME: '/root', ORMCP_UNKNOWN: 'x' })).toEqual(loadConfig({}));
+  });
+
+  test('reads every variable', () => {
+    const c = loadConfig({
+      OPENROUTER_BASE_URL: 'http://127.0.0.1:9999/api/v1',
+      ORMCP_PUBLIC_URL: 'https://mcp.example.com',
+      ORMCP_ALLOWED_ORIGINS: 'app.example.com',
+      ORMCP_MAX_BODY_BYTES: '2048',
+      ORMCP_APP_TITLE: 'My MCP',
+      ORMCP_APP_URL: 'https://example.com/app',
+      ORMCP_CATALOG_TTL_SECONDS: '30',
+      ORMCP_PROGRESS_INTERVAL_MS: '0',
+      ORMCP_UPSTREAM_TIMEOUT_MS: '5000',
+      ORMCP_LOG_LEVEL: 'debug',
+    });
+    expect(c).toEqual({
+      openRouterBaseUrl: 'http://127.0.0.1:9999/api/v1',
+      publicUrl: 'https://mcp.example.com',
+      allowedOrigins: ['app.example.com'],
+      maxBodyBytes: 2048,
+      appTitle: 'My MCP',
+      appUrl: 'https://example.com/app',
+      catalogTtlMs: 30_000,
+      progressIntervalMs: 0,
+      upstreamTimeoutMs: 5000,
+      logLevel: 'debug',
+    });
+  });
+
+  test('strips trailing slashes from the base and public URLs', () => {
+    const c = loadConfig({ OPENROUTER_BASE_URL: 'https://openrouter.ai/api/v1///', ORMCP_PUBLIC_URL: 'https://mcp.example.com/' });
+    expect(c.openRouterBaseUrl).toBe('https://openrouter.ai/api/v1');
+    expect(c.publicUrl).toBe('https://mcp.example.com');
+  });
+
+  test('explicit overrides win over the environment', () => {
+    const c = loadConfig({ ORMCP_LOG_LEVEL: 'debug', ORMCP_PUBLIC_URL: 'https://a.example' }, { logLevel: 'error', publicUrl: 'http://127.0.0.1:1234', catalogTtlMs: 0 });
+    expect(c.logLevel).toBe('error');
+    expect(c.publicUrl).toBe('http://127.0.0.1:1234');
+    expect(c.catalogTtlMs).toBe(0);
+    expect(c.appTitle).toBe('OpenRouter MCP');
+  });
+
+  test('splits ORMCP_ALLOWED_ORIGINS on commas, trimming and dropping empties', () => {
+    expect(loadConfig({ ORMCP_ALLOWED_ORIGINS: ' a.example.com, b.example.com ,,c.example.com, ' }).allowedOrigins).toEqual([
+      'a.example.com',
+      'b.example.com',
+      'c.example.com',
+    ]);
+    expect(loadConfig({ ORMCP_ALLOWED_ORIGINS: ' , ' }).allowedOrigins).toEqual([]);
+  });
+
+  test('numeric limits are inclusive', () => {
+    expect(loadConfig({ ORMCP_MAX_BODY_BYTES: '1024' }).maxBodyBytes).toBe(1024);
+    expect(loadConfig({ ORMCP_MAX_BODY_BYTES: String(6 * 1024 * 1024) }).maxBodyBytes).toBe(6 * 1024 * 1024);
+    expect(loadConfig({ ORMCP_CATALOG_TTL_SECONDS: '86400' }).catalogTtlMs).toBe(86_400_000);
+    expect(loadConfig({ ORMCP_UPSTREAM_TIMEOUT_MS: '900000' }).upstreamTimeoutMs).toBe(900_000);
+  });
+
+  test.each([
+    ['OPENROUTER_BASE_URL', 'not a url'],
+    ['ORMCP_PUBLIC_URL', 'mcp.example.com'],
+    ['ORMCP_APP_URL', 'nope'],
+    ['ORMCP_MAX_BODY_BYTES', '1023'],
+    ['ORMCP_MAX_BODY_BYTES', String(6 * 1024 * 1024 + 1)],
+    ['ORMCP_MAX_BODY_BYTES', 'lots'],
+    ['ORMCP_CATALOG_TTL_SECONDS', '-1'],
+    ['ORMCP_CATALOG_TTL_SECONDS', '86401'],
+    ['ORMCP_CATALOG_TTL_SECONDS', '1.5'],
+    ['ORMCP_PROGRESS_INTERVAL_MS', '10001'],
+    ['ORMCP_UPSTREAM_TIMEOUT_MS', '999'],
+    ['ORMCP_UPSTREAM_TIMEOUT_MS', '900001'],
+    ['ORMCP_LOG_LEVEL', 'verbose'],
+    ['ORMCP_LOG_LEVEL', 'INFO'],
+    ['ORMCP_APP_TITLE', 'x'.repeat(101)],
+  ])('an invalid %s (%j) throws a ConfigError naming the variable', (name, value) => {
+    const err = configError({ [name]: value });
+    expect(err).toBeInstanceOf(Error);
+    expect(err.name).toBe('ConfigError');
+    expect(err.message).toMatch(/^Invalid configuration: /);
+    expect(err.message).toContain(`${name}:`);
+  });
+
+  test('names every invalid variable at once', () => {
+    const err = configError({ ORMCP_LOG_LEVEL: 'loud', ORMCP_MAX_BODY_BYTES: '1' });
+    expect(err.message).toContain('ORMCP_LOG_LEVEL');
+    expect(err.message).toContain('ORMCP_MAX_BODY_BYTES');
+  });
+});
