@@ -16,7 +16,12 @@ const INSTRUCTIONS =
 export function createMcpServer(deps: ToolDeps): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, title: 'OpenRouter', version: SERVER_VERSION },
-    { capabilities: { tools: {} }, instructions: INSTRUCTIONS },
+    {
+      // Prompts and resources are declared (empty) so generic clients and the conformance suite get empty
+      // lists instead of "method not found"; nothing here ever changes at run time.
+      capabilities: { tools: { listChanged: false }, prompts: { listChanged: false }, resources: { listChanged: false }, logging: {} },
+      instructions: INSTRUCTIONS,
+    },
   );
   registerGenerationTools(server, deps);
   registerModelTools(server, deps);
