@@ -1,11 +1,9 @@
-/** Jest runs the TypeScript sources through swc as CommonJS; the SDK packages ship CJS builds too. */
+/** Jest runs the TypeScript sources through esbuild as CommonJS; the SDK packages ship CJS builds too. */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: {
-    '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
-  },
+  transform: { '^.+\\.ts$': '<rootDir>/test/support/esbuild-jest.cjs' },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,
   maxWorkers: 2,
