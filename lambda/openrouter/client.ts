@@ -42,40 +42,29 @@ export class OpenRouterClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
   }
 
-  async chat(body: RequestBody, options: GenerateOptions = {}): Promise<Generated> {
-    if (options.onDelta) return this.stream('/chat/completions', body, options);
-    const json = await this.send('POST', '/chat/completions', body, options.signal, this.options.generationTimeoutMs ?? 600_000);
-    const parsed = parseOrThrow(ChatResult, json);
-    const choice = parsed.choices[0]!;
-    return {
-      id: parsed.id,
-      model: parsed.model,
-      ...(parsed.provider ? { provider: parsed.provider } : {}),
-      content: choice.message.content,
-      reasoning: choice.message.reasoning ?? '',
-      refusal: choice.message.refusal ?? '',
-      toolCalls: choice.message.tool_calls ?? [],
-      finishReason: choice.finish_reason ?? null,
-      nativeFinishReason: choice.native_finish_reason ?? null,
-      ...(parsed.usage ? { usage: parsed.usage } : {}),
-    };
+  chat(body: RequestBody, options: GenerateOptions = {}): Promise<Generated> {
+    return this.generate('/chat/completions', ChatResult, body, options);
   }
 
-  async completion(body: RequestBody, options: GenerateOptions = {}): Promise<Generated> {
-    if (options.onDelta) return this.stream('/completions', body, options);
-    const json = await this.send('POST', '/completions', body, options.signal, this.options.generationTimeoutMs ?? 600_000);
-    const parsed = parseOrThrow(CompletionResult, json);
-    const choice = parsed.choices[0]!;
+  /** Legacy text completions: same result shape, the text in `content`. */
+  completion(body: RequestBody, options: GenerateOptions = {}): Promise<Generated> {
+    return this.generate('/completions', CompletionResult, body, options);
+  }
+
+  private async generate(path: string, schema: typeof ChatResult | typeof CompletionResult, body: RequestBody, options: GenerateOptions): Promise<Generated> {
+    if (options.onDelta) return this.stream(path, body, options);
+    const parsed = parseOrThrow<ChatResult>(schema, await this.send('POST', path, body, options.signal, this.options.generationTimeoutMs ?? 600_000));
+    const { message, finish_reason, native_finish_reason } = parsed.choices[0]!;
     return {
       id: parsed.id,
       model: parsed.model,
       ...(parsed.provider ? { provider: parsed.provider } : {}),
-      content: choice.text,
-      reasoning: '',
-      refusal: '',
-      toolCalls: [],
-      finishReason: choice.finish_reason ?? null,
-      nativeFinishReason: choice.native_finish_reason ?? null,
+      content: message.content,
+      reasoning: message.reasoning ?? '',
+      refusal: message.refusal ?? '',
+      toolCalls: message.tool_calls ?? [],
+      finishReason: finish_reason ?? null,
+      nativeFinishReason: native_finish_reason ?? null,
       ...(parsed.usage ? { usage: parsed.usage } : {}),
     };
   }

@@ -94,17 +94,20 @@ export const ChatChunk = z.object({
 });
 export type ChatChunk = z.infer<typeof ChatChunk>;
 
+/** Legacy completions answer with `choices[].text`; read into the chat result's shape so one path presents both. */
 export const CompletionResult = z.object({
   id: z.string(),
   model: z.string(),
   provider: z.string().optional(),
   choices: z
     .array(
-      z.object({
-        text: z.string().nullish().transform((t) => t ?? ''),
-        finish_reason: FinishReason,
-        native_finish_reason: z.string().nullish(),
-      }),
+      z
+        .object({ text: z.string().nullish(), finish_reason: FinishReason, native_finish_reason: z.string().nullish() })
+        .transform(({ text, finish_reason, native_finish_reason }) => ({
+          finish_reason,
+          native_finish_reason,
+          message: { content: text ?? '', reasoning: undefined, refusal: undefined, tool_calls: undefined },
+        })),
     )
     .min(1),
   usage: Usage.optional(),
@@ -126,18 +129,18 @@ export const Pricing = z.object({
 });
 export type Pricing = z.infer<typeof Pricing>;
 
+const Architecture = z.object({
+  input_modalities: z.array(z.string()).default([]),
+  output_modalities: z.array(z.string()).default([]),
+});
+
 export const Model = z.object({
   id: z.string(),
   name: z.string().default(''),
   description: z.string().nullish(),
   created: z.number().nullish(),
   context_length: z.number().nullish(),
-  architecture: z
-    .object({
-      input_modalities: z.array(z.string()).default([]),
-      output_modalities: z.array(z.string()).default([]),
-    })
-    .default({ input_modalities: [], output_modalities: [] }),
+  architecture: Architecture.default({ input_modalities: [], output_modalities: [] }),
   pricing: Pricing.default({}),
   top_provider: z
     .object({ context_length: z.number().nullish(), max_completion_tokens: z.number().nullish(), is_moderated: z.boolean().nullish() })
@@ -173,9 +176,7 @@ export const EndpointList = z.object({
     name: z.string().default(''),
     description: z.string().nullish(),
     created: z.number().nullish(),
-    architecture: z
-      .object({ input_modalities: z.array(z.string()).default([]), output_modalities: z.array(z.string()).default([]) })
-      .nullish(),
+    architecture: Architecture.nullish(),
     endpoints: z.array(Endpoint),
   }),
 });

@@ -3,10 +3,8 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { formatUsd } from '../catalog/pricing.js';
 import { UpstreamError } from '../openrouter/errors.js';
-import type { ToolDeps } from './context.js';
+import { READ_ONLY, type ToolDeps } from './context.js';
 import { ToolInputError, runTool } from './run.js';
-
-const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
 
 export const GenerationStats = z.object({
   id: z.string(),
@@ -50,7 +48,7 @@ export function registerAccountTools(server: McpServer, deps: ToolDeps): void {
         'cost, native token counts, provider, latency and finish reason. Stats can take a few seconds to appear.',
       inputSchema: z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, 'a generation id looks like "gen-…"').describe('Generation id.') }),
       outputSchema: GenerationStats,
-      annotations: { title: 'Generation cost and stats', ...READ },
+      annotations: { title: 'Generation cost and stats', ...READ_ONLY },
     },
     ({ id }, ctx) =>
       runTool('get_generation', deps, async () => {
@@ -99,7 +97,7 @@ export function registerAccountTools(server: McpServer, deps: ToolDeps): void {
         'and what remains, and whether it is on the free tier. Use it before large jobs or after a 402 error.',
       inputSchema: z.strictObject({}),
       outputSchema: KeyUsage,
-      annotations: { title: 'OpenRouter credit and limits', ...READ },
+      annotations: { title: 'OpenRouter credit and limits', ...READ_ONLY },
     },
     (_args, ctx) =>
       runTool('get_key_usage', deps, async () => {

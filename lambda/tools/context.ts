@@ -12,3 +12,7 @@ export interface ToolDeps {
   /** Minimum gap between two progress notifications while streaming. */
   progressIntervalMs: number;
 }
+
+/** Tool annotations: lookups only read; generations spend the user's credit and are not idempotent. */
+export const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
+export const PAID_CALL = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true } as const;

@@ -3,13 +3,11 @@ import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Generated } from '../openrouter/aggregate.js';
 import type { GenerateOptions, RequestBody } from '../openrouter/client.js';
-import type { ToolDeps } from './context.js';
+import { PAID_CALL, type ToolDeps } from './context.js';
 import { GenerationOutput, presentGeneration } from './generation-output.js';
 import { ChatParams, ModelId, ProviderPreferences, SamplingParams } from './params.js';
 import { progressReporter } from './progress.js';
 import { runTool } from './run.js';
-
-const PAID_CALL = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true } as const;
 
 export const ChatInput = z.strictObject(ChatParams);
 

@@ -4,11 +4,9 @@ import { z } from 'zod';
 import { CatalogPage, SORTS, searchCatalog, type CompactModel } from '../catalog/catalog.js';
 import { formatUsd, perMillion } from '../catalog/pricing.js';
 import { UpstreamError } from '../openrouter/errors.js';
-import type { ToolDeps } from './context.js';
+import { READ_ONLY, type ToolDeps } from './context.js';
 import { ModelId } from './params.js';
 import { ToolInputError, runTool } from './run.js';
-
-const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
 
 export const ModelsInput = z.strictObject({
   query: z.string().max(200).optional().describe('Words to find in the model id, name or description, e.g. "claude sonnet" or "llama 70b".'),
@@ -68,7 +66,7 @@ export function registerModelTools(server: McpServer, deps: ToolDeps): void {
         'compact records. Prices are dollars per million tokens. Returns `total` and `next_offset` for paging.',
       inputSchema: ModelsInput,
       outputSchema: CatalogPage,
-      annotations: { title: 'Search OpenRouter models', ...READ },
+      annotations: { title: 'Search OpenRouter models', ...READ_ONLY },
     },
     (args, ctx) =>
       runTool('retrieve_available_models', deps, async () => {
@@ -91,7 +89,7 @@ export function registerModelTools(server: McpServer, deps: ToolDeps): void {
         'provider routing for send_chat_completion_request.',
       inputSchema: z.strictObject({ model: ModelId.describe('Model id, e.g. "anthropic/claude-sonnet-4.5".') }),
       outputSchema: ModelDetailsOutput,
-      annotations: { title: 'Model details and providers', ...READ },
+      annotations: { title: 'Model details and providers', ...READ_ONLY },
     },
     ({ model }, ctx) =>
       runTool('get_model_details', deps, async () => {

@@ -95,7 +95,14 @@ export class FakeOpenRouter {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => {
+      // A bug in the fake must fail the test at once, not hang the client until its timeout.
+      this.handle(req, res).catch((err: unknown) => {
+        this.violations.push({ path: req.url ?? '', errors: [`fake server error: ${String(err)}`] });
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 500, message: 'fake server error' } }));
+      });
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/v1`;
     return this.baseUrl;

@@ -9,7 +9,7 @@ import ajv2020 from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 
-export const SPEC_PATH = resolve(__dirname, '../../../shared/openrouter/openapi.yaml');
+export const SPEC_PATH = process.env.OPENROUTER_OPENAPI_SPEC ?? resolve(__dirname, '../../../shared/openrouter/openapi.yaml');
 const SPEC_ID = 'https://openrouter.test/openapi.json';
 
 type Json = Record<string, unknown>;
