@@ -52,7 +52,7 @@ export function createApp(deps: AppDeps): App {
         progressIntervalMs: config.progressIntervalMs,
         openRouter: new OpenRouterClient({
           baseUrl: config.openRouterBaseUrl,
-          apiKey: principal.openRouterKey,
+          apiKey: principal.openRouterKey ?? '',
           title: config.appTitle,
           ...(config.appUrl ? { referer: config.appUrl } : {}),
           ...(deps.upstreamFetch ? { fetch: deps.upstreamFetch } : {}),

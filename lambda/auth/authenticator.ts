@@ -4,8 +4,8 @@ export interface Principal {
   userId: string;
   /** Public id of the credential used (safe to log). */
   tokenId: string;
-  /** The user's own OpenRouter key, decrypted for this request only. */
-  openRouterKey: string;
+  /** The user's own OpenRouter key, decrypted for this request only; absent until the user connects one. */
+  openRouterKey?: string;
 }
 
 export interface Authenticator {

@@ -1,13 +1,13 @@
 /**
- * `npm start`: the MCP server on 127.0.0.1 with embedded defaults — accounts and the server secret under
- * the data dir, kept across restarts. With OPENROUTER_API_KEY set and no user yet, a local user is created
+ * `npm start`: the MCP server on 127.0.0.1 with embedded defaults — DynamoDB (dynalite) and the server
+ * secret under the data dir, kept across restarts. With OPENROUTER_API_KEY set and no user yet, a local user is created
  * and its token printed once.
  */
 import { resolve } from 'node:path';
-import { FileStore, loadOrCreateServerSecret } from '../auth/file-store.js';
 import { createApp } from '../app/handler.js';
 import { loadConfig } from '../app/config.js';
 import { createLogger } from '../observability/logger.js';
+import { openLocalStore } from './local-store.js';
 import { listen } from './node-adapter.js';
 
 async function main(): Promise<void> {
@@ -18,12 +18,15 @@ async function main(): Promise<void> {
   // Logs go to stderr so stdout carries only what the operator must copy (URL, token).
   const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(`${line}\n`) });
 
-  const store = new FileStore(dataDir, loadOrCreateServerSecret(dataDir));
+  const { store, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true });
   let firstToken: string | undefined;
   const key = process.env.OPENROUTER_API_KEY;
-  if (key && store.userCount() === 0) {
-    const userId = store.setUserKey('local', key);
-    firstToken = store.issueToken(userId, 'created by npm start').token;
+  let users = await store.listUsers();
+  if (key && users.length === 0) {
+    const user = await store.createUser('local');
+    await store.setOpenRouterKey(user.userId, key);
+    firstToken = (await store.issueToken(user.userId, { label: 'created by npm start' })).token;
+    users = [user];
   }
 
   const app = createApp({ config, authenticator: store, logger });
@@ -33,12 +36,14 @@ async function main(): Promise<void> {
   if (firstToken) {
     process.stdout.write(`Created local user "local". Your MCP token (shown once, keep it secret):\n${firstToken}\n`);
     process.stdout.write(`Try it: claude mcp add --transport http openrouter ${mcpUrl} --header "Authorization: Bearer <token>"\n`);
-  } else if (store.userCount() === 0) {
-    process.stdout.write('No users yet: restart with OPENROUTER_API_KEY=<your OpenRouter key> to create one and get a token.\n');
+  } else if (users.length === 0) {
+    process.stdout.write('No users yet: restart with OPENROUTER_API_KEY=<your OpenRouter key>, or run `npx ormcp token issue --user <name>`.\n');
   }
 
   const shutdown = () => {
-    void Promise.all([app.close(), server.close()]).finally(() => process.exit(0));
+    void Promise.all([app.close(), server.close()])
+      .then(closeStore)
+      .finally(() => process.exit(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

@@ -76,7 +76,7 @@ export function registerModelTools(server: McpServer, deps: ToolDeps): void {
         const header = `${page.total} model(s) match; showing ${first}–${page.offset + page.models.length}` +
           (page.next_offset === null ? '.' : ` (next page: offset ${page.next_offset}).`);
         return { structured: page, text: [[header, ...page.models.map(modelLine)].join('\n')], log: { results: page.models.length } };
-      }),
+      }, { needsKey: false }),
   );
 
   server.registerTool(

@@ -20,9 +20,14 @@ export async function runTool<T extends Record<string, unknown>>(
   name: string,
   deps: ToolDeps,
   body: () => Promise<ToolOutcome<T>>,
+  options: { needsKey?: boolean } = {},
 ): Promise<CallToolResult> {
   const started = performance.now();
   const log = deps.logger.child({ tool: name, user_id: deps.principal.userId, token_id: deps.principal.tokenId });
+  if ((options.needsKey ?? true) && !deps.principal.openRouterKey) {
+    log.info('tool call rejected', { outcome: 'no_key' });
+    return errorResult('No OpenRouter API key is connected to this account yet. Connect one (sign in to the server\'s web page, or ask the operator to run `ormcp user set-key`), then try again.');
+  }
   try {
     const outcome = await body();
     log.info('tool call', { outcome: outcome.isError ? 'tool_error' : 'ok', latency_ms: Math.round(performance.now() - started), ...outcome.log });

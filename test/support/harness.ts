@@ -1,18 +1,17 @@
 /**
- * Test harness: the real handler with the local account store in a temp dir, two users with their own
+ * Test harness: the real handler with the account store on dynalite (in memory), two users with their own
  * OpenRouter keys, the fake OpenRouter on loopback, and every log line captured for leak checks.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig, type AppConfig } from '../../lambda/app/config.js';
 import { createApp, type App } from '../../lambda/app/handler.js';
-import { FileStore, loadOrCreateServerSecret } from '../../lambda/auth/file-store.js';
+import { newSecretString, parseKeyring, type Keyring } from '../../lambda/crypto/keyring.js';
 import { listen, type LocalServer } from '../../lambda/local/node-adapter.js';
 import { createLogger } from '../../lambda/observability/logger.js';
+import { AccountStore } from '../../lambda/store/account-store.js';
+import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { FakeOpenRouter } from './fake-openrouter.js';
 
 export interface TestUser {
@@ -25,8 +24,9 @@ export interface TestUser {
 export interface Harness {
   fake: FakeOpenRouter;
   app: App;
-  store: FileStore;
-  dataDir: string;
+  store: AccountStore;
+  dynamo: LocalDynamo;
+  keyring: Keyring;
   alice: TestUser;
   bob: TestUser;
   logs: string[];
@@ -42,17 +42,20 @@ export interface Harness {
 export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<Harness> {
   const fake = new FakeOpenRouter();
   await fake.start();
-  const dataDir = mkdtempSync(join(tmpdir(), 'ormcp-test-'));
-  const store = new FileStore(dataDir, loadOrCreateServerSecret(dataDir));
-  const makeUser = (name: string): TestUser => {
+  // A real DynamoDB API (dynalite, in memory) behind the real account store.
+  const dynamo = await startLocalDynamo();
+  const keyring = parseKeyring(newSecretString());
+  const store = new AccountStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
+  const makeUser = async (name: string): Promise<TestUser> => {
     const openRouterKey = `sk-or-v1-${name}-${randomBytes(16).toString('hex')}`;
     fake.addKey(openRouterKey);
-    const id = store.setUserKey(name, openRouterKey);
-    const { token, tokenId } = store.issueToken(id, `${name}'s token`);
-    return { id, token, tokenId, openRouterKey };
+    const { userId: id } = await store.createUser(name);
+    await store.setOpenRouterKey(id, openRouterKey);
+    const { token, info } = await store.issueToken(id, { label: `${name}'s token` });
+    return { id, token, tokenId: info.tokenId, openRouterKey };
   };
-  const alice = makeUser('alice');
-  const bob = makeUser('bob');
+  const alice = await makeUser('alice');
+  const bob = await makeUser('bob');
   const logs: string[] = [];
   const config = loadConfig({ OPENROUTER_BASE_URL: fake.baseUrl, ORMCP_PROGRESS_INTERVAL_MS: '0' }, overrides);
   const app = createApp({ config, authenticator: store, logger: createLogger({ level: 'debug', write: (l) => logs.push(l) }) });
@@ -62,7 +65,8 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
     fake,
     app,
     store,
-    dataDir,
+    dynamo,
+    keyring,
     alice,
     bob,
     logs,
@@ -77,7 +81,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
       await Promise.all(servers.map((s) => s.close()));
       await app.close();
       await fake.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await dynamo.close();
     },
   };
 }

@@ -1,0 +1,41 @@
+/**
+ * Builds the handler for the Lambda: config from the environment, the server secret from Secrets Manager
+ * (read once per cold start), the account store on DynamoDB, and a short-lived cache of verified tokens.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import { loadConfig } from '../app/config.js';
+import { createApp, type App } from '../app/handler.js';
+import { CachedAuthenticator } from '../auth/cached-authenticator.js';
+import { parseKeyring } from '../crypto/keyring.js';
+import { createLogger } from '../observability/logger.js';
+import { AccountStore } from '../store/account-store.js';
+import { documentClient } from '../store/dynamo.js';
+
+const LambdaEnv = z.object({
+  ORMCP_TABLE_NAME: z.string().min(1),
+  ORMCP_SECRET_ARN: z.string().min(1),
+  ORMCP_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+});
+
+export interface LambdaAppDeps {
+  secrets?: SecretsManagerClient;
+  dynamo?: DynamoDBClient;
+}
+
+export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDeps = {}): Promise<App> {
+  const e = LambdaEnv.parse(env);
+  const config = loadConfig(env);
+  const logger = createLogger({ level: config.logLevel });
+  const secrets = deps.secrets ?? new SecretsManagerClient({});
+  const secret = await secrets.send(new GetSecretValueCommand({ SecretId: e.ORMCP_SECRET_ARN }));
+  if (!secret.SecretString) throw new Error('the server secret has no string value');
+  const store = new AccountStore({
+    client: documentClient(deps.dynamo ?? new DynamoDBClient({})),
+    tableName: e.ORMCP_TABLE_NAME,
+    keyring: parseKeyring(secret.SecretString),
+    logger,
+  });
+  return createApp({ config, logger, authenticator: new CachedAuthenticator(store, e.ORMCP_AUTH_CACHE_SECONDS * 1000) });
+}

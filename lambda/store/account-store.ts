@@ -1,0 +1,378 @@
+/**
+ * Users, their encrypted OpenRouter keys and their MCP tokens in the single DynamoDB table. Nothing
+ * secret is ever stored in the clear: tokens as HMACs (by public token id), keys as AES-256-GCM
+ * ciphertext bound to the user id, each tagged with the secret version that wrote it.
+ */
+import { randomUUID } from 'node:crypto';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Authenticator, Principal } from '../auth/authenticator.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { decryptForUser, encryptForUser, issueToken, parseToken, verifyTokenSecret } from '../crypto/secrets.js';
+import type { Logger } from '../observability/logger.js';
+import { TABLE, keys } from './schema.js';
+
+export interface User {
+  userId: string;
+  name: string;
+  createdAt: string;
+  hasKey: boolean;
+  keyUpdatedAt?: string;
+}
+
+export interface TokenInfo {
+  tokenId: string;
+  userId: string;
+  label: string;
+  kind: 'personal' | 'oauth';
+  createdAt: string;
+  expiresAt?: string;
+  revokedAt?: string;
+  lastUsedAt?: string;
+}
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: 'user_exists' | 'no_such_user' | 'no_such_token' | 'invalid_input',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+const LABEL_MAX = 100;
+/** Expired or revoked tokens stay listable for a while, then DynamoDB's TTL deletes them. */
+const KEEP_AFTER_END_SECONDS = 30 * 24 * 3600;
+/** lastUsedAt is written at most this often per token, so verification stays a read. */
+const LAST_USED_GRANULARITY_MS = 15 * 60_000;
+
+interface TokenItem {
+  tokenId: string;
+  userId: string;
+  hash: string;
+  keyVersion: string;
+  label: string;
+  kind: 'personal' | 'oauth';
+  createdAt: string;
+  expiresAt?: string;
+  revokedAt?: string;
+  lastUsedAt?: string;
+}
+
+interface UserItem {
+  userId: string;
+  name: string;
+  createdAt: string;
+  keyCiphertext?: string;
+  keyVersion?: string;
+  keyUpdatedAt?: string;
+}
+
+export interface AccountStoreOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  keyring: Keyring;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+export class AccountStore implements Authenticator {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly keyring: Keyring;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: AccountStoreOptions) {
+    this.db = options.client;
+    this.table = options.tableName;
+    this.keyring = options.keyring;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  // ---- users -------------------------------------------------------------------------------------
+
+  /**
+   * Creates a user; with `userId` (e.g. a Cognito subject) the id is given, otherwise generated.
+   * The name is claimed first (conditional put), then the profile written. No transactions: the embedded
+   * DynamoDB (dynalite) lacks them, so each step is a single-item conditional write that is safe to retry.
+   */
+  async createUser(name: string, userId: string = randomUUID()): Promise<User> {
+    if (!NAME_PATTERN.test(name)) throw new StoreError('invalid_input', 'a user name is 1–128 characters: letters, digits and . _ @ + -');
+    const createdAt = this.now().toISOString();
+    await this.claimName(name, userId);
+    const item: UserItem & Record<string, unknown> = { ...keys.user(userId), type: 'user', userId, name, createdAt, gsi1pk: keys.usersIndex(), gsi1sk: name };
+    try {
+      await this.db.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('user_exists', `a user with id ${userId} already exists`);
+      throw err;
+    }
+    return { userId, name, createdAt, hasKey: false };
+  }
+
+  /** Reserves a user name; a reservation left behind by an interrupted createUser (no profile) can be taken over. */
+  private async claimName(name: string, userId: string): Promise<void> {
+    try {
+      await this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.userName(name), type: 'username', userId }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    const existing = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.userName(name), ConsistentRead: true }));
+    const holder = existing.Item?.userId as string | undefined;
+    if (holder && (await this.getUserItem(holder))) throw new StoreError('user_exists', `a user named "${name}" already exists`);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.userName(name), type: 'username', userId },
+          ConditionExpression: 'userId = :holder',
+          ExpressionAttributeValues: { ':holder': holder },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('user_exists', `a user named "${name}" already exists`);
+      throw err;
+    }
+  }
+
+  async getUser(userId: string): Promise<User | undefined> {
+    const item = await this.getUserItem(userId);
+    return item ? toUser(item) : undefined;
+  }
+
+  async findUserByName(name: string): Promise<User | undefined> {
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.userName(name), ConsistentRead: true }));
+    const userId = res.Item?.userId as string | undefined;
+    return userId ? this.getUser(userId) : undefined;
+  }
+
+  async listUsers(): Promise<User[]> {
+    const items = await this.queryIndex(keys.usersIndex(), true);
+    return items.map((i) => toUser(i as unknown as UserItem));
+  }
+
+  /** Stores (or replaces) the user's OpenRouter key, encrypted under the current secret version. */
+  async setOpenRouterKey(userId: string, openRouterKey: string): Promise<void> {
+    if (!/^\S{8,512}$/.test(openRouterKey)) throw new StoreError('invalid_input', 'that does not look like an OpenRouter API key');
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.user(userId),
+          UpdateExpression: 'SET keyCiphertext = :c, keyVersion = :v, keyUpdatedAt = :t',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':c': encryptForUser(this.keyring.current.dataKey, userId, openRouterKey), ':v': this.keyring.currentVersion, ':t': this.now().toISOString() },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('no_such_user', 'no such user');
+      throw err;
+    }
+  }
+
+  async removeOpenRouterKey(userId: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({ TableName: this.table, Key: keys.user(userId), UpdateExpression: 'REMOVE keyCiphertext, keyVersion, keyUpdatedAt', ConditionExpression: 'attribute_exists(pk)' }),
+    ).catch((err: unknown) => {
+      if (isConditionFailure(err)) throw new StoreError('no_such_user', 'no such user');
+      throw err;
+    });
+  }
+
+  /** Removes the user and revokes every token they had; nothing of theirs authenticates afterwards. */
+  async removeUser(userId: string): Promise<void> {
+    const user = await this.getUserItem(userId);
+    if (!user) throw new StoreError('no_such_user', 'no such user');
+    await this.revokeAllTokens(userId);
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.user(userId) }));
+    await this.db
+      .send(new DeleteCommand({ TableName: this.table, Key: keys.userName(user.name), ConditionExpression: 'userId = :u', ExpressionAttributeValues: { ':u': userId } }))
+      .catch((err: unknown) => {
+        if (!isConditionFailure(err)) throw err;
+      });
+  }
+
+  // ---- tokens ------------------------------------------------------------------------------------
+
+  /** Issues a token: the returned `token` is the only copy of the secret and is never stored. */
+  async issueToken(userId: string, options: { label?: string; expiresAt?: Date; kind?: 'personal' | 'oauth' } = {}): Promise<{ token: string; info: TokenInfo }> {
+    const label = (options.label ?? 'default').trim();
+    if (!label || label.length > LABEL_MAX || /[\u0000-\u001f]/.test(label)) throw new StoreError('invalid_input', `a token label is 1–${LABEL_MAX} printable characters`);
+    if (options.expiresAt && options.expiresAt.getTime() <= this.now().getTime()) throw new StoreError('invalid_input', 'the expiry must be in the future');
+    const issued = issueToken(this.keyring.current.tokenHmacKey);
+    const createdAt = this.now().toISOString();
+    const item: TokenItem = {
+      tokenId: issued.tokenId,
+      userId,
+      hash: issued.hash,
+      keyVersion: this.keyring.currentVersion,
+      label,
+      kind: options.kind ?? 'personal',
+      createdAt,
+      ...(options.expiresAt ? { expiresAt: options.expiresAt.toISOString() } : {}),
+    };
+    // A token written for a user removed at the same moment never authenticates: authenticate() needs the user.
+    if (!(await this.getUserItem(userId))) throw new StoreError('no_such_user', 'no such user');
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...keys.token(issued.tokenId),
+          type: 'token',
+          ...item,
+          gsi1pk: keys.userTokensIndex(userId),
+          gsi1sk: `${createdAt}#${issued.tokenId}`,
+          ...(options.expiresAt ? { [TABLE.ttlAttribute]: Math.floor(options.expiresAt.getTime() / 1000) + KEEP_AFTER_END_SECONDS } : {}),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return { token: issued.token, info: toTokenInfo(item) };
+  }
+
+  async getToken(tokenId: string): Promise<TokenInfo | undefined> {
+    const item = await this.getTokenItem(tokenId);
+    return item ? toTokenInfo(item) : undefined;
+  }
+
+  async listTokens(userId: string): Promise<TokenInfo[]> {
+    const items = await this.queryIndex(keys.userTokensIndex(userId), false);
+    return items.map((i) => toTokenInfo(i as unknown as TokenItem));
+  }
+
+  /** Revokes a token (idempotent: revoking twice keeps the first revocation time). */
+  async revokeToken(tokenId: string): Promise<TokenInfo> {
+    const now = this.now();
+    try {
+      const res = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.token(tokenId),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now), #ttl = if_not_exists(revokedAt, :ttl)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#ttl': TABLE.ttlAttribute },
+          ExpressionAttributeValues: { ':now': now.toISOString(), ':ttl': Math.floor(now.getTime() / 1000) + KEEP_AFTER_END_SECONDS },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toTokenInfo(res.Attributes as TokenItem);
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('no_such_token', `no token with id ${tokenId}`);
+      throw err;
+    }
+  }
+
+  async revokeAllTokens(userId: string): Promise<number> {
+    const tokens = (await this.listTokens(userId)).filter((t) => !t.revokedAt);
+    await Promise.all(tokens.map((t) => this.revokeToken(t.tokenId)));
+    return tokens.length;
+  }
+
+  // ---- authentication ----------------------------------------------------------------------------
+
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const parsed = parseToken(token);
+    if (!parsed) return undefined;
+    const item = await this.getTokenItem(parsed.tokenId);
+    if (!item || item.revokedAt) return undefined;
+    const keysForToken = this.keyring.get(item.keyVersion);
+    if (!keysForToken) {
+      this.options.logger?.warn('token written under a secret version no longer in the secret', { token_id: item.tokenId, key_version: item.keyVersion });
+      return undefined;
+    }
+    if (!verifyTokenSecret(keysForToken.tokenHmacKey, parsed.tokenId, parsed.secret, item.hash)) return undefined;
+    const now = this.now();
+    if (item.expiresAt && Date.parse(item.expiresAt) <= now.getTime()) return undefined;
+    const user = await this.getUserItem(item.userId);
+    if (!user) return undefined;
+    this.touch(item, now);
+    return { userId: user.userId, tokenId: item.tokenId, ...(user.keyCiphertext ? { openRouterKey: this.decryptKey(user) } : {}) };
+  }
+
+  private decryptKey(user: UserItem): string {
+    const k = this.keyring.get(user.keyVersion ?? '');
+    if (!k || !user.keyCiphertext) throw new Error(`no secret version "${user.keyVersion}" for the stored key`);
+    return decryptForUser(k.dataKey, user.userId, user.keyCiphertext);
+  }
+
+  /** Records last use at most every LAST_USED_GRANULARITY_MS; never delays or fails authentication. */
+  private touch(item: TokenItem, now: Date): void {
+    if (item.lastUsedAt && now.getTime() - Date.parse(item.lastUsedAt) < LAST_USED_GRANULARITY_MS) return;
+    const cutoff = new Date(now.getTime() - LAST_USED_GRANULARITY_MS).toISOString();
+    void this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.token(item.tokenId),
+          UpdateExpression: 'SET lastUsedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)',
+          ExpressionAttributeValues: { ':now': now.toISOString(), ':cutoff': cutoff },
+        }),
+      )
+      .catch(() => undefined);
+  }
+
+  // ---- item access -------------------------------------------------------------------------------
+
+  private async getTokenItem(tokenId: string): Promise<TokenItem | undefined> {
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.token(tokenId), ConsistentRead: true }));
+    return res.Item as TokenItem | undefined;
+  }
+
+  private async getUserItem(userId: string): Promise<UserItem | undefined> {
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.user(userId), ConsistentRead: true }));
+    return res.Item as UserItem | undefined;
+  }
+
+  private async queryIndex(partition: string, ascending: boolean): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: TABLE.index.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': TABLE.index.partitionKey },
+          ExpressionAttributeValues: { ':pk': partition },
+          ScanIndexForward: ascending,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...((res.Items ?? []) as Record<string, unknown>[]));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+}
+
+function toUser(item: UserItem): User {
+  return {
+    userId: item.userId,
+    name: item.name,
+    createdAt: item.createdAt,
+    hasKey: Boolean(item.keyCiphertext),
+    ...(item.keyUpdatedAt ? { keyUpdatedAt: item.keyUpdatedAt } : {}),
+  };
+}
+
+/** The listable view of a token: never the hash. */
+function toTokenInfo(item: TokenItem): TokenInfo {
+  return {
+    tokenId: item.tokenId,
+    userId: item.userId,
+    label: item.label,
+    kind: item.kind,
+    createdAt: item.createdAt,
+    ...(item.expiresAt ? { expiresAt: item.expiresAt } : {}),
+    ...(item.revokedAt ? { revokedAt: item.revokedAt } : {}),
+    ...(item.lastUsedAt ? { lastUsedAt: item.lastUsedAt } : {}),
+  };
+}
+
+function isConditionFailure(err: unknown): boolean {
+  const name = (err as { name?: string } | null)?.name;
+  return name === 'ConditionalCheckFailedException';
+}
