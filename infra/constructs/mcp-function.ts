@@ -1,0 +1,151 @@
+/**
+ * The one Lambda function: the MCP server, OAuth façade and web pages behind API Gateway (response streaming).
+ *
+ * Bundling (esbuild, local — never Docker): one minified ESM file for Node 22 on arm64, with source maps
+ * (`--enable-source-maps`) but without embedded sources, and a banner that gives ESM code a `require` for the
+ * CommonJS dependencies that call it.
+ *
+ * AWS SDK v3: BUNDLED, not taken from the runtime. Measured with esbuild 0.28 on the real entry
+ * (lambda/aws/index.ts: MCP server, zod, DynamoDB + Secrets Manager clients), minified ESM, node22, with this banner:
+ *   - SDK bundled:                 1,230,756 B (315,489 B gzipped; 689,974 B zipped with the source map)
+ *   - SDK external (`@aws-sdk/*`):   869,148 B (206,241 B gzipped; 439,425 B zipped with the source map)
+ *   - module load, Node 20 x86, `--enable-source-maps`, 7 runs each: bundled 132–162 ms (median 137),
+ *     external 171–230 ms (median 191), the external SDK resolved from node_modules as the runtime would.
+ * The bundled file is 0.36 MB larger but loads ~30% faster (one tree-shaken file instead of hundreds of CJS files),
+ * and it pins the SDK to the versions in package-lock.json that the tests ran against, instead of whatever the
+ * runtime ships that week. Both are far below Lambda's 50 MB zipped / 250 MB unzipped limits.
+ */
+import * as path from 'node:path';
+import { Validations, type Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/** Defines `require` in the ESM bundle (aliased import so it cannot collide with bundled identifiers). */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __ormcpCreateRequire } from 'node:module'; const require = __ormcpCreateRequire(import.meta.url);";
+
+/** The DynamoDB actions the app uses. Transactions are authorized per item by these same actions. */
+export const TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+export interface McpFunctionProps {
+  /** Absolute path of the handler module (exports `handler`). */
+  readonly entry: string;
+  /** Repository root: holds package-lock.json and tsconfig.json. */
+  readonly projectRoot: string;
+  readonly table: dynamodb.ITable;
+  /** Index names the function may Query (each granted by exact ARN, no wildcard). */
+  readonly indexNames: string[];
+  readonly secret: secretsmanager.ISecret;
+  readonly memoryMb: number;
+  readonly timeout: Duration;
+  readonly reservedConcurrency?: number;
+  readonly logRetention: logs.RetentionDays;
+  readonly logLevel: string;
+}
+
+/** Values known only once the API and the user pool exist. */
+export interface McpFunctionEndpoints {
+  /** Public base URL, no trailing slash. */
+  readonly publicUrl: string;
+  readonly userPoolId: string;
+  readonly userPoolClientId: string;
+  /** Full https URL of the Cognito managed-login domain. */
+  readonly cognitoDomainUrl: string;
+}
+
+export class McpFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: McpFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: props.logRetention });
+
+    // An explicit role instead of AWSLambdaBasicExecutionRole: logs may go only to this function's log group.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'OpenRouter MCP function: its table, its secret, its log group; nothing else',
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'Table',
+        actions: [...TABLE_ACTIONS],
+        resources: [
+          props.table.tableArn,
+          ...props.indexNames.map((name) => `${props.table.tableArn}/index/${name}`),
+        ],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ServerSecret',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.secret.secretArn],
+      }),
+    );
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      description: 'OpenRouter MCP server (MCP, OAuth façade, web pages)',
+      entry: props.entry,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memoryMb,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      projectRoot: props.projectRoot,
+      depsLockFilePath: path.join(props.projectRoot, 'package-lock.json'),
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        ORMCP_TABLE_NAME: props.table.tableName,
+        ORMCP_SECRET_ARN: props.secret.secretArn,
+        ORMCP_LOG_LEVEL: props.logLevel,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        bundleAwsSDK: true,
+        forceDockerBundling: false,
+        tsconfig: path.join(props.projectRoot, 'tsconfig.json'),
+      },
+    });
+
+    Validations.of(this.function.node.defaultChild!).acknowledge({
+      id: 'AwsSolutions-L1',
+        reason:
+          'Node.js 22 is pinned on purpose: the bundle targets node22 and the test suite runs on Node 20/22; ' +
+          'moving to a newer runtime is a tested change, not an automatic one.',
+    });
+  }
+
+  /** Adds the environment that depends on the API and the user pool (created after this function). */
+  connect(endpoints: McpFunctionEndpoints): void {
+    this.function.addEnvironment('ORMCP_PUBLIC_URL', endpoints.publicUrl);
+    this.function.addEnvironment('ORMCP_USER_POOL_ID', endpoints.userPoolId);
+    this.function.addEnvironment('ORMCP_USER_POOL_CLIENT_ID', endpoints.userPoolClientId);
+    this.function.addEnvironment('ORMCP_COGNITO_DOMAIN', endpoints.cognitoDomainUrl);
+  }
+}

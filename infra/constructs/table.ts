@@ -1,0 +1,48 @@
+/**
+ * The one DynamoDB table (single-table design): tokens (hashed), users, encrypted OpenRouter keys,
+ * OAuth clients and codes, usage. Keys are generic (`pk`/`sk`, `gsi1pk`/`gsi1sk`); items expire through `ttl`.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+
+export interface McpTableProps {
+  /**
+   * Deletion protection and RETAIN removal policy. Off only for throwaway stacks.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+}
+
+export class McpTable extends Construct {
+  /** The name of the single global secondary index. */
+  static readonly GSI1 = 'gsi1';
+
+  readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: McpTableProps = {}) {
+    super(scope, id);
+    const protect = props.deletionProtection ?? true;
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'ttl',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // AWS-managed KMS key (alias/aws/dynamodb): encrypted at rest with key use visible in CloudTrail, and no key
+      // policy for the operator to manage or lose. Secrets in items are additionally encrypted by the app
+      // (AES-256-GCM under a key derived from the server secret), so a customer-managed key adds little here.
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      deletionProtection: protect,
+      removalPolicy: protect ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    this.table.addGlobalSecondaryIndex({
+      indexName: McpTable.GSI1,
+      partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
+}
