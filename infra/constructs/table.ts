@@ -1,10 +1,11 @@
 /**
- * The one DynamoDB table (single-table design): tokens (hashed), users, encrypted OpenRouter keys,
- * OAuth clients and codes, usage. Keys are generic (`pk`/`sk`, `gsi1pk`/`gsi1sk`); items expire through `ttl`.
+ * The one DynamoDB table (single-table design, key names shared with the app in lambda/store/schema.ts):
+ * tokens (hashed), users, encrypted OpenRouter keys, and later OAuth clients/codes and usage.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { TABLE } from '../../lambda/store/schema.js';
 
 export interface McpTableProps {
   /**
@@ -16,7 +17,7 @@ export interface McpTableProps {
 
 export class McpTable extends Construct {
   /** The name of the single global secondary index. */
-  static readonly GSI1 = 'gsi1';
+  static readonly GSI1 = TABLE.index.name;
 
   readonly table: dynamodb.Table;
 
@@ -25,10 +26,10 @@ export class McpTable extends Construct {
     const protect = props.deletionProtection ?? true;
 
     this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: 'ttl',
+      timeToLiveAttribute: TABLE.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // AWS-managed KMS key (alias/aws/dynamodb): encrypted at rest with key use visible in CloudTrail, and no key
       // policy for the operator to manage or lose. Secrets in items are additionally encrypted by the app
@@ -40,8 +41,8 @@ export class McpTable extends Construct {
 
     this.table.addGlobalSecondaryIndex({
       indexName: McpTable.GSI1,
-      partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: TABLE.index.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.index.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
   }
