@@ -16,6 +16,7 @@ const EnvSchema = z.object({
   ORMCP_CATALOG_TTL_SECONDS: int(600, 0, 86_400),
   ORMCP_PROGRESS_INTERVAL_MS: int(100, 0, 10_000),
   ORMCP_UPSTREAM_TIMEOUT_MS: int(600_000, 1_000, 900_000),
+  ORMCP_SSE_KEEPALIVE_MS: int(15_000, 0, 240_000),
   ORMCP_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
@@ -31,6 +32,8 @@ export interface AppConfig {
   catalogTtlMs: number;
   progressIntervalMs: number;
   upstreamTimeoutMs: number;
+  /** SSE comment frames while a response streams (0 disables); must stay under API Gateway's 5-minute idle limit. */
+  sseKeepAliveMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -57,6 +60,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     catalogTtlMs: e.ORMCP_CATALOG_TTL_SECONDS * 1000,
     progressIntervalMs: e.ORMCP_PROGRESS_INTERVAL_MS,
     upstreamTimeoutMs: e.ORMCP_UPSTREAM_TIMEOUT_MS,
+    sseKeepAliveMs: e.ORMCP_SSE_KEEPALIVE_MS,
     logLevel: e.ORMCP_LOG_LEVEL,
     ...overrides,
   };

@@ -62,6 +62,10 @@ export function createApp(deps: AppDeps): App {
     },
     {
       legacy: 'stateless',
+      // Always answer modern requests over SSE so keep-alive comments flow from the start: API Gateway cuts a
+      // streamed response after 5 minutes without bytes, and a long generation without progress sends none.
+      responseMode: 'sse',
+      keepAliveMs: config.sseKeepAliveMs,
       maxRequestBodySize: config.maxBodyBytes,
       onerror: (error) => logger.warn('mcp request rejected', { error: error.message.slice(0, 200) }),
     },

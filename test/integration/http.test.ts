@@ -162,6 +162,32 @@ describe('guards', () => {
   });
 });
 
+describe('keep-alive', () => {
+  test.each([
+    ['2025-11-25', {}],
+    ['2026-07-28', { 'Mcp-Method': 'tools/call', 'Mcp-Name': 'send_chat_completion_request' }],
+  ])('a slow generation without a progress token still sends bytes while it waits (%s)', async (version, extra) => {
+    const k = await startHarness({ sseKeepAliveMs: 100 });
+    try {
+      const meta = version === '2026-07-28'
+        ? { _meta: { 'io.modelcontextprotocol/protocolVersion': version, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} } }
+        : {};
+      const res = await k.fetch(URL_MCP, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, Authorization: `Bearer ${k.alice.token}`, 'Mcp-Protocol-Version': version, ...extra },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'send_chat_completion_request', arguments: { model: 'fake/slow', messages: [{ role: 'user', content: 'x' }] }, ...meta } }),
+      });
+      const body = await res.text();
+      expect(res.headers.get('content-type')).toContain('text/event-stream');
+      // SSE comment frames (": …") arrived between the events while the fake upstream was slow.
+      expect(body.split('\n').some((line) => line.startsWith(':'))).toBe(true);
+      expect(body).toContain('one two three four five six');
+    } finally {
+      await k.close();
+    }
+  });
+});
+
 describe('both protocol eras on one endpoint', () => {
   test('2025-era initialize works statelessly and advertises tools', async () => {
     const res = await post(initialize, { Authorization: `Bearer ${h.alice.token}` });
