@@ -267,6 +267,8 @@ export class FakeOpenRouter {
           ? { index: 0, finish_reason: plan.finish, native_finish_reason: plan.finish, message: { role: 'assistant', content: plan.text, ...(plan.reasoning ? { reasoning: plan.reasoning } : {}), ...(plan.toolCalls ? { tool_calls: plan.toolCalls } : {}) } }
           : { index: 0, text: plan.text, finish_reason: plan.finish, native_finish_reason: plan.finish };
       if (served === 'fake/midstream-error') return this.error(res, 502, 'Provider returned error');
+      // A slow model is slow whether or not it streams.
+      if (served === 'fake/slow') await sleep(this.slowChunkDelayMs * plan.pieces.length);
       return this.json(res, { ...base, object: kind === 'chat' ? 'chat.completion' : 'text_completion', choices: [choice], usage });
     }
 
