@@ -6,6 +6,8 @@ export interface Principal {
   tokenId: string;
   /** The user's own OpenRouter key, decrypted for this request only; absent until the user connects one. */
   openRouterKey?: string;
+  /** When the credential expires (ISO time), if it does; caches must not outlive it. */
+  expiresAt?: string;
 }
 
 export interface Authenticator {

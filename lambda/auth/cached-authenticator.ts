@@ -1,7 +1,8 @@
 /**
  * Remembers verified tokens for a short TTL so a warm Lambda answers repeat calls without two DynamoDB
  * reads. Staleness: a revoked token (or a replaced OpenRouter key) takes effect within `ttlMs` on an
- * instance that has it cached. Failures are never cached, so a newly issued token works at once.
+ * instance that has it cached. Failures are never cached, so a newly issued token works at once; an entry
+ * never outlives the token's own expiry.
  */
 import { createHash } from 'node:crypto';
 import type { Authenticator, Principal } from './authenticator.js';
@@ -25,7 +26,8 @@ export class CachedAuthenticator implements Authenticator {
     const principal = await this.inner.authenticate(token);
     if (principal && this.ttlMs > 0) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(key, { principal, expires: this.now() + this.ttlMs });
+      const tokenExpiry = principal.expiresAt ? Date.parse(principal.expiresAt) : Infinity;
+      this.entries.set(key, { principal, expires: Math.min(this.now() + this.ttlMs, tokenExpiry) });
     }
     return principal;
   }

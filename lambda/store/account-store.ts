@@ -46,6 +46,8 @@ const LABEL_MAX = 100;
 const KEEP_AFTER_END_SECONDS = 30 * 24 * 3600;
 /** lastUsedAt is written at most this often per token, so verification stays a read. */
 const LAST_USED_GRANULARITY_MS = 15 * 60_000;
+/** A name reservation without a profile older than this is left over from an interrupted create. */
+const STALE_CLAIM_MS = 5 * 60_000;
 
 interface TokenItem {
   tokenId: string;
@@ -82,6 +84,7 @@ export class AccountStore implements Authenticator {
   private readonly table: string;
   private readonly keyring: Keyring;
   private readonly now: () => Date;
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly options: AccountStoreOptions) {
     this.db = options.client;
@@ -105,28 +108,42 @@ export class AccountStore implements Authenticator {
     try {
       await this.db.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
     } catch (err) {
+      // Give the name back: it must not stay pointing at someone else's id.
+      await this.db
+        .send(new DeleteCommand({ TableName: this.table, Key: keys.userName(name), ConditionExpression: 'userId = :u', ExpressionAttributeValues: { ':u': userId } }))
+        .catch(() => undefined);
       if (isConditionFailure(err)) throw new StoreError('user_exists', `a user with id ${userId} already exists`);
       throw err;
     }
     return { userId, name, createdAt, hasKey: false };
   }
 
-  /** Reserves a user name; a reservation left behind by an interrupted createUser (no profile) can be taken over. */
+  /**
+   * Reserves a user name. A reservation whose holder never wrote a profile (a create interrupted between its
+   * two writes) is taken over, but only once it is older than STALE_CLAIM_MS, so a create still in flight
+   * is never overtaken by a concurrent one.
+   */
   private async claimName(name: string, userId: string): Promise<void> {
+    const claimedAt = this.now().toISOString();
+    const claim = { ...keys.userName(name), type: 'username', userId, claimedAt };
     try {
-      await this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.userName(name), type: 'username', userId }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await this.db.send(new PutCommand({ TableName: this.table, Item: claim, ConditionExpression: 'attribute_not_exists(pk)' }));
       return;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
     const existing = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.userName(name), ConsistentRead: true }));
     const holder = existing.Item?.userId as string | undefined;
-    if (holder && (await this.getUserItem(holder))) throw new StoreError('user_exists', `a user named "${name}" already exists`);
+    if (holder === userId) return; // our own claim: a retried create with the same id
+    // A claim without a time predates claim times; treat it as old.
+    const heldSince = Date.parse(String(existing.Item?.claimedAt ?? '1970-01-01T00:00:00Z'));
+    const stale = this.now().getTime() - heldSince > STALE_CLAIM_MS;
+    if (!holder || !stale || (await this.getUserItem(holder))) throw new StoreError('user_exists', `a user named "${name}" already exists`);
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...keys.userName(name), type: 'username', userId },
+          Item: claim,
           ConditionExpression: 'userId = :holder',
           ExpressionAttributeValues: { ':holder': holder },
         }),
@@ -200,7 +217,7 @@ export class AccountStore implements Authenticator {
   async issueToken(userId: string, options: { label?: string; expiresAt?: Date; kind?: 'personal' | 'oauth' } = {}): Promise<{ token: string; info: TokenInfo }> {
     const label = (options.label ?? 'default').trim();
     if (!label || label.length > LABEL_MAX || /[\u0000-\u001f]/.test(label)) throw new StoreError('invalid_input', `a token label is 1–${LABEL_MAX} printable characters`);
-    if (options.expiresAt && options.expiresAt.getTime() <= this.now().getTime()) throw new StoreError('invalid_input', 'the expiry must be in the future');
+    if (options.expiresAt && !(options.expiresAt.getTime() > this.now().getTime())) throw new StoreError('invalid_input', 'the expiry must be a valid time in the future');
     const issued = issueToken(this.keyring.current.tokenHmacKey);
     const createdAt = this.now().toISOString();
     const item: TokenItem = {
@@ -250,7 +267,7 @@ export class AccountStore implements Authenticator {
         new UpdateCommand({
           TableName: this.table,
           Key: keys.token(tokenId),
-          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now), #ttl = if_not_exists(revokedAt, :ttl)',
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now), #ttl = if_not_exists(#ttl, :ttl)',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#ttl': TABLE.ttlAttribute },
           ExpressionAttributeValues: { ':now': now.toISOString(), ':ttl': Math.floor(now.getTime() / 1000) + KEEP_AFTER_END_SECONDS },
@@ -288,20 +305,38 @@ export class AccountStore implements Authenticator {
     const user = await this.getUserItem(item.userId);
     if (!user) return undefined;
     this.touch(item, now);
-    return { userId: user.userId, tokenId: item.tokenId, ...(user.keyCiphertext ? { openRouterKey: this.decryptKey(user) } : {}) };
+    const openRouterKey = this.decryptKey(user);
+    return {
+      userId: user.userId,
+      tokenId: item.tokenId,
+      ...(openRouterKey ? { openRouterKey } : {}),
+      ...(item.expiresAt ? { expiresAt: item.expiresAt } : {}),
+    };
   }
 
-  private decryptKey(user: UserItem): string {
+  /** The user's key, or undefined when none is stored or it cannot be decrypted (then the user must set it again). */
+  private decryptKey(user: UserItem): string | undefined {
+    if (!user.keyCiphertext) return undefined;
     const k = this.keyring.get(user.keyVersion ?? '');
-    if (!k || !user.keyCiphertext) throw new Error(`no secret version "${user.keyVersion}" for the stored key`);
-    return decryptForUser(k.dataKey, user.userId, user.keyCiphertext);
+    try {
+      if (!k) throw new Error('unknown secret version');
+      return decryptForUser(k.dataKey, user.userId, user.keyCiphertext);
+    } catch {
+      this.options.logger?.error('stored OpenRouter key cannot be decrypted; the user must set it again', { user_id: user.userId, key_version: user.keyVersion });
+      return undefined;
+    }
+  }
+
+  /** Waits for background writes (last-used stamps); call before closing the client. */
+  async settle(): Promise<void> {
+    await Promise.all([...this.pending]);
   }
 
   /** Records last use at most every LAST_USED_GRANULARITY_MS; never delays or fails authentication. */
   private touch(item: TokenItem, now: Date): void {
     if (item.lastUsedAt && now.getTime() - Date.parse(item.lastUsedAt) < LAST_USED_GRANULARITY_MS) return;
     const cutoff = new Date(now.getTime() - LAST_USED_GRANULARITY_MS).toISOString();
-    void this.db
+    const write = this.db
       .send(
         new UpdateCommand({
           TableName: this.table,
@@ -311,7 +346,9 @@ export class AccountStore implements Authenticator {
           ExpressionAttributeValues: { ':now': now.toISOString(), ':cutoff': cutoff },
         }),
       )
-      .catch(() => undefined);
+      .then(() => undefined, () => undefined)
+      .finally(() => this.pending.delete(write));
+    this.pending.add(write);
   }
 
   // ---- item access -------------------------------------------------------------------------------

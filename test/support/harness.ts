@@ -81,6 +81,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
       await Promise.all(servers.map((s) => s.close()));
       await app.close();
       await fake.stop();
+      await store.settle();
       await dynamo.close();
     },
   };

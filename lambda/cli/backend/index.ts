@@ -1,0 +1,27 @@
+/** The store the CLI works on: the local data dir (default) or a deployed stack (`--stack`). */
+import type { AccountStore } from '../../store/account-store.js';
+import type { CliIo } from '../io.js';
+import type { GlobalOptions } from '../spec.js';
+import { openLocalBackend } from './local.js';
+import { destroyAll, openStackBackend, readStackOutputs } from './stack.js';
+
+export interface Backend {
+  store: AccountStore;
+  close(): Promise<void>;
+}
+
+export function openBackend(globals: GlobalOptions, io: CliIo, options: { create: boolean }): Promise<Backend> {
+  if (globals.stack) return openStackBackend(globals.stack, globals.region, io.aws ?? {});
+  return openLocalBackend(globals.dataDir, io.cwd ?? process.cwd(), options);
+}
+
+/** The stack's McpUrl output (for client-config), without touching the secret or the table. */
+export async function stackMcpUrl(globals: GlobalOptions, io: CliIo): Promise<string | undefined> {
+  if (!globals.stack) return undefined;
+  const created: { destroy(): void }[] = [];
+  try {
+    return (await readStackOutputs(globals.stack, globals.region, io.aws ?? {}, created)).McpUrl;
+  } finally {
+    destroyAll(created);
+  }
+}

@@ -1,0 +1,48 @@
+/** How a command describes itself: its options (for node:util parseArgs), positionals, help and action. */
+import type { AccountStore } from '../store/account-store.js';
+import type { Backend } from './backend/index.js';
+import type { CliIo } from './io.js';
+
+export type OptionSpec = { type: 'string' | 'boolean'; short?: string };
+export type OptionValues = Record<string, string | boolean | undefined>;
+
+export interface GlobalOptions {
+  dataDir: string;
+  stack?: string;
+  region?: string;
+}
+
+export interface CommandContext {
+  io: CliIo;
+  globals: GlobalOptions;
+  values: OptionValues;
+  /** The command's positionals, in the order of `CommandSpec.positionals`. */
+  args: string[];
+  /** Opens the store (local data dir or deployed stack); `create` allows initialising a fresh data dir. */
+  openStore(options: { create: boolean }): Promise<AccountStore>;
+  /** The deployed stack's backend details (MCP URL) without opening the store; undefined in local mode. */
+  stackMcpUrl(): Promise<string | undefined>;
+  /** Registers a secret this run handles so no error message can echo it. */
+  handlesSecret(secret: string): void;
+  out(line: string): void;
+  err(line: string): void;
+  now(): Date;
+}
+
+export interface CommandSpec {
+  /** Words that select the command: ["token", "issue"]. */
+  path: string[];
+  summary: string;
+  /** The synopsis after "ormcp ": "token issue --user <name> [--label <text>]". */
+  synopsis: string;
+  /** Required positionals, by display name. */
+  positionals: string[];
+  options: Record<string, OptionSpec>;
+  /** Help lines for the options: [flag text, description]. */
+  optionHelp: [string, string][];
+  /** Extra help paragraphs. */
+  details?: string;
+  run(ctx: CommandContext): Promise<number>;
+}
+
+export type { Backend };
