@@ -37,6 +37,9 @@ function rawMessage(err: unknown): string {
   const e = err as { name?: string; message?: string; $metadata?: unknown; code?: string } | null;
   const known = knownAwsProblem(err);
   if (known) return known;
+  if (/Database is closed|IO error: lock/i.test(e?.message ?? '')) {
+    return 'the local database could not be opened: its data dir is in use by another process (another ormcp run, or a server that does not share it); try again when it has finished';
+  }
   if (e?.code === 'ECONNREFUSED') return `could not connect: ${e.message ?? ''}`;
   if (e && typeof e === 'object' && '$metadata' in e) return `AWS error ${awsMessage(err)}`;
   return `unexpected error (${e?.name ?? 'Error'}): ${e?.message ?? String(err)}`;

@@ -34,7 +34,7 @@ export function groupHelp(group: string): string {
     `Usage: ormcp ${group} <${commands.map((c) => c.path[1]).join('|')}> [options]`,
     '',
     'Commands:',
-    columns(commands.map((c) => [c.synopsis, c.summary])),
+    ...commands.map((c) => `  ormcp ${c.synopsis}\n      ${c.summary}`),
     '',
     `Run 'ormcp ${group} <command> --help' for details.`,
   ].join('\n');

@@ -1,6 +1,5 @@
 /** How a command describes itself: its options (for node:util parseArgs), positionals, help and action. */
 import type { AccountStore } from '../store/account-store.js';
-import type { Backend } from './backend/index.js';
 import type { CliIo } from './io.js';
 
 export type OptionSpec = { type: 'string' | 'boolean'; short?: string };
@@ -44,5 +43,3 @@ export interface CommandSpec {
   details?: string;
   run(ctx: CommandContext): Promise<number>;
 }
-
-export type { Backend };

@@ -25,7 +25,13 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   const running = await reachable(endpointFile);
   if (running) {
     const store = new AccountStore({ client: documentClient(running), tableName: TABLE_NAME, keyring, ...(options.logger ? { logger: options.logger } : {}) });
-    return { store, close: async () => running.destroy() };
+    return {
+      store,
+      close: async () => {
+        await store.settle();
+        running.destroy();
+      },
+    };
   }
   const dbPath = join(dataDir, 'dynamodb');
   mkdirSync(dbPath, { recursive: true, mode: 0o700 });
@@ -35,6 +41,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   return {
     store,
     close: async () => {
+      await store.settle();
       if (options.advertise) rmSync(endpointFile, { force: true });
       await dynamo.close();
     },

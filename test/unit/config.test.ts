@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       catalogTtlMs: 600_000,
       progressIntervalMs: 100,
       upstreamTimeoutMs: 600_000,
+      sseKeepAliveMs: 15_000,
       logLevel: 'info',
     });
   });
@@ -39,6 +40,7 @@ describe('loadConfig', () => {
       ORMCP_CATALOG_TTL_SECONDS: '30',
       ORMCP_PROGRESS_INTERVAL_MS: '0',
       ORMCP_UPSTREAM_TIMEOUT_MS: '5000',
+      ORMCP_SSE_KEEPALIVE_MS: '250',
       ORMCP_LOG_LEVEL: 'debug',
     });
     expect(c).toEqual({
@@ -51,6 +53,7 @@ describe('loadConfig', () => {
       catalogTtlMs: 30_000,
       progressIntervalMs: 0,
       upstreamTimeoutMs: 5000,
+      sseKeepAliveMs: 250,
       logLevel: 'debug',
     });
   });

@@ -11,7 +11,7 @@ import type { Backend } from './index.js';
 export async function openLocalBackend(dataDir: string, cwd: string, options: { create: boolean }): Promise<Backend> {
   const dir = resolve(cwd, dataDir);
   if (!options.create && !existsSync(join(dir, 'server-secret.json'))) {
-    throw new CliError(`no local data in ${dir}: issue a first token (ormcp token issue --user <name>) or start the server (npm start) there, or pass --data-dir`);
+    throw new CliError(`no local data in ${dir}: pass --data-dir, or create a first user with their key (OPENROUTER_API_KEY=… ormcp token issue --user <name>)`);
   }
   try {
     const { store, close } = await openLocalStore(dir);

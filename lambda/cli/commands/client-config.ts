@@ -10,13 +10,14 @@ export const clientConfig: CommandSpec = {
   positionals: ['client'],
   options: { url: { type: 'string' }, token: { type: 'string' } },
   optionHelp: [
-    ['--url <url>', 'the MCP endpoint (default: the McpUrl output with --stack, else http://127.0.0.1:$PORT/mcp, PORT defaulting to 8787)'],
+    ['--url <url>', "the MCP endpoint (default: the stack's McpUrl output with --stack, else http://127.0.0.1:${PORT:-8787}/mcp)"],
     ['--token <token>', `the token to put in the snippet (default: the placeholder ${DEFAULT_TOKEN_PLACEHOLDER})`],
   ],
   details: [
-    'The snippet (command or JSON) goes to stdout, where-to-put-it notes to stderr, so',
+    'The snippet (a command or JSON) goes to stdout and the notes on where to put it to stderr, so',
     '  npx ormcp client-config cursor --token "$TOKEN" > .cursor/mcp.json',
-    'writes a ready file. Tip: leave out --token to keep the token out of your shell history.',
+    'writes a new file (merge by hand into an existing one). Pass the token from a variable, as here, or leave',
+    '--token out and paste it in, to keep it out of your shell history.',
   ].join('\n'),
   async run(ctx) {
     const client = ctx.args[0]!;

@@ -39,7 +39,8 @@ export const tokenIssue: CommandSpec = {
     const expiresAt = parseExpiry(ctx.values.expires as string | undefined, ctx.now());
     const provided = await keyForTokenIssue(ctx.io, ctx.values['openrouter-key-stdin'] === true);
     if (provided) ctx.handlesSecret(provided.key);
-    const store = await ctx.openStore({ create: true });
+    // Without a key the user must exist already, so a missing data dir is an error rather than created.
+    const store = await ctx.openStore({ create: provided !== undefined });
 
     let user = await store.findUserByName(name);
     if (!user) {
@@ -119,12 +120,15 @@ export const tokenList: CommandSpec = {
 
 export const tokenRevoke: CommandSpec = {
   path: ['token', 'revoke'],
-  summary: 'revoke a token by its id; it stops working at once',
+  summary: 'revoke a token by its id',
   synopsis: 'token revoke <token-id>',
   positionals: ['token-id'],
   options: {},
   optionHelp: [],
-  details: 'The token id is the 16 hex characters shown by `ormcp token list` (the part after "ormcp_" in the token).',
+  details: [
+    'The token id is the 16 hex characters shown by `ormcp token list` (the part after "ormcp_" in the token).',
+    'A local server refuses the token at once; a deployed one within its token cache time (ORMCP_AUTH_CACHE_SECONDS, 60 s).',
+  ].join('\n'),
   async run(ctx) {
     const tokenId = tokenIdFrom(ctx.args[0]!, ctx);
     const store = await ctx.openStore({ create: false });
@@ -137,6 +141,7 @@ export const tokenRevoke: CommandSpec = {
     }
     await store.revokeToken(tokenId);
     ctx.out(`Revoked token ${tokenId} (${owner}, "${existing.label}").`);
+    if (ctx.globals.stack) ctx.err('Warm Lambda instances may still accept it from their token cache for up to ORMCP_AUTH_CACHE_SECONDS (60 s).');
     return 0;
   },
 };
