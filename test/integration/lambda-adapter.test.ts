@@ -1,147 +1,34 @@
 /**
  * The real app behind the Lambda streaming adapter: API Gateway REST proxy events in, a simulated Lambda
- * response stream out (records every chunk with the time it was written, and the prelude the way the runtime's
- * HttpResponseStream emits it: JSON, 8 NUL bytes, then the payload).
+ * response stream out (the doubles in ../support/lambda-runtime.ts record every chunk with the time it was written,
+ * and the prelude the way the runtime's HttpResponseStream emits it: JSON, 8 NUL bytes, then the payload).
  */
-import { Writable } from 'node:stream';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { createStreamingHandler, type HttpResponseStreamLike, type ResponsePrelude, type StreamingHandler } from '../../lambda/aws/stream-adapter.js';
+import { createStreamingHandler, type ResponsePrelude, type StreamingHandler } from '../../lambda/aws/stream-adapter.js';
 import { startHarness, type Harness } from '../support/harness.js';
-
-class RecordingStream extends Writable {
-  readonly chunks: { at: number; data: Buffer }[] = [];
-  contentType: string | undefined;
-  onBeforeFirstWrite: ((write: (chunk: string | Uint8Array) => void) => void) | undefined;
-  private started = false;
-
-  setContentType(type: string): void {
-    if (this.started) throw new Error('Cannot set content-type, too late.');
-    this.contentType = type;
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (!this.started) {
-      this.started = true;
-      this.onBeforeFirstWrite?.((c) => this.record(Buffer.from(c)));
-    }
-    this.record(chunk);
-    callback();
-  }
-
-  private record(data: Buffer): void {
-    if (data.length) this.chunks.push({ at: performance.now(), data });
-  }
-
-  parse(): { prelude: ResponsePrelude | undefined; body: string } {
-    const all = Buffer.concat(this.chunks.map((c) => c.data));
-    const at = all.indexOf(Buffer.alloc(8));
-    if (at < 0) return { prelude: undefined, body: all.toString('utf8') };
-    return { prelude: JSON.parse(all.subarray(0, at).toString('utf8')) as ResponsePrelude, body: all.subarray(at + 8).toString('utf8') };
-  }
-
-  /** Server-sent events of the payload, each stamped with the time of the chunk that completed it. */
-  sseEvents(): { at: number; data: { method?: string; id?: unknown; result?: Record<string, unknown>; params?: Record<string, unknown> } }[] {
-    const events: ReturnType<RecordingStream['sseEvents']> = [];
-    let buffer = '';
-    for (const chunk of this.chunks.slice(2)) {
-      buffer += chunk.data.toString('utf8');
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = block
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5).trimStart())
-          .join('\n');
-        if (data) events.push({ at: chunk.at, data: JSON.parse(data) as ReturnType<RecordingStream['sseEvents']>[number]['data'] });
-      }
-    }
-    return events;
-  }
-}
+import { fakeHttpResponseStream, RecordingStream, restEvent } from '../support/lambda-runtime.js';
 
 const preludes: ResponsePrelude[] = [];
-const fakeHttpResponseStream: HttpResponseStreamLike = {
-  from(stream, prelude) {
-    preludes.push(prelude);
-    const s = stream as RecordingStream;
-    s.setContentType('application/vnd.awslambda.http-integration-response');
-    s.onBeforeFirstWrite = (write) => {
-      write(JSON.stringify(prelude));
-      write(new Uint8Array(8));
-    };
-    return stream;
-  },
-};
 
-function restEvent(method: string, headers: Record<string, string>, body?: unknown): APIGatewayProxyEvent {
-  const allHeaders: Record<string, string> = {
-    Host: 'abc123.execute-api.eu-west-1.amazonaws.com',
-    'User-Agent': 'integration-test',
-    'X-Forwarded-For': '203.0.113.7',
-    'X-Forwarded-Proto': 'https',
-    ...headers,
-  };
-  return {
-    resource: '/mcp',
-    path: '/mcp',
-    httpMethod: method,
-    headers: allHeaders,
-    multiValueHeaders: Object.fromEntries(Object.entries(allHeaders).map(([k, v]) => [k, [v]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body: body === undefined ? null : JSON.stringify(body),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123',
-      authorizer: undefined,
-      domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
-      domainPrefix: 'abc123',
-      protocol: 'HTTP/1.1',
-      httpMethod: method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '203.0.113.7',
-        user: null,
-        userAgent: 'integration-test',
-        userArn: null,
-      },
-      path: '/prod/mcp',
-      stage: 'prod',
-      requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
-      requestTimeEpoch: Date.now(),
-      resourceId: 'res1',
-      resourcePath: '/mcp',
-    },
-  };
-}
+/** What API Gateway adds to every request it proxies. */
+const GATEWAY_HEADERS: [string, string][] = [
+  ['Host', 'abc123.execute-api.eu-west-1.amazonaws.com'],
+  ['User-Agent', 'integration-test'],
+  ['X-Forwarded-For', '203.0.113.7'],
+  ['X-Forwarded-Proto', 'https'],
+];
 
-const MCP_HEADERS = {
-  'Content-Type': 'application/json',
-  Accept: 'application/json, text/event-stream',
-  'MCP-Protocol-Version': '2025-11-25',
-};
+const MCP_HEADERS: [string, string][] = [
+  ['Content-Type', 'application/json'],
+  ['Accept', 'application/json, text/event-stream'],
+  ['MCP-Protocol-Version', '2025-11-25'],
+];
 
 let h: Harness;
 let handler: StreamingHandler;
 
 beforeAll(async () => {
   h = await startHarness();
-  handler = createStreamingHandler(async () => h.app.fetch, { HttpResponseStream: fakeHttpResponseStream });
+  handler = createStreamingHandler(async () => h.app.fetch, { HttpResponseStream: fakeHttpResponseStream(preludes) });
 });
 
 afterAll(async () => {
@@ -157,15 +44,19 @@ test('progress notifications leave the Lambda while the upstream is still genera
   const stream = new RecordingStream();
   const started = performance.now();
   await handler(
-    restEvent('POST', { ...MCP_HEADERS, Authorization: `Bearer ${h.alice.token}` }, {
-      jsonrpc: '2.0',
-      id: 7,
-      method: 'tools/call',
-      params: {
-        name: 'send_chat_completion_request',
-        arguments: { model: 'fake/slow', messages: [{ role: 'user', content: 'hi' }] },
-        _meta: { progressToken: 'p1' },
-      },
+    restEvent({
+      method: 'POST',
+      headers: [...GATEWAY_HEADERS, ...MCP_HEADERS, ['Authorization', `Bearer ${h.alice.token}`]],
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: {
+          name: 'send_chat_completion_request',
+          arguments: { model: 'fake/slow', messages: [{ role: 'user', content: 'hi' }] },
+          _meta: { progressToken: 'p1' },
+        },
+      }),
     }),
     stream,
   );
@@ -206,7 +97,14 @@ test('progress notifications leave the Lambda while the upstream is still genera
 
 test('401 without a token comes back through the adapter with its WWW-Authenticate challenge', async () => {
   const stream = new RecordingStream();
-  await handler(restEvent('POST', MCP_HEADERS, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }), stream);
+  await handler(
+    restEvent({
+      method: 'POST',
+      headers: [...GATEWAY_HEADERS, ...MCP_HEADERS],
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    }),
+    stream,
+  );
   const { prelude, body } = stream.parse();
   expect(prelude?.statusCode).toBe(401);
   expect(prelude?.headers['www-authenticate']).toMatch(/^Bearer /);
@@ -216,7 +114,10 @@ test('401 without a token comes back through the adapter with its WWW-Authentica
 
 test('GET /mcp is 405 with Allow: POST', async () => {
   const stream = new RecordingStream();
-  await handler(restEvent('GET', { Accept: 'text/event-stream', Authorization: `Bearer ${h.alice.token}` }), stream);
+  await handler(
+    restEvent({ method: 'GET', headers: [...GATEWAY_HEADERS, ['Accept', 'text/event-stream'], ['Authorization', `Bearer ${h.alice.token}`]] }),
+    stream,
+  );
   const { prelude, body } = stream.parse();
   expect(prelude?.statusCode).toBe(405);
   expect(prelude?.headers.allow).toBe('POST');
@@ -226,7 +127,11 @@ test('GET /mcp is 405 with Allow: POST', async () => {
 test('a plain JSON answer (no progress token) arrives whole with its prelude', async () => {
   const stream = new RecordingStream();
   await handler(
-    restEvent('POST', { ...MCP_HEADERS, Authorization: `Bearer ${h.alice.token}` }, { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }),
+    restEvent({
+      method: 'POST',
+      headers: [...GATEWAY_HEADERS, ...MCP_HEADERS, ['Authorization', `Bearer ${h.alice.token}`]],
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }),
+    }),
     stream,
   );
   const { prelude, body } = stream.parse();

@@ -1,145 +1,14 @@
-import { Writable } from 'node:stream';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import {
   createStreamingHandler,
   eventToRequest,
   writeResponse,
   type HttpResponseStreamLike,
-  type ResponsePrelude,
 } from '../../lambda/aws/stream-adapter.js';
 import { createLogger } from '../../lambda/observability/logger.js';
+import { fakeHttpResponseStream, PRELUDE_CONTENT_TYPE, RecordingStream, restEvent } from '../support/lambda-runtime.js';
 
-// ---------------------------------------------------------------------------------------------------------
-// Test doubles that behave like the Lambda Node.js runtime (aws-lambda-nodejs-runtime-interface-client):
-// HttpResponseStream.from sets the integration content type and installs a hook that writes the JSON prelude
-// and 8 NUL bytes right before the first write; end() without a write never emits the prelude.
-// ---------------------------------------------------------------------------------------------------------
-
-const PRELUDE_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
-
-class RecordingStream extends Writable {
-  readonly chunks: { at: number; data: Buffer }[] = [];
-  contentType: string | undefined;
-  onBeforeFirstWrite: ((write: (chunk: string | Uint8Array) => void) => void) | undefined;
-  private started = false;
-
-  setContentType(type: string): void {
-    if (this.started) throw new Error('Cannot set content-type, too late.');
-    this.contentType = type;
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (!this.started) {
-      this.started = true;
-      this.onBeforeFirstWrite?.((c) => this.record(Buffer.from(c)));
-    }
-    this.record(chunk);
-    callback();
-  }
-
-  private record(data: Buffer): void {
-    if (data.length) this.chunks.push({ at: performance.now(), data });
-  }
-
-  /** What API Gateway would see: the prelude up to the 8-NUL delimiter, then the payload. */
-  parse(): { prelude: ResponsePrelude | undefined; body: string } {
-    const all = Buffer.concat(this.chunks.map((c) => c.data));
-    const at = all.indexOf(Buffer.alloc(8));
-    if (at < 0) return { prelude: undefined, body: all.toString('utf8') };
-    return { prelude: JSON.parse(all.subarray(0, at).toString('utf8')) as ResponsePrelude, body: all.subarray(at + 8).toString('utf8') };
-  }
-
-  /** Payload chunks as written (after the prelude and delimiter). */
-  bodyChunks(): string[] {
-    return this.chunks.slice(2).map((c) => c.data.toString('utf8'));
-  }
-}
-
-const fakeHttpResponseStream: HttpResponseStreamLike = {
-  from(stream, prelude) {
-    const s = stream as RecordingStream;
-    s.setContentType(PRELUDE_CONTENT_TYPE);
-    s.onBeforeFirstWrite = (write) => {
-      write(JSON.stringify(prelude));
-      write(new Uint8Array(8));
-    };
-    return stream;
-  },
-};
-
-function restEvent(options: {
-  method?: string;
-  path?: string;
-  headers?: [string, string][];
-  query?: [string, string][];
-  body?: string | null;
-  isBase64Encoded?: boolean;
-  stage?: string;
-  domainName?: string;
-  sourceIp?: string;
-}): APIGatewayProxyEvent {
-  const method = options.method ?? 'GET';
-  const path = options.path ?? '/mcp';
-  const stage = options.stage ?? 'prod';
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (const [k, v] of options.headers ?? []) {
-    headers[k] = v; // like API Gateway: the single-value map keeps the last value
-    (multiValueHeaders[k] ??= []).push(v);
-  }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [k, v] of options.query ?? []) {
-    query[k] = v;
-    (multiQuery[k] ??= []).push(v);
-  }
-  const hasQuery = (options.query ?? []).length > 0;
-  return {
-    resource: path,
-    path,
-    httpMethod: method,
-    headers,
-    multiValueHeaders,
-    queryStringParameters: hasQuery ? query : null,
-    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
-    pathParameters: null,
-    stageVariables: null,
-    body: options.body ?? null,
-    isBase64Encoded: options.isBase64Encoded ?? false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123',
-      authorizer: undefined,
-      domainName: options.domainName ?? 'abc123.execute-api.eu-west-1.amazonaws.com',
-      domainPrefix: 'abc123',
-      protocol: 'HTTP/1.1',
-      httpMethod: method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: options.sourceIp ?? '203.0.113.7',
-        user: null,
-        userAgent: 'test',
-        userArn: null,
-      },
-      path: `/${stage}${path}`,
-      stage,
-      requestId: 'req-1',
-      requestTimeEpoch: Date.now(),
-      resourceId: 'res1',
-      resourcePath: path,
-    },
-  };
-}
+// The Lambda runtime's response stream and HttpResponseStream are simulated by the doubles in ../support/lambda-runtime.ts.
+const httpResponseStream = fakeHttpResponseStream();
 
 function streamOf(parts: (string | Error)[], delayMs = 0): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -279,7 +148,7 @@ describe('writeResponse', () => {
     headers.append('Set-Cookie', 'b=2; Path=/; Secure');
     headers.set('Transfer-Encoding', 'chunked');
     const stream = new RecordingStream();
-    await writeResponse(new Response(streamOf(['one ', 'two ', 'three']), { status: 201, headers }), stream, fakeHttpResponseStream);
+    await writeResponse(new Response(streamOf(['one ', 'two ', 'three']), { status: 201, headers }), stream, httpResponseStream);
 
     expect(stream.contentType).toBe(PRELUDE_CONTENT_TYPE);
     const { prelude, body } = stream.parse();
@@ -295,7 +164,7 @@ describe('writeResponse', () => {
 
   test('no cookies, no multiValueHeaders', async () => {
     const stream = new RecordingStream();
-    await writeResponse(new Response('{}', { headers: { 'Content-Type': 'application/json' } }), stream, fakeHttpResponseStream);
+    await writeResponse(new Response('{}', { headers: { 'Content-Type': 'application/json' } }), stream, httpResponseStream);
     expect(stream.parse().prelude).toEqual({ statusCode: 200, headers: { 'content-type': 'application/json' } });
   });
 
@@ -304,7 +173,7 @@ describe('writeResponse', () => {
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
     const stream = new RecordingStream();
-    const done = writeResponse(new Response(body, { headers: { 'Content-Type': 'text/event-stream' } }), stream, fakeHttpResponseStream);
+    const done = writeResponse(new Response(body, { headers: { 'Content-Type': 'text/event-stream' } }), stream, httpResponseStream);
 
     // the prelude leaves before any body exists (SSE: headers first, events as they come)
     await waitFor(() => stream.parse().prelude !== undefined);
@@ -327,7 +196,7 @@ describe('writeResponse', () => {
   ])('a response without body bytes still sends its prelude and ends (%s)', async (_name, make) => {
     const stream = new RecordingStream();
     const response = make();
-    await writeResponse(response, stream, fakeHttpResponseStream);
+    await writeResponse(response, stream, httpResponseStream);
     const { prelude, body } = stream.parse();
     expect(prelude?.statusCode).toBe(response.status);
     expect(body).toBe('');
@@ -339,7 +208,7 @@ describe('writeResponse', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'debug', write: (l) => lines.push(l) });
     await expect(
-      writeResponse(new Response(streamOf(['partial ', new Error('upstream exploded: sk-or-v1-secret')])), stream, fakeHttpResponseStream, { logger }),
+      writeResponse(new Response(streamOf(['partial ', new Error('upstream exploded: sk-or-v1-secret')])), stream, httpResponseStream, { logger }),
     ).resolves.toBeUndefined();
     expect(stream.parse().body).toBe('partial ');
     expect(stream.writableFinished).toBe(true);
@@ -362,7 +231,7 @@ describe('writeResponse', () => {
       },
     });
     const stream = new RecordingStream();
-    const done = writeResponse(new Response(body), stream, fakeHttpResponseStream);
+    const done = writeResponse(new Response(body), stream, httpResponseStream);
     await waitFor(() => stream.bodyChunks().length >= 2);
     stream.destroy();
     await done;
@@ -382,7 +251,7 @@ describe('createStreamingHandler', () => {
           return new Response(`you asked for ${new URL(request.url).pathname}`, { headers: { 'Content-Type': 'text/plain' } });
         };
       },
-      { HttpResponseStream: fakeHttpResponseStream },
+      { HttpResponseStream: httpResponseStream },
     );
     const stream = new RecordingStream();
     await handler(restEvent({ method: 'POST', body: 'x', headers: [['Content-Type', 'text/plain']] }), stream);
@@ -399,7 +268,7 @@ describe('createStreamingHandler', () => {
   ])('%s → 500 internal_error without details', async (_name, getHandler) => {
     const lines: string[] = [];
     const handler = createStreamingHandler(getHandler, {
-      HttpResponseStream: fakeHttpResponseStream,
+      HttpResponseStream: httpResponseStream,
       logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }),
     });
     const stream = new RecordingStream();
@@ -423,7 +292,7 @@ describe('createStreamingHandler', () => {
         await new Promise((r) => setTimeout(r, 5));
         return new Response('too late');
       },
-      { HttpResponseStream: fakeHttpResponseStream },
+      { HttpResponseStream: httpResponseStream },
     );
     await handler(restEvent({}), stream);
     expect(signal?.aborted).toBe(true);
@@ -437,7 +306,7 @@ describe('createStreamingHandler', () => {
         signal = request.signal;
         return new Response('ok');
       },
-      { HttpResponseStream: fakeHttpResponseStream },
+      { HttpResponseStream: httpResponseStream },
     );
     await handler(restEvent({}), stream);
     await new Promise((r) => setImmediate(r));
@@ -447,7 +316,7 @@ describe('createStreamingHandler', () => {
 
   test('uses the runtime global awslambda.HttpResponseStream when none is injected', async () => {
     const g = globalThis as unknown as { awslambda?: { HttpResponseStream: HttpResponseStreamLike } };
-    g.awslambda = { HttpResponseStream: fakeHttpResponseStream };
+    g.awslambda = { HttpResponseStream: httpResponseStream };
     try {
       const stream = new RecordingStream();
       await createStreamingHandler(async () => async () => new Response('hi'))(restEvent({}), stream);
