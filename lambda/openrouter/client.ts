@@ -82,8 +82,10 @@ export class OpenRouterClient {
   }
 
   async endpoints(modelId: string, signal?: AbortSignal): Promise<EndpointList> {
-    const [author, ...rest] = modelId.split('/');
-    const path = `/models/${encodeURIComponent(author ?? '')}/${rest.map(encodeURIComponent).join('/')}/endpoints`;
+    const segments = modelId.split('/');
+    // Defence in depth (the tool schema already refuses these): never let an id walk out of /models/.
+    if (segments.some((s) => s === '' || s === '.' || s === '..')) throw new UpstreamError('http', 400, 'invalid model id');
+    const path = `/models/${segments.map(encodeURIComponent).join('/')}/endpoints`;
     return parseOrThrow(EndpointList, await this.read(path, signal));
   }
 

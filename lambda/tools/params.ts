@@ -10,7 +10,9 @@ export const ModelId = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@~-]*$/, 'a model id looks like "openai/gpt-4o" or "meta-llama/llama-3.1-8b-instruct:free"');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@~-]*$/, 'a model id looks like "openai/gpt-4o" or "meta-llama/llama-3.1-8b-instruct:free"')
+  // Ids become URL path segments (model details): no empty, "." or ".." segments that would change the path.
+  .refine((id) => id.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'), 'a model id has no empty, "." or ".." path segments');
 
 export const SamplingParams = {
   temperature: z.number().min(0).max(2).optional().describe('Sampling temperature, 0–2 (default 1).'),

@@ -3,7 +3,7 @@
  * into `isError` results with actionable text. Stack traces and upstream bodies never reach the client.
  */
 import type { CallToolResult } from '@modelcontextprotocol/server';
-import { UpstreamError, describeUpstreamError } from '../openrouter/errors.js';
+import { UpstreamError, describeUpstreamError, scrub } from '../openrouter/errors.js';
 import type { ToolDeps } from './context.js';
 
 export interface ToolOutcome<T extends Record<string, unknown>> {
@@ -44,7 +44,8 @@ export async function runTool<T extends Record<string, unknown>>(
     }
     if (err instanceof ToolInputError) {
       log.info('tool call rejected', { outcome: 'bad_input', latency_ms });
-      return errorResult(err.message);
+      // These messages quote the caller's input; anything shaped like a key is redacted all the same.
+      return errorResult(scrub(err.message));
     }
     log.error('tool call crashed', { outcome: 'internal_error', error: err instanceof Error ? err.name : 'unknown', latency_ms });
     return errorResult('Internal error in the MCP server. The request was not completed; try again.');

@@ -178,7 +178,7 @@ describe('ChatInput', () => {
   });
 
   test('rejects bad model ids, in model and in models', () => {
-    for (const id of ['', ' openai/gpt-4o', 'openai/gpt 4o', '/leading-slash', '-dash', 'a'.repeat(201), 'model?x=1', 'a\nb']) {
+    for (const id of ['', ' openai/gpt-4o', 'openai/gpt 4o', '/leading-slash', '-dash', 'a'.repeat(201), 'model?x=1', 'a\nb', 'openai/../../key', 'a/./b', 'a//b', 'a/']) {
       expect([id, ModelId.safeParse(id).success]).toEqual([id, false]);
       expect([id, ChatInput.safeParse(minimal({ model: id })).success]).toEqual([id, false]);
     }

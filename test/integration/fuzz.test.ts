@@ -1,0 +1,346 @@
+/**
+ * Seeded fuzzing of the one HTTP handler, in-process: malformed and oversized bodies, wrong JSON-RPC shapes,
+ * deep nesting, odd headers and methods, bad tokens, and tool calls with arguments of every wrong type and size
+ * (plus valid calls to the fake upstream under the same load). Every response must settle, never be a 5xx, be a
+ * well-formed HTTP error or JSON-RPC message, meet the case's expectation, and leak no secret; the server must
+ * stay healthy and the account store unchanged.
+ *
+ * FUZZ_SEED (default below) and FUZZ_COUNT (default 2000) choose the run; FUZZ_CASE=3,17 replays single cases of
+ * it; FUZZ_VERBOSE=1 prints the status distribution.
+ */
+import { runInThisContext } from 'node:vm';
+import { startHarness, textOf, type Harness } from '../support/harness.js';
+import { generateCases, type FuzzCase, type FuzzContext } from '../support/fuzz.js';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026) >>> 0;
+const COUNT = Number(process.env.FUZZ_COUNT ?? 2000);
+const ONLY = process.env.FUZZ_CASE ? new Set(process.env.FUZZ_CASE.split(',').map(Number)) : undefined;
+const MAX_BODY = 64 * 1024;
+const CONCURRENCY = 20;
+const HANG_MS = 10_000;
+const BASE = 'http://127.0.0.1';
+const REPRO = `FUZZ_SEED=${SEED} FUZZ_COUNT=${COUNT} npx jest test/integration/fuzz.test.ts`;
+
+let h: Harness;
+let revokedToken: string;
+beforeAll(async () => {
+  h = await startHarness({ maxBodyBytes: MAX_BODY });
+  const revoked = await h.store.issueToken(h.bob.id, { label: 'fuzz: revoked' });
+  await h.store.revokeToken(revoked.info.tokenId);
+  revokedToken = revoked.token;
+});
+afterAll(async () => {
+  await h.close();
+});
+
+interface Outcome {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+interface RpcMessage {
+  jsonrpc?: unknown;
+  id?: unknown;
+  method?: unknown;
+  params?: Record<string, unknown>;
+  result?: Record<string, unknown> & { isError?: unknown; structuredContent?: Record<string, unknown>; content?: unknown };
+  error?: { code?: unknown; message?: unknown };
+}
+
+/** One request, bounded: a hang or a throw is reported, never awaited forever. */
+async function send(c: FuzzCase): Promise<Outcome | { hang: true } | { thrown: string }> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const attempt = (async (): Promise<Outcome> => {
+    const init: RequestInit & { duplex?: 'half' } = { method: c.method, headers: c.headers, signal: controller.signal };
+    if (c.body !== undefined) {
+      if (c.stream) {
+        const bytes = typeof c.body === 'string' ? new TextEncoder().encode(c.body) : c.body;
+        init.body = new ReadableStream<Uint8Array>({
+          start(ctrl) {
+            for (let i = 0; i < bytes.length; i += 16 * 1024) ctrl.enqueue(bytes.slice(i, i + 16 * 1024));
+            ctrl.close();
+          },
+        });
+        init.duplex = 'half';
+      } else {
+        init.body = c.body as BodyInit;
+      }
+    }
+    const res = await h.fetch(`${BASE}${c.path}`, init);
+    const text = new TextDecoder().decode(await res.arrayBuffer());
+    return { status: res.status, headers: res.headers, text };
+  })();
+  attempt.catch(() => undefined);
+  const hang = new Promise<{ hang: true }>((resolve) => {
+    timer = setTimeout(() => resolve({ hang: true }), HANG_MS);
+  });
+  try {
+    const result = await Promise.race([attempt, hang]);
+    if ('hang' in result) controller.abort();
+    return result;
+  } catch (err) {
+    return { thrown: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Problems with one JSON-RPC message (a response, or a notification from the server). */
+function messageProblems(m: unknown): string[] {
+  if (!isObject(m)) return [`JSON-RPC message is not an object: ${JSON.stringify(m)?.slice(0, 80)}`];
+  if (m.jsonrpc !== '2.0') return [`JSON-RPC message without jsonrpc "2.0": ${JSON.stringify(m).slice(0, 120)}`];
+  if ('method' in m) return typeof m.method === 'string' ? [] : ['JSON-RPC notification with a non-string method'];
+  const hasResult = 'result' in m;
+  const hasError = 'error' in m;
+  if (hasResult === hasError) return [`JSON-RPC response needs exactly one of result/error: ${JSON.stringify(m).slice(0, 120)}`];
+  if (!('id' in m)) return ['JSON-RPC response without an id'];
+  if (hasError) {
+    const e = m.error;
+    if (!isObject(e) || typeof e.code !== 'number' || !Number.isInteger(e.code) || typeof e.message !== 'string') {
+      return [`JSON-RPC error without a numeric code and a message: ${JSON.stringify(e).slice(0, 120)}`];
+    }
+  } else if (!isObject(m.result)) {
+    return ['JSON-RPC result is not an object'];
+  }
+  return [];
+}
+
+/** Parse an SSE body into its JSON-RPC messages. */
+function sseMessages(text: string): { messages: unknown[]; problems: string[] } {
+  const messages: unknown[] = [];
+  const problems: string[] = [];
+  for (const event of text.split(/\r?\n\r?\n/)) {
+    const data = event
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith('data:'))
+      .map((line) => line.slice(5).replace(/^ /, ''));
+    if (!data.length) continue;
+    try {
+      messages.push(JSON.parse(data.join('\n')));
+    } catch {
+      problems.push(`SSE event data is not JSON: ${data.join('\n').slice(0, 120)}`);
+    }
+  }
+  return { messages, problems };
+}
+
+/** Where a fake key planted by the fuzzer may appear verbatim: the model's own answer in a successful generation. */
+function keyLeaks(messages: unknown[], key: string): string[] {
+  const leaks: string[] = [];
+  const walk = (v: unknown, path: string, allowed: (p: string) => boolean) => {
+    if (typeof v === 'string') {
+      if (v.includes(key) && !allowed(path)) leaks.push(path);
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`, allowed));
+    else if (isObject(v)) for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`, allowed);
+  };
+  for (const m of messages as RpcMessage[]) {
+    const generated = isObject(m?.result) && m.result.isError !== true && typeof m.result.structuredContent?.content === 'string';
+    const progress = m?.method === 'notifications/progress';
+    walk(m, '$', (p) => (generated && (/^\$\.result\.content\[\d+\]\.text$/.test(p) || p === '$.result.structuredContent.content')) || (progress && p === '$.params.message'));
+  }
+  return leaks;
+}
+
+function check(c: FuzzCase, r: Outcome, secrets: { label: string; value: string }[]): string[] {
+  const problems: string[] = [];
+  if (r.status >= 500) problems.push(`HTTP ${r.status}`);
+  else if (r.status < 200 || (r.status >= 300 && r.status < 400)) problems.push(`unexpected HTTP ${r.status}`);
+  const ct = (r.headers.get('content-type') ?? '').toLowerCase();
+  let messages: unknown[] = [];
+  if (ct.startsWith('text/event-stream')) {
+    if (r.status !== 200) problems.push(`SSE stream with HTTP ${r.status}`);
+    const parsed = sseMessages(r.text);
+    messages = parsed.messages;
+    problems.push(...parsed.problems);
+    if (!messages.some((m) => isObject(m) && !('method' in m))) problems.push('SSE stream without a JSON-RPC response');
+  } else if (r.text.length === 0) {
+    if (r.status === 200) problems.push('HTTP 200 with an empty body');
+  } else if (ct.startsWith('application/json')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(r.text);
+    } catch {
+      problems.push('JSON body does not parse');
+    }
+    if (json !== undefined) {
+      if (r.status < 300) {
+        messages = Array.isArray(json) ? json : [json];
+        if (!messages.length) problems.push('empty JSON-RPC batch response');
+      } else if (isObject(json) && 'jsonrpc' in json) {
+        messages = [json];
+        if (!('error' in json)) problems.push(`HTTP ${r.status} carrying a JSON-RPC success`);
+      } else if (!(isObject(json) && typeof json.error === 'string')) {
+        problems.push(`HTTP ${r.status} JSON body is neither a JSON-RPC error nor an error object`);
+      }
+    }
+  } else {
+    problems.push(`HTTP ${r.status} with a body of Content-Type "${ct}"`);
+  }
+  for (const m of messages) problems.push(...messageProblems(m));
+
+  const responses = messages.filter((m): m is RpcMessage => isObject(m) && !('method' in m));
+  const refused = (m: RpcMessage) => 'error' in m || m.result?.isError === true;
+  const firstText = () => {
+    const m = responses[0];
+    return m?.error ? `error ${String(m.error.code)} ${String(m.error.message).slice(0, 150)}` : m?.result ? textOf(m.result).slice(0, 150) : r.text.slice(0, 150);
+  };
+  switch (c.expect) {
+    case 'rejected':
+      if (r.status >= 400 && r.status < 500) break;
+      if (!responses.length) problems.push(`expected a rejection, got HTTP ${r.status} without a response`);
+      else if (!responses.every(refused)) problems.push(`expected a rejection, but it was carried out: ${firstText()}`);
+      break;
+    case 'tool-ok':
+      if (r.status !== 200 || responses.length !== 1 || refused(responses[0]!)) problems.push(`expected a successful tool result, got HTTP ${r.status}: ${firstText()}`);
+      break;
+    case 'unauthorized':
+      if (r.status !== 401) problems.push(`expected 401, got HTTP ${r.status}: ${firstText()}`);
+      else if (!(r.headers.get('www-authenticate') ?? '').startsWith('Bearer')) problems.push('401 without a Bearer challenge');
+      break;
+    case 'forbidden':
+      if (r.status !== 403) problems.push(`expected 403 for a foreign Origin, got HTTP ${r.status}`);
+      break;
+    case 'not-allowed':
+      if (r.status !== 405) problems.push(`expected 405, got HTTP ${r.status}`);
+      break;
+    case 'too-large':
+      if (r.status !== 413) problems.push(`expected 413, got HTTP ${r.status}: ${firstText()}`);
+      break;
+    case 'not-too-large':
+      if (r.status === 413) problems.push('a body exactly at the limit was refused with 413');
+      break;
+    case 'wellformed':
+      break;
+  }
+
+  const headerText = [...r.headers].map(([k, v]) => `${k}: ${v}`).join('\n');
+  for (const s of secrets) {
+    if (r.text.includes(s.value) || headerText.includes(s.value)) problems.push(`response contains ${s.label}`);
+  }
+  for (const key of c.fakeKeys) {
+    if (!r.text.includes(key) && !headerText.includes(key)) continue;
+    const leaks = keyLeaks(messages, key);
+    if (leaks.length) problems.push(`response echoes a planted key verbatim at ${leaks.slice(0, 3).join(', ')}`);
+    else if (headerText.includes(key) || !messages.length) problems.push('response echoes a planted key verbatim outside any JSON-RPC message');
+  }
+  return problems;
+}
+
+/** A printable, secret-free description of a case. */
+function describeCase(c: FuzzCase, redact: (s: string) => string): string {
+  const body = c.body === undefined ? '' : typeof c.body === 'string' ? c.body : `<${c.body.length} bytes>`;
+  const headers = c.headers.map(([k, v]) => `${k}: ${v.length > 80 ? `${v.slice(0, 80)}…(${v.length})` : v}`).join('; ');
+  return redact(`#${c.index} [${c.category}] ${c.desc}\n      ${c.method} ${c.path.slice(0, 120)} {${headers}} ${body.length > 240 ? `${body.slice(0, 240)}…(${body.length} chars)` : body}`);
+}
+
+async function snapshotStore() {
+  await h.store.settle();
+  const users = (await h.store.listUsers()).sort((a, b) => a.userId.localeCompare(b.userId));
+  const tokens = await Promise.all(users.map(async (u) => (await h.store.listTokens(u.userId)).sort((a, b) => a.tokenId.localeCompare(b.tokenId))));
+  return { users, tokens };
+}
+
+function chat(token: string, content: string) {
+  return h.fetch(`${BASE}/mcp`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'send_chat_completion_request', arguments: { model: 'fake/echo', messages: [{ role: 'user', content }] } } }),
+  });
+}
+
+/** Every route the server may call upstream (paths after the /api/v1 base, as the fake records them). */
+const UPSTREAM_ROUTES = [/^\/models$/, /^\/chat\/completions$/, /^\/completions$/, /^\/key$/, /^\/generation$/, /^\/models\/.+\/endpoints$/];
+
+test(`fuzz: ${COUNT} requests, seed ${SEED}`, async () => {
+  // Jest hands test code a copy of `process`; unhandled rejections are emitted on the real one.
+  const realProcess = runInThisContext('process') as NodeJS.Process;
+  const rejections: string[] = [];
+  const onRejection = (reason: unknown) => {
+    rejections.push(reason instanceof Error ? `${reason.name}: ${reason.message}`.slice(0, 300) : String(reason).slice(0, 300));
+  };
+  realProcess.on('unhandledRejection', onRejection);
+  try {
+    // Warm both users' last-used stamps so the store snapshot only changes if the fuzz run changes it.
+    for (const u of [h.alice, h.bob]) expect((await chat(u.token, 'warm up')).status).toBe(200);
+    const before = await snapshotStore();
+
+    const ctx: FuzzContext = { token: h.alice.token, tokenId: h.alice.tokenId, otherToken: h.bob.token, otherTokenId: h.bob.tokenId, revokedToken, maxBodyBytes: MAX_BODY };
+    const secrets = [
+      { label: "alice's MCP token", value: h.alice.token },
+      { label: "bob's MCP token", value: h.bob.token },
+      { label: "alice's OpenRouter key", value: h.alice.openRouterKey },
+      { label: "bob's OpenRouter key", value: h.bob.openRouterKey },
+      { label: 'the revoked MCP token', value: revokedToken },
+    ];
+    expect(secrets.map((s) => s.value).sort()).toEqual([...h.secrets(), revokedToken].sort());
+    const redact = (s: string) => secrets.reduce((out, x) => out.split(x.value).join(`<${x.label}>`), s);
+
+    const all = generateCases(SEED, COUNT, ctx);
+    const cases = ONLY ? all.filter((c) => ONLY.has(c.index)) : all;
+    const failures: string[] = [];
+    const statuses = new Map<string, number>();
+    const byCategory = new Map<string, number>();
+    let next = 0;
+    const worker = async () => {
+      while (next < cases.length) {
+        const c = cases[next++]!;
+        byCategory.set(c.category, (byCategory.get(c.category) ?? 0) + 1);
+        const r = await send(c);
+        let problems: string[];
+        if ('hang' in r) problems = [`no complete response within ${HANG_MS / 1000} s`];
+        else if ('thrown' in r) problems = [`the handler threw: ${r.thrown}`];
+        else {
+          statuses.set(String(r.status), (statuses.get(String(r.status)) ?? 0) + 1);
+          problems = check(c, r, secrets);
+          if (problems.length) problems.push(`got HTTP ${r.status} ${r.headers.get('content-type') ?? ''}: ${r.text.replace(/\s+/g, ' ').slice(0, 300)}`);
+        }
+        if (problems.length) failures.push(`${describeCase(c, redact)}\n      → ${problems.map(redact).join('\n      → ')}`);
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+
+    // Logs: no secret, and no planted fake key verbatim (the logger scrubs key-shaped strings).
+    const planted = new Set(cases.flatMap((c) => c.fakeKeys));
+    h.logs.forEach((line, i) => {
+      for (const s of secrets) if (line.includes(s.value)) failures.push(`log line ${i} contains ${s.label}`);
+      for (const k of planted) if (line.includes(k)) failures.push(`log line ${i} contains a planted key verbatim: ${redact(line).slice(0, 300)}`);
+    });
+
+    // Upstream: every request the server sent matched OpenRouter's spec and went to a known route.
+    for (const v of h.fake.violations) failures.push(`upstream request violates the OpenRouter spec: ${v.path} ${v.errors.join('; ').slice(0, 300)}`);
+    const dotted = cases.filter((c) => typeof c.body === 'string' && c.body.includes('"get_model_details"') && /\/\.\.?(\/|")/.test(c.body)).map((c) => `#${c.index}`);
+    for (const req of h.fake.requests) {
+      if (!UPSTREAM_ROUTES.some((re) => re.test(req.path))) {
+        failures.push(`upstream request to an unexpected route: ${req.method} ${req.path} (sent by one of the get_model_details cases with dot segments: ${dotted.join(', ')})`);
+      }
+      if (req.body && Object.hasOwn(req.body, '__proto__')) failures.push(`a "__proto__" argument was forwarded upstream: ${req.method} ${req.path}`);
+    }
+
+    // Still healthy, and nothing in the account store changed.
+    const after = await chat(h.alice.token, 'still there?');
+    const body = await after.text();
+    if (after.status !== 200 || !body.includes('Echo: still there?') || body.includes('"isError":true')) failures.push(`server unhealthy after the run: HTTP ${after.status} ${body.slice(0, 200)}`);
+    const afterStore = await snapshotStore();
+    if (JSON.stringify(afterStore) !== JSON.stringify(before)) {
+      failures.push(`the account store changed:\n      before ${redact(JSON.stringify(before))}\n      after  ${redact(JSON.stringify(afterStore))}`);
+    }
+
+    // Late rejections surface after a turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const r of rejections) failures.push(`unhandled rejection: ${redact(r)}`);
+
+    if (process.env.FUZZ_VERBOSE) {
+      const fmt = (m: Map<string, number>) => [...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}: ${n}`).join(', ');
+      console.log(`fuzz seed ${SEED}: ${cases.length} requests\n  status: ${fmt(statuses)}\n  categories: ${fmt(byCategory)}\n  upstream requests: ${h.fake.requests.length}, log lines: ${h.logs.length}, failures: ${failures.length}`);
+    }
+    const header = `fuzz seed ${SEED}: ${failures.length} problem(s) in ${cases.length} requests. Reproduce: ${REPRO} (FUZZ_CASE=<#> replays one case)`;
+    expect(failures.length ? `${header}\n  ${failures.slice(0, 40).join('\n  ')}${failures.length > 40 ? `\n  … and ${failures.length - 40} more` : ''}` : 'no problems').toBe('no problems');
+  } finally {
+    realProcess.off('unhandledRejection', onRejection);
+  }
+}, 120_000);
