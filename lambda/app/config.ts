@@ -2,7 +2,7 @@
  * Runtime configuration, parsed once from the environment with zod so a bad value fails at start-up
  * with a message naming the variable, not later inside a request.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 

@@ -4,7 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfig } from '../app/config.js';
 import { createApp, type App } from '../app/handler.js';
 import { CachedAuthenticator } from '../auth/cached-authenticator.js';

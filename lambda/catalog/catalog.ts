@@ -2,7 +2,7 @@
  * The compact, searchable model catalog: pure mapping, filtering, sorting and paging over OpenRouter's
  * `/models` list, plus a process-wide TTL cache (the catalog is public and identical for every user).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Model } from '../openrouter/schemas.js';
 import { flatPrice, perMillion } from './pricing.js';
 

@@ -6,7 +6,7 @@
  * Secret value (Secrets Manager or the local data dir): {"current":"v2","v1":"<random>","v2":"<random>"}
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { deriveKeys, type DerivedKeys } from './secrets.js';
 
 const SecretJson = z

@@ -2,7 +2,7 @@
  * What we read from OpenRouter responses. Only the fields the tools use are parsed; everything else is
  * dropped so that an upstream shape change in an unused field can never break a call.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const UpstreamErrorBody = z.object({
   error: z.object({

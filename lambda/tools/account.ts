@@ -1,6 +1,6 @@
 /** Account tools: what a generation finally cost, and how much of the key's credit is left. */
 import type { McpServer } from '@modelcontextprotocol/server';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatUsd } from '../catalog/pricing.js';
 import { UpstreamError } from '../openrouter/errors.js';
 import { READ_ONLY, type ToolDeps } from './context.js';

@@ -1,6 +1,6 @@
 /** The two paid tools: chat completions and legacy text completions. */
 import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Generated } from '../openrouter/aggregate.js';
 import type { GenerateOptions, RequestBody } from '../openrouter/client.js';
 import { PAID_CALL, type ToolDeps } from './context.js';

@@ -2,7 +2,7 @@
  * How a generation (chat or text completion, streamed or not) is reported: one output schema, one
  * presentation. Cut-offs and empty answers are called out instead of passing as an empty success.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatUsd } from '../catalog/pricing.js';
 import type { Generated } from '../openrouter/aggregate.js';
 import type { ToolOutcome } from './run.js';

@@ -1,6 +1,6 @@
 /** Catalog tools: search the model list, and look at one model's providers and prices. */
 import type { McpServer } from '@modelcontextprotocol/server';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CatalogPage, SORTS, searchCatalog, type CompactModel } from '../catalog/catalog.js';
 import { formatUsd, perMillion } from '../catalog/pricing.js';
 import { UpstreamError } from '../openrouter/errors.js';

@@ -3,7 +3,7 @@
  * (snake_case) so validated arguments pass through to the request body unchanged; objects are strict so a
  * misspelled parameter is an error instead of being silently dropped.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { decimalString } from '../catalog/pricing.js';
 
 export const ModelId = z

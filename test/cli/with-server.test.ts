@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
-import { connectV2, textOf } from '../support/harness.js';
+import { connectV2, npmStartNodeArgs, textOf } from '../support/harness.js';
 import { childEnv, spawnCli, TOKEN_LINE } from './support.js';
 
 function freePort(): Promise<number> {
@@ -38,7 +38,7 @@ describe('ormcp while npm start is running', () => {
     await fake.start();
     dataDir = mkdtempSync(join(tmpdir(), 'ormcp-cli-server-'));
     const port = await freePort();
-    const proc = spawn(process.execPath, [resolve('node_modules/tsx/dist/cli.mjs'), 'lambda/local/main.ts'], {
+    const proc = spawn(process.execPath, npmStartNodeArgs(), {
       env: childEnv({ PORT: String(port), ORMCP_DATA_DIR: dataDir, OPENROUTER_BASE_URL: fake.baseUrl }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

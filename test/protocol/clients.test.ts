@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
-import { connectV2, startHarness, textOf, type Harness } from '../support/harness.js';
+import { connectV2, npmStartNodeArgs, startHarness, textOf, type Harness } from '../support/harness.js';
 
 async function connectV1(url: string, token: string): Promise<ClientV1> {
   const client = new ClientV1({ name: 'test-client-v1', version: '1.0.0' });
@@ -100,7 +100,7 @@ describe('npm start', () => {
 
   /** Starts the local server on a free port and resolves with its stdout once it prints the URL (and token). */
   function start(port: number, expectToken: boolean): Promise<{ stdout: string; proc: ChildProcess }> {
-    const proc = spawn(process.execPath, [resolve('node_modules/tsx/dist/cli.mjs'), 'lambda/local/main.ts'], {
+    const proc = spawn(process.execPath, npmStartNodeArgs(), {
       env: { ...process.env, PORT: String(port), ORMCP_DATA_DIR: dataDir, OPENROUTER_BASE_URL: fake.baseUrl, OPENROUTER_API_KEY: key },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,6 +3,8 @@
  * OpenRouter keys, the fake OpenRouter on loopback, and every log line captured for leak checks.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig, type AppConfig } from '../../lambda/app/config.js';
@@ -107,4 +109,12 @@ export async function connectV2(
 export function textOf(result: { content?: unknown }): string {
   const content = (result.content ?? []) as { type: string; text?: string }[];
   return content.filter((c) => c.type === 'text').map((c) => c.text ?? '').join('\n');
+}
+
+/** The node arguments of package.json's `start` script, so tests start the server exactly as `npm start` does. */
+export function npmStartNodeArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(resolve(__dirname, '../../package.json'), 'utf8')) as { scripts: { start: string } };
+  const [cmd, ...args] = pkg.scripts.start.split(/\s+/);
+  if (cmd !== 'node') throw new Error(`the start script does not run node directly: ${pkg.scripts.start}`);
+  return args;
 }

@@ -1,0 +1,182 @@
+/**
+ * Benchmark 2 — added latency of the MCP layer. `send_chat_completion_request` (2025-era stateless tools/call,
+ * no progress) through the real handler, (a) in-process (`app.fetch`) and (b) over loopback HTTP (the local
+ * node adapter's `listen`), against the same upstream call made directly with `fetch`. The upstream is the
+ * fixed-answer one in bench/lib/upstream.ts, in its own process, so this process's CPU time is the MCP
+ * layer's (plus the client side of each call). Calls are interleaved (the order rotates every iteration) and
+ * each handler call is paired with the direct call of the same iteration: figures are medians and p99s of
+ * (handler − direct).
+ *
+ * Authentication is the Lambda's (CachedAuthenticator over the AccountStore on dynalite, 60 s): a warm instance
+ * answers repeat calls from its cache. The row "in-process, auth uncached" is the `npm start` setup (no cache:
+ * two dynalite GetItems per call) and is context only.
+ *
+ *   tsx bench/latency.ts            (BENCH_LATENCY_N=2000 by default)
+ */
+import { loadConfig } from '../lambda/app/config.js';
+import { createApp, type App } from '../lambda/app/handler.js';
+import { CachedAuthenticator } from '../lambda/auth/cached-authenticator.js';
+import type { Authenticator } from '../lambda/auth/authenticator.js';
+import { listen } from '../lambda/local/node-adapter.js';
+import { createLogger } from '../lambda/observability/logger.js';
+import { OPENROUTER_KEY, chatCall, mcpHeaders, rpcMessages, startAccounts, startUpstreamChild } from './lib/fixture.js';
+import { type BenchResult, fmt, fmtInt, isEntry, median, percentile, printHeader, printSummaryLine, rotation, runStandalone, table } from './lib/stats.js';
+import { ANSWER, MODEL } from './lib/upstream.js';
+
+const N = Number(process.env.BENCH_LATENCY_N ?? 2000);
+const WARMUP = Number(process.env.BENCH_LATENCY_WARMUP ?? 300);
+const CPU_BATCH = Number(process.env.BENCH_LATENCY_CPU_BATCH ?? 1000);
+const UNCACHED_N = Number(process.env.BENCH_LATENCY_UNCACHED_N ?? 400);
+
+type Call = () => Promise<void>;
+
+function buildApp(upstreamBaseUrl: string, authenticator: Authenticator): App {
+  const config = loadConfig({ OPENROUTER_BASE_URL: upstreamBaseUrl });
+  // Info level as deployed: each call formats its log line; the line is dropped instead of written to a pipe.
+  const logger = createLogger({ level: config.logLevel, write: () => undefined });
+  return createApp({ config, authenticator, logger });
+}
+
+function check(status: number, text: string, where: string): void {
+  if (status !== 200 || !text.includes(ANSWER) || text.includes('"isError":true')) {
+    throw new Error(`${where}: unexpected answer (HTTP ${status}): ${text.slice(0, 300)}`);
+  }
+}
+
+async function timeIt(call: Call): Promise<number> {
+  const t0 = performance.now();
+  await call();
+  return performance.now() - t0;
+}
+
+async function cpuPerCall(call: Call, n: number): Promise<{ cpuMs: number; wallMs: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await call();
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuMs: (cpu.user + cpu.system) / 1000 / n, wallMs: wall / n };
+}
+
+export async function run(): Promise<BenchResult> {
+  printHeader(
+    'Benchmark 2: added latency (send_chat_completion_request, 2025-era, no progress)',
+    `zero-latency fixed-answer upstream in its own process; ${fmtInt(WARMUP)} warm-up + ${fmtInt(N)} interleaved runs per path; ` +
+      'added = handler − direct, paired per iteration',
+  );
+  const accounts = await startAccounts();
+  const upstream = await startUpstreamChild();
+  const app = buildApp(upstream.baseUrl, new CachedAuthenticator(accounts.store, 60_000));
+  const uncachedApp = buildApp(upstream.baseUrl, accounts.store);
+  const server = await listen(app.fetch);
+  const headers = mcpHeaders(accounts.token);
+  let id = 0;
+
+  try {
+    const direct: Call = async () => {
+      const res = await fetch(`${upstream.baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${OPENROUTER_KEY}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Say hello.' }] }),
+      });
+      const text = await res.text();
+      JSON.parse(text);
+      check(res.status, text, 'direct');
+    };
+    const inProcessOn = (target: App, where: string): Call => async () => {
+      const res = await target.fetch(new Request('http://127.0.0.1/mcp', { method: 'POST', headers, body: chatCall(++id, MODEL) }));
+      check(res.status, await res.text(), where);
+    };
+    const inProcess = inProcessOn(app, 'in-process');
+    const overHttp: Call = async () => {
+      const res = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body: chatCall(++id, MODEL) });
+      check(res.status, await res.text(), 'loopback HTTP');
+    };
+
+    // One full check of the answer's shape before timing anything.
+    const probe = await app.fetch(new Request('http://127.0.0.1/mcp', { method: 'POST', headers, body: chatCall(++id, MODEL) }));
+    const messages = rpcMessages(probe.headers.get('content-type'), await probe.text());
+    const result = messages.find((m) => m.id === id)?.result as { structuredContent?: { content?: string }; isError?: boolean } | undefined;
+    if (result?.structuredContent?.content !== ANSWER || result.isError) throw new Error(`the probe call did not return the upstream's answer: ${JSON.stringify(messages).slice(0, 400)}`);
+
+    const paths: [string, Call][] = [
+      ['direct', direct],
+      ['inproc', inProcess],
+      ['http', overHttp],
+    ];
+    for (let i = 0; i < WARMUP; i++) for (const [, call] of rotation(paths, i)) await call();
+
+    const times: Record<string, number[]> = { direct: [], inproc: [], http: [] };
+    for (let i = 0; i < N; i++) {
+      for (const [name, call] of rotation(paths, i)) times[name]!.push(await timeIt(call));
+    }
+    const d = times.direct!;
+    const addedIn = times.inproc!.map((t, i) => t - d[i]!);
+    const addedHttp = times.http!.map((t, i) => t - d[i]!);
+
+    // Context: the npm start setup, where every call authenticates against the store (no cache).
+    const uncached = inProcessOn(uncachedApp, 'in-process uncached');
+    for (let i = 0; i < 50; i++) await uncached();
+    const uncachedPairs: number[] = [];
+    for (let i = 0; i < UNCACHED_N; i++) {
+      const pair = rotation<[string, Call]>([['direct', direct], ['uncached', uncached]], i);
+      const t: Record<string, number> = {};
+      for (const [name, call] of pair) t[name] = await timeIt(call);
+      uncachedPairs.push(t.uncached! - t.direct!);
+    }
+
+    // CPU per call (this process only: the upstream runs elsewhere), sequential, after everything is warm.
+    const cpuDirect = await cpuPerCall(direct, CPU_BATCH);
+    const cpuIn = await cpuPerCall(inProcess, CPU_BATCH);
+    const perCoreIn = 1000 / cpuIn.cpuMs;
+    const perCoreDirect = 1000 / cpuDirect.cpuMs;
+
+    const row = (label: string, xs: number[]) => [label, fmt(median(xs), 3), fmt(percentile(xs, 90), 3), fmt(percentile(xs, 99), 3), fmt(Math.max(...xs), 3)];
+    process.stdout.write(
+      `${table(['path (ms per call)', 'median', 'p90', 'p99', 'max'], [
+        row('direct fetch to upstream (baseline)', d),
+        row('handler in-process', times.inproc!),
+        row('handler over loopback HTTP', times.http!),
+        row('added: in-process − direct', addedIn),
+        row('added: loopback HTTP − direct', addedHttp),
+        row(`added: in-process, auth uncached − direct (n=${UNCACHED_N})`, uncachedPairs),
+      ])}\n\n`,
+    );
+    process.stdout.write(
+      `${table(['CPU per call, sequential', 'CPU ms/call', 'wall ms/call', 'calls/s per core'], [
+        ['direct fetch (baseline)', fmt(cpuDirect.cpuMs, 3), fmt(cpuDirect.wallMs, 3), fmtInt(perCoreDirect)],
+        ['handler in-process', fmt(cpuIn.cpuMs, 3), fmt(cpuIn.wallMs, 3), fmtInt(perCoreIn)],
+        ['ratio handler / direct', fmt(cpuIn.cpuMs / cpuDirect.cpuMs, 2) + '×', fmt(cpuIn.wallMs / cpuDirect.wallMs, 2) + '×', ''],
+      ])}\n`,
+    );
+
+    const medIn = median(addedIn);
+    const p99In = percentile(addedIn, 99);
+    const medHttp = median(addedHttp);
+    const p99Http = percentile(addedHttp, 99);
+    printSummaryLine(
+      `Latency: added median ${fmt(medIn, 2)} ms in-process / ${fmt(medHttp, 2)} ms over HTTP (goal ≤ 2 ms), ` +
+        `p99 ${fmt(p99In, 2)} / ${fmt(p99Http, 2)} ms (goal ≤ 10 ms); ${fmtInt(perCoreIn)} calls/s per core in-process ` +
+        `(${fmt(cpuIn.cpuMs / cpuDirect.cpuMs, 1)}× the CPU of a direct call).`,
+    );
+    return {
+      name: 'latency',
+      figures: [
+        { label: 'added median, in-process', value: `${fmt(medIn, 2)} ms`, goal: '≤ 2 ms', met: medIn <= 2 },
+        { label: 'added p99, in-process', value: `${fmt(p99In, 2)} ms`, goal: '≤ 10 ms', met: p99In <= 10 },
+        { label: 'added median, loopback HTTP', value: `${fmt(medHttp, 2)} ms`, goal: '≤ 2 ms', met: medHttp <= 2 },
+        { label: 'added p99, loopback HTTP', value: `${fmt(p99Http, 2)} ms`, goal: '≤ 10 ms', met: p99Http <= 10 },
+        { label: 'in-process calls/s per core (CPU time)', value: `${fmtInt(perCoreIn)} (direct: ${fmtInt(perCoreDirect)})` },
+        { label: 'added median, in-process, auth uncached', value: `${fmt(median(uncachedPairs), 2)} ms` },
+      ],
+    };
+  } finally {
+    await server.close();
+    await app.close();
+    await uncachedApp.close();
+    await upstream.close();
+    await accounts.close();
+  }
+}
+
+if (isEntry(import.meta.url)) await runStandalone(run);

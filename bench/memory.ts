@@ -1,0 +1,227 @@
+/**
+ * Benchmark 4 — memory of the local server under load. Runs `npm start`'s server (lambda/local/main.ts under the
+ * tsx loader, as `npm start` does, in a single process: `node --import tsx`, without the tsx CLI's wrapper
+ * process) as a child with a fresh data dir (persisted dynalite, no auth cache: the real local setup), its
+ * upstream pointed at the fixed-answer upstream here. Then 50 concurrent clients call send_chat_completion_request
+ * (2025-era, no progress) over loopback for 10 s. The child's RSS is sampled from /proc/<pid>/status every
+ * 100 ms; the peak is its VmHWM (high-water mark, so spikes between samples count too). Baselines from the
+ * same run: the server itself idle after start-up, the same server compiled (esbuild, node_modules external) on
+ * plain node without the tsx loader, and a bare idle `node` process.
+ *
+ *   tsx bench/memory.ts              (BENCH_MEMORY_CLIENTS=50, BENCH_MEMORY_SECONDS=10 by default)
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { build } from 'esbuild';
+import { OPENROUTER_KEY, PROJECT_ROOT, chatCall, mcpHeaders } from './lib/fixture.js';
+import { type BenchResult, fmt, fmtInt, fmtMb, isEntry, median, percentile, printHeader, printSummaryLine, runStandalone, table } from './lib/stats.js';
+import { ANSWER, MODEL, startUpstream } from './lib/upstream.js';
+
+const CLIENTS = Number(process.env.BENCH_MEMORY_CLIENTS ?? 50);
+const SECONDS = Number(process.env.BENCH_MEMORY_SECONDS ?? 10);
+const GOAL_BYTES = 160 * 1024 * 1024;
+
+function procStatus(pid: number): { rss: number; hwm: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** RSS of a bare, idle Node process (same binary), for reference. */
+async function bareNodeRss(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore', env: { PATH: process.env.PATH ?? '' } });
+  await sleep(500);
+  const rss = procStatus(child.pid!)?.rss ?? Number.NaN;
+  child.kill('SIGKILL');
+  return rss;
+}
+
+interface ServerRun {
+  idle: { rss: number; hwm: number };
+  peakSample: number;
+  peak: number;
+  end: number;
+  calls: number;
+  errors: number;
+  elapsed: number;
+  latencies: number[];
+}
+
+/** Starts one server variant as a child, loads it, and reports its memory. */
+export async function measureServer(args: string[], upstreamBaseUrl: string): Promise<ServerRun> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ormcp-bench-mem-'));
+  const logPath = join(dataDir, 'server.log');
+  const logFd = openSync(logPath, 'w');
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    // The server's log lines (one per call, info level) go to a file, as a terminal or journal would take them.
+    stdio: ['ignore', 'pipe', logFd],
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      ORMCP_DATA_DIR: dataDir,
+      OPENROUTER_API_KEY: OPENROUTER_KEY,
+      OPENROUTER_BASE_URL: upstreamBaseUrl,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+  });
+  closeSync(logFd);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  try {
+    const { url, token } = await new Promise<{ url: string; token: string }>((resolve, reject) => {
+      let url: string | undefined;
+      const timer = setTimeout(() => reject(new Error(`the server did not start in 30 s: ${readFileSync(logPath, 'utf8').slice(-2000)}`)), 30_000);
+      child.once('exit', (code) => reject(new Error(`the server exited (${code}): ${readFileSync(logPath, 'utf8').slice(-2000)}`)));
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        url ??= /listening on (http:\/\/\S+\/mcp)/.exec(line)?.[1];
+        if (url && /^ormcp_\S+$/.test(line.trim())) {
+          clearTimeout(timer);
+          resolve({ url, token: line.trim() });
+        }
+      });
+    });
+    const headers = mcpHeaders(token);
+    let id = 0;
+    const call = async () => {
+      const res = await fetch(url, { method: 'POST', headers, body: chatCall(++id, MODEL) });
+      const text = await res.text();
+      if (res.status !== 200 || !text.includes(ANSWER) || text.includes('"isError":true')) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+    };
+
+    // Idle baseline: started, one call served, settled.
+    await call();
+    await sleep(1000);
+    const idle = procStatus(child.pid!)!;
+
+    let peakSample = idle.rss;
+    const sampler = setInterval(() => {
+      const s = procStatus(child.pid!);
+      if (s && s.rss > peakSample) peakSample = s.rss;
+    }, 100);
+    const deadline = performance.now() + SECONDS * 1000;
+    const latencies: number[] = [];
+    let errors = 0;
+    let firstError = '';
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (performance.now() < deadline) {
+          const started = performance.now();
+          try {
+            await call();
+            latencies.push(performance.now() - started);
+          } catch (err) {
+            errors++;
+            firstError ||= err instanceof Error ? err.message : String(err);
+          }
+        }
+      }),
+    );
+    const elapsed = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    const after = procStatus(child.pid!)!;
+    if (errors > 0) process.stderr.write(`memory benchmark: ${errors} failed calls, first: ${firstError}\n`);
+    if (latencies.length === 0) throw new Error(`every call failed: ${firstError}`);
+    return { idle, peakSample: Math.max(peakSample, after.rss), peak: after.hwm, end: after.rss, calls: latencies.length, errors, elapsed, latencies };
+  } finally {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** lambda/local/main.ts compiled to one JS file (dependencies left in node_modules), to run on plain node. */
+export async function compileLocalServer(dir: string): Promise<string> {
+  const outfile = join(dir, 'main.mjs');
+  // Resolve the external packages from the project's node_modules.
+  symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  await build({
+    absWorkingDir: PROJECT_ROOT,
+    entryPoints: ['lambda/local/main.ts'],
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: `node${process.versions.node.split('.')[0]}`,
+    outfile,
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+/** The node arguments of package.json's `start` script ("node <args…>"). */
+function startScriptNodeArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [cmd, ...args] = pkg.scripts.start.split(/\s+/);
+  if (cmd !== 'node') throw new Error(`the start script no longer runs node directly: ${pkg.scripts.start}`);
+  return args;
+}
+
+export async function run(): Promise<BenchResult> {
+  printHeader(
+    'Benchmark 4: memory of the local server (npm start) under load',
+    `${CLIENTS} concurrent clients, ${SECONDS} s of tools/call send_chat_completion_request over loopback; zero-latency upstream; RSS from /proc/<pid>/status`,
+  );
+  const bare = await bareNodeRss();
+  const upstream = await startUpstream();
+  const buildDir = mkdtempSync(join(tmpdir(), 'ormcp-bench-mem-build-'));
+  try {
+    // Exactly the node arguments of the `start` script in package.json (heap flags included).
+    const startArgs = startScriptNodeArgs();
+    const heapFlags = startArgs.filter((a) => a.startsWith('--max-'));
+    const npmStart = await measureServer(startArgs, upstream.baseUrl);
+    const compiled = await measureServer([...heapFlags, await compileLocalServer(buildDir)], upstream.baseUrl);
+
+    const col = (f: (r: ServerRun) => number) => [fmtMb(f(npmStart)), fmt(f(npmStart) / npmStart.idle.rss, 2) + '×', fmtMb(f(compiled)), fmt(f(compiled) / compiled.idle.rss, 2) + '×'];
+    process.stdout.write(
+      `${table(['RSS', 'npm start (tsx)', 'vs idle', 'compiled, plain node', 'vs idle'], [
+        ['idle after start-up + 1 call (baseline)', ...col((r) => r.idle.rss)],
+        ['peak before load (VmHWM: start-up)', ...col((r) => r.idle.hwm)],
+        ['max sampled RSS under load', ...col((r) => r.peakSample)],
+        ['peak RSS over the whole run (VmHWM)', ...col((r) => r.peak)],
+        ['RSS at the end of the load', ...col((r) => r.end)],
+      ])}\n`,
+    );
+    process.stdout.write(`(reference: a bare idle node process ${fmtMb(bare)}; "compiled" = the same lambda/local/main.ts bundled by esbuild, node_modules external, no tsx loader)\n\n`);
+    const load = (r: ServerRun) => [`${fmtInt(r.calls)} / ${fmtInt(r.errors)}`, `${fmtInt(r.calls / r.elapsed)}`, `${fmt(median(r.latencies), 1)} / ${fmt(percentile(r.latencies, 99), 1)}`];
+    process.stdout.write(
+      `${table(['load', 'calls ok / failed', 'calls/s', 'latency median / p99 (ms)'], [
+        ['npm start (tsx)', ...load(npmStart)],
+        ['compiled, plain node', ...load(compiled)],
+      ])}\n`,
+    );
+    const peak = npmStart.peak;
+    const met = peak <= GOAL_BYTES;
+    printSummaryLine(
+      `Memory: npm start peaks at ${fmtMb(peak)} RSS under ${CLIENTS} concurrent clients (idle ${fmtMb(npmStart.idle.rss)}, +${fmtMb(peak - npmStart.idle.rss)}; goal ≤ 160 MB: ${met ? 'met' : 'MISSED'}); ` +
+        `compiled without tsx ${fmtMb(compiled.peak)} (idle ${fmtMb(compiled.idle.rss)}).`,
+    );
+    return {
+      name: 'memory',
+      figures: [
+        { label: `peak RSS npm start, ${CLIENTS} clients × ${SECONDS} s`, value: fmtMb(peak), goal: '≤ 160 MB', met },
+        { label: 'npm start idle RSS (baseline) / growth under load', value: `${fmtMb(npmStart.idle.rss)} / +${fmtMb(peak - npmStart.idle.rss)}` },
+        { label: 'peak RSS compiled (no tsx), same load', value: `${fmtMb(compiled.peak)} (idle ${fmtMb(compiled.idle.rss)})` },
+        { label: 'throughput under load / failed calls', value: `${fmtInt(npmStart.calls / npmStart.elapsed)} calls/s / ${npmStart.errors + compiled.errors}` },
+      ],
+    };
+  } finally {
+    await upstream.close();
+    rmSync(buildDir, { recursive: true, force: true });
+  }
+}
+
+if (isEntry(import.meta.url)) await runStandalone(run);

@@ -1,0 +1,30 @@
+/**
+ * `npm run bench`: the four benchmarks in sequence — cold start, added latency, streaming, memory — each printing
+ * its table and a one-line summary, then one summary block with every headline figure and whether its goal
+ * was met. Every figure is measured against a baseline taken in the same run (the machine is small and noisy);
+ * nothing here asserts timings. Each benchmark also runs alone: `tsx bench/<coldstart|latency|streaming|memory>.ts`.
+ */
+import { cpus } from 'node:os';
+import { run as coldStart } from './coldstart.js';
+import { run as latency } from './latency.js';
+import { run as memory } from './memory.js';
+import { run as streaming } from './streaming.js';
+import { type BenchResult, fmt, summaryTable } from './lib/stats.js';
+
+const started = performance.now();
+process.stdout.write(
+  `OpenRouter MCP benchmarks — node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`,
+);
+
+const results: BenchResult[] = [];
+try {
+  for (const bench of [coldStart, latency, streaming, memory]) results.push(await bench());
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+}
+
+const goals = results.flatMap((r) => r.figures).filter((f) => f.met !== undefined);
+process.stdout.write(`\n=== Summary (${fmt((performance.now() - started) / 1000, 0)} s) ===\n\n${summaryTable(results)}\n\n`);
+process.stdout.write(`${goals.filter((f) => f.met).length} of ${goals.length} goals met.\n`);
+process.exit(0);
