@@ -49,17 +49,10 @@ const LAST_USED_GRANULARITY_MS = 15 * 60_000;
 /** A name reservation without a profile older than this is left over from an interrupted create. */
 const STALE_CLAIM_MS = 5 * 60_000;
 
-interface TokenItem {
-  tokenId: string;
-  userId: string;
+/** The stored token: the listable fields plus what verification needs (never listed). */
+interface TokenItem extends TokenInfo {
   hash: string;
   keyVersion: string;
-  label: string;
-  kind: 'personal' | 'oauth';
-  createdAt: string;
-  expiresAt?: string;
-  revokedAt?: string;
-  lastUsedAt?: string;
 }
 
 interface UserItem {

@@ -5,6 +5,7 @@
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { connectV2, startHarness, textOf, type Harness } from '../support/harness.js';
+import { TOOL_NAMES } from '../support/tool-names.js';
 
 let h: Harness;
 let alice: Client;
@@ -41,9 +42,7 @@ afterEach(() => {
 describe('tool listing', () => {
   test('six tools, each with title, description, annotations, input and output schema', async () => {
     const { tools } = await alice.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(
-      ['get_generation', 'get_key_usage', 'get_model_details', 'retrieve_available_models', 'send_chat_completion_request', 'send_completion_request'],
-    );
+    expect(tools.map((t) => t.name).sort()).toEqual([...TOOL_NAMES].sort());
     for (const t of tools) {
       expect(t.title).toBeTruthy();
       expect(t.description!.length).toBeGreaterThan(40);

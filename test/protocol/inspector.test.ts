@@ -10,19 +10,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { startHarness, type Harness } from '../support/harness.js';
+import { TOOL_NAMES } from '../support/tool-names.js';
 
 const ROOT = resolve(__dirname, '../..');
 const INSPECTOR = join(ROOT, 'node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js');
 const RUN_TIMEOUT_MS = 30_000;
 
-const TOOL_NAMES = [
-  'send_chat_completion_request',
-  'send_completion_request',
-  'retrieve_available_models',
-  'get_model_details',
-  'get_generation',
-  'get_key_usage',
-];
 
 interface Run {
   code: number | null;

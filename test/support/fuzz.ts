@@ -7,6 +7,7 @@
  * Every case carries what it must produce (`expect`), derived from the documented contract rather than from
  * the server's own schemas, and the fake `sk-or-v1-…` strings it planted (`fakeKeys`) for the leak checks.
  */
+import { TOOL_NAMES, type ToolName } from './tool-names.js';
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -110,15 +111,7 @@ export interface FuzzContext {
   maxBodyBytes: number;
 }
 
-export const TOOLS = [
-  'send_chat_completion_request',
-  'send_completion_request',
-  'retrieve_available_models',
-  'get_model_details',
-  'get_generation',
-  'get_key_usage',
-] as const;
-export type ToolName = (typeof TOOLS)[number];
+export type { ToolName };
 
 /** Models of the fake upstream that answer normally without any setup. */
 const SAFE_MODELS = ['fake/echo', 'openai/gpt-4o'];
@@ -670,7 +663,7 @@ class CaseGen {
         desc = `tools/list params.x ${depth}-deep arrays`;
         break;
       case 1:
-        body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"${r.pick(TOOLS)}","arguments":{"junk":${arr}}}}`;
+        body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"${r.pick(TOOL_NAMES)}","arguments":{"junk":${arr}}}}`;
         desc = `tools/call unknown argument ${depth}-deep arrays`;
         expect = 'rejected';
         break;
@@ -1023,7 +1016,7 @@ class CaseGen {
 
   private toolValid(): Built {
     const r = this.rng;
-    const tool = r.pick(TOOLS);
+    const tool = r.pick(TOOL_NAMES);
     const modern = r.chance(0.25);
     const progress = r.chance(0.2);
     let { args, expect } = this.validArgs(tool);
@@ -1077,7 +1070,7 @@ class CaseGen {
 
   private toolBadArgs(): Built {
     const r = this.rng;
-    const tool = r.pick(TOOLS);
+    const tool = r.pick(TOOL_NAMES);
     const modern = r.chance(0.15);
     const { args } = this.validArgs(tool);
     let what: string;

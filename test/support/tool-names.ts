@@ -1,0 +1,10 @@
+/** The tool names the design brief fixes (plus the three this server adds), as tests expect them — kept apart from the server's own registrations on purpose. */
+export const TOOL_NAMES = [
+  'send_chat_completion_request',
+  'send_completion_request',
+  'retrieve_available_models',
+  'get_model_details',
+  'get_generation',
+  'get_key_usage',
+] as const;
+export type ToolName = (typeof TOOL_NAMES)[number];
