@@ -8,6 +8,8 @@ export interface Principal {
   openRouterKey?: string;
   /** When the credential expires (ISO time), if it does; caches must not outlive it. */
   expiresAt?: string;
+  /** OAuth access tokens only: the resource (MCP URL) the token was issued for; requests elsewhere are refused. */
+  audience?: string;
 }
 
 export interface Authenticator {

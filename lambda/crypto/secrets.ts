@@ -8,19 +8,30 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, ti
 export interface DerivedKeys {
   tokenHmacKey: Buffer;
   dataKey: Buffer;
+  /** AES-256-GCM key for short-lived sealed values the server hands out and gets back (state, cookies). */
+  sealKey: Buffer;
 }
 
 export function deriveKeys(serverSecret: Buffer): DerivedKeys {
   if (serverSecret.length < 32) throw new Error('the server secret must be at least 32 bytes');
   const derive = (info: string) => Buffer.from(hkdfSync('sha256', serverSecret, Buffer.alloc(0), info, 32));
-  return { tokenHmacKey: derive('ormcp/token-hmac/v1'), dataKey: derive('ormcp/openrouter-key-encryption/v1') };
+  return {
+    tokenHmacKey: derive('ormcp/token-hmac/v1'),
+    dataKey: derive('ormcp/openrouter-key-encryption/v1'),
+    sealKey: derive('ormcp/sealed-state/v1'),
+  };
 }
 
 export function newServerSecret(): Buffer {
   return randomBytes(32);
 }
 
-const TOKEN_PATTERN = /^ormcp_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+/** Bearer credentials share one shape, `<prefix>_<16 hex id>_<43 base64url secret>`; the prefix says what it is. */
+export type TokenPrefix = 'ormcp' | 'ormcr';
+const TOKEN_PATTERNS: Record<TokenPrefix, RegExp> = {
+  ormcp: /^ormcp_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/,
+  ormcr: /^ormcr_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/,
+};
 
 export interface IssuedToken {
   /** The whole bearer token: shown once, never stored. */
@@ -31,21 +42,27 @@ export interface IssuedToken {
   hash: string;
 }
 
-export function issueToken(hmacKey: Buffer): IssuedToken {
+/** `ormcp` = an MCP access token (personal or OAuth); `ormcr` = an OAuth refresh token, never accepted on /mcp. */
+export function issueToken(hmacKey: Buffer, prefix: TokenPrefix = 'ormcp'): IssuedToken {
   const tokenId = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
-  return { token: `ormcp_${tokenId}_${secret}`, tokenId, hash: hashTokenSecret(hmacKey, tokenId, secret) };
+  return { token: `${prefix}_${tokenId}_${secret}`, tokenId, hash: hashTokenSecret(hmacKey, tokenId, secret) };
 }
 
 /** Split a bearer token into its public id and secret; undefined for anything not shaped like ours. */
-export function parseToken(token: string): { tokenId: string; secret: string } | undefined {
-  const m = TOKEN_PATTERN.exec(token);
+export function parseToken(token: string, prefix: TokenPrefix = 'ormcp'): { tokenId: string; secret: string } | undefined {
+  const m = TOKEN_PATTERNS[prefix].exec(token);
   return m ? { tokenId: m[1]!, secret: m[2]! } : undefined;
 }
 
 /** The id is bound into the MAC so a hash copied onto another token id does not verify. */
 export function hashTokenSecret(hmacKey: Buffer, tokenId: string, secret: string): string {
   return createHmac('sha256', hmacKey).update(`${tokenId}.${secret}`).digest('base64url');
+}
+
+/** A keyed digest for values looked up by their own value (authorization codes): the table never holds the code. */
+export function lookupDigest(hmacKey: Buffer, kind: string, value: string): string {
+  return createHmac('sha256', hmacKey).update(`${kind}:${value}`).digest('base64url');
 }
 
 export function verifyTokenSecret(hmacKey: Buffer, tokenId: string, secret: string, storedHash: string): boolean {

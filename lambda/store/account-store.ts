@@ -30,6 +30,19 @@ export interface TokenInfo {
   lastUsedAt?: string;
 }
 
+/** One client's authorization by one user: the OAuth access and refresh tokens issued for it live and die with it. */
+export interface Grant {
+  grantId: string;
+  userId: string;
+  clientId: string;
+  clientName: string;
+  /** The resource (MCP URL) the grant's access tokens are bound to. */
+  audience: string;
+  scope: string;
+  createdAt: string;
+  revokedAt?: string;
+}
+
 export class StoreError extends Error {
   override readonly name = 'StoreError';
   constructor(
@@ -53,6 +66,17 @@ const STALE_CLAIM_MS = 5 * 60_000;
 interface TokenItem extends TokenInfo {
   hash: string;
   keyVersion: string;
+  /** OAuth access tokens: the resource they are for, and the grant whose revocation ends them. */
+  audience?: string;
+  grantId?: string;
+  clientId?: string;
+}
+
+export interface IssueTokenOptions {
+  label?: string;
+  expiresAt?: Date;
+  /** An OAuth access token of `grant`, bound to the grant's audience; not listed among personal tokens. */
+  grant?: Grant;
 }
 
 interface UserItem {
@@ -207,10 +231,12 @@ export class AccountStore implements Authenticator {
   // ---- tokens ------------------------------------------------------------------------------------
 
   /** Issues a token: the returned `token` is the only copy of the secret and is never stored. */
-  async issueToken(userId: string, options: { label?: string; expiresAt?: Date; kind?: 'personal' | 'oauth' } = {}): Promise<{ token: string; info: TokenInfo }> {
-    const label = (options.label ?? 'default').trim();
+  async issueToken(userId: string, options: IssueTokenOptions = {}): Promise<{ token: string; info: TokenInfo }> {
+    const { grant } = options;
+    const label = (options.label ?? (grant ? `OAuth: ${grant.clientName}`.slice(0, LABEL_MAX) : 'default')).trim();
     if (!label || label.length > LABEL_MAX || /[\u0000-\u001f]/.test(label)) throw new StoreError('invalid_input', `a token label is 1–${LABEL_MAX} printable characters`);
     if (options.expiresAt && !(options.expiresAt.getTime() > this.now().getTime())) throw new StoreError('invalid_input', 'the expiry must be a valid time in the future');
+    if (grant && grant.userId !== userId) throw new StoreError('invalid_input', 'the grant belongs to another user');
     const issued = issueToken(this.keyring.current.tokenHmacKey);
     const createdAt = this.now().toISOString();
     const item: TokenItem = {
@@ -219,9 +245,10 @@ export class AccountStore implements Authenticator {
       hash: issued.hash,
       keyVersion: this.keyring.currentVersion,
       label,
-      kind: options.kind ?? 'personal',
+      kind: grant ? 'oauth' : 'personal',
       createdAt,
       ...(options.expiresAt ? { expiresAt: options.expiresAt.toISOString() } : {}),
+      ...(grant ? { audience: grant.audience, grantId: grant.grantId, clientId: grant.clientId } : {}),
     };
     // A token written for a user removed at the same moment never authenticates: authenticate() needs the user.
     if (!(await this.getUserItem(userId))) throw new StoreError('no_such_user', 'no such user');
@@ -232,8 +259,8 @@ export class AccountStore implements Authenticator {
           ...keys.token(issued.tokenId),
           type: 'token',
           ...item,
-          gsi1pk: keys.userTokensIndex(userId),
-          gsi1sk: `${createdAt}#${issued.tokenId}`,
+          // OAuth access tokens are many and short-lived; the user sees (and revokes) their grant instead.
+          ...(grant ? {} : { gsi1pk: keys.userTokensIndex(userId), gsi1sk: `${createdAt}#${issued.tokenId}` }),
           ...(options.expiresAt ? { [TABLE.ttlAttribute]: Math.floor(options.expiresAt.getTime() / 1000) + KEEP_AFTER_END_SECONDS } : {}),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
@@ -274,10 +301,99 @@ export class AccountStore implements Authenticator {
     }
   }
 
+  /** Revokes every personal token and every OAuth grant (with its access and refresh tokens) of the user. */
   async revokeAllTokens(userId: string): Promise<number> {
-    const tokens = (await this.listTokens(userId)).filter((t) => !t.revokedAt);
-    await Promise.all(tokens.map((t) => this.revokeToken(t.tokenId)));
-    return tokens.length;
+    const [tokens, grants] = await Promise.all([this.listTokens(userId), this.listGrants(userId)]);
+    const live = [...tokens.filter((t) => !t.revokedAt).map((t) => this.revokeToken(t.tokenId)), ...grants.filter((g) => !g.revokedAt).map((g) => this.revokeGrant(g.grantId))];
+    await Promise.all(live);
+    return live.length;
+  }
+
+  // ---- OAuth grants ------------------------------------------------------------------------------
+
+  async createGrant(userId: string, details: { clientId: string; clientName: string; audience: string; scope: string }): Promise<Grant> {
+    const grant: Grant = { grantId: randomUUID(), userId, ...details, clientName: details.clientName.slice(0, LABEL_MAX), createdAt: this.now().toISOString() };
+    if (!(await this.getUserItem(userId))) throw new StoreError('no_such_user', 'no such user');
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.grant(grant.grantId), type: 'grant', ...grant, gsi1pk: keys.userGrantsIndex(userId), gsi1sk: `${grant.createdAt}#${grant.grantId}` },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return grant;
+  }
+
+  async getGrant(grantId: string): Promise<Grant | undefined> {
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.grant(grantId), ConsistentRead: true }));
+    return res.Item ? toGrant(res.Item) : undefined;
+  }
+
+  async listGrants(userId: string): Promise<Grant[]> {
+    return (await this.queryIndex(keys.userGrantsIndex(userId), false)).map(toGrant);
+  }
+
+  /** Ends a grant: its access tokens stop authenticating and its refresh tokens stop refreshing (idempotent). */
+  async revokeGrant(grantId: string): Promise<void> {
+    const now = this.now();
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.grant(grantId),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now), #ttl = if_not_exists(#ttl, :ttl)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#ttl': TABLE.ttlAttribute },
+          ExpressionAttributeValues: { ':now': now.toISOString(), ':ttl': Math.floor(now.getTime() / 1000) + KEEP_AFTER_END_SECONDS },
+        }),
+      )
+      .catch((err: unknown) => {
+        if (isConditionFailure(err)) throw new StoreError('no_such_token', 'no such grant');
+        throw err;
+      });
+  }
+
+  // ---- sign-in identities ------------------------------------------------------------------------
+
+  /**
+   * The user behind an identity-provider subject, created on first sign-in. The first sign-in with a verified
+   * email adopts an existing user of that name that has no identity yet (so an operator can create users with the
+   * CLI before they sign in); otherwise the email (or the subject) becomes the new user's name.
+   */
+  async userForIdentity(identity: { issuer: string; subject: string; email?: string; emailVerified?: boolean }): Promise<User> {
+    const key = keys.identity(identity.issuer, identity.subject);
+    const existing = await this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    const linked = existing.Item?.userId as string | undefined;
+    if (linked) {
+      const user = await this.getUser(linked);
+      if (user) return user;
+    }
+    const email = identity.email?.toLowerCase();
+    const nameCandidate = email && NAME_PATTERN.test(email) ? email : undefined;
+    let user: User | undefined;
+    if (nameCandidate && identity.emailVerified) {
+      const named = await this.findUserByName(nameCandidate);
+      if (named && !(await this.hasIdentity(named.userId))) user = named;
+    }
+    if (!user) {
+      const name = nameCandidate && !(await this.findUserByName(nameCandidate)) ? nameCandidate : `user-${identity.subject.replace(/[^A-Za-z0-9._@+-]/g, '').slice(0, 40) || randomUUID()}`;
+      user = await this.createUser(name);
+    }
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...key, type: 'identity', userId: user.userId, issuer: identity.issuer, subject: identity.subject, linkedAt: this.now().toISOString() },
+      }),
+    );
+    await this.db.send(
+      new UpdateCommand({ TableName: this.table, Key: keys.user(user.userId), UpdateExpression: 'SET identityLinked = :t', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':t': true } }),
+    );
+    return user;
+  }
+
+  private async hasIdentity(userId: string): Promise<boolean> {
+    const item = (await this.getUserItem(userId)) as (UserItem & { identityLinked?: boolean }) | undefined;
+    return Boolean(item?.identityLinked);
   }
 
   // ---- authentication ----------------------------------------------------------------------------
@@ -295,8 +411,9 @@ export class AccountStore implements Authenticator {
     if (!verifyTokenSecret(keysForToken.tokenHmacKey, parsed.tokenId, parsed.secret, item.hash)) return undefined;
     const now = this.now();
     if (item.expiresAt && Date.parse(item.expiresAt) <= now.getTime()) return undefined;
-    const user = await this.getUserItem(item.userId);
+    const [user, grant] = await Promise.all([this.getUserItem(item.userId), item.grantId ? this.getGrant(item.grantId) : undefined]);
     if (!user) return undefined;
+    if (item.grantId && (!grant || grant.revokedAt)) return undefined;
     this.touch(item, now);
     const openRouterKey = this.decryptKey(user);
     return {
@@ -304,6 +421,7 @@ export class AccountStore implements Authenticator {
       tokenId: item.tokenId,
       ...(openRouterKey ? { openRouterKey } : {}),
       ...(item.expiresAt ? { expiresAt: item.expiresAt } : {}),
+      ...(item.audience ? { audience: item.audience } : {}),
     };
   }
 
@@ -327,6 +445,7 @@ export class AccountStore implements Authenticator {
 
   /** Records last use at most every LAST_USED_GRANULARITY_MS; never delays or fails authentication. */
   private touch(item: TokenItem, now: Date): void {
+    if (item.kind === 'oauth') return; // short-lived and never listed: no one reads their last use
     if (item.lastUsedAt && now.getTime() - Date.parse(item.lastUsedAt) < LAST_USED_GRANULARITY_MS) return;
     const cutoff = new Date(now.getTime() - LAST_USED_GRANULARITY_MS).toISOString();
     const write = this.db
@@ -399,6 +518,20 @@ function toTokenInfo(item: TokenItem): TokenInfo {
     ...(item.expiresAt ? { expiresAt: item.expiresAt } : {}),
     ...(item.revokedAt ? { revokedAt: item.revokedAt } : {}),
     ...(item.lastUsedAt ? { lastUsedAt: item.lastUsedAt } : {}),
+  };
+}
+
+function toGrant(item: Record<string, unknown>): Grant {
+  const g = item as unknown as Grant;
+  return {
+    grantId: g.grantId,
+    userId: g.userId,
+    clientId: g.clientId,
+    clientName: g.clientName,
+    audience: g.audience,
+    scope: g.scope,
+    createdAt: g.createdAt,
+    ...(g.revokedAt ? { revokedAt: g.revokedAt } : {}),
   };
 }
 

@@ -6,6 +6,13 @@
  *   user id by name ................ GetItem  pk=USERNAME#<name>, sk=USERNAME (also enforces unique names)
  *   a user's tokens, newest first .. Query    gsi1: gsi1pk=USER#<userId>#TOKENS
  *   all users by name .............. Query    gsi1: gsi1pk=USERS
+ *   user id by sign-in identity .... GetItem  pk=IDENTITY#<issuer>#<subject>, sk=IDENTITY
+ *   OAuth grant (one per client
+ *     authorization) ............... GetItem  pk=GRANT#<grantId>, sk=GRANT
+ *   a user's OAuth grants .......... Query    gsi1: gsi1pk=USER#<userId>#GRANTS
+ *   registered OAuth client ........ GetItem  pk=OAUTHCLIENT#<clientId>, sk=CLIENT
+ *   authorization code ............. GetItem  pk=OAUTHCODE#<keyed digest of the code>, sk=CODE
+ *   refresh token by public id ..... GetItem  pk=REFRESH#<tokenId>, sk=REFRESH
  * Items expire through the `ttl` attribute (epoch seconds) once a token has been expired or revoked a while.
  */
 export const TABLE = {
@@ -21,4 +28,10 @@ export const keys = {
   token: (tokenId: string) => ({ pk: `TOKEN#${tokenId}`, sk: 'TOKEN' }),
   usersIndex: () => 'USERS',
   userTokensIndex: (userId: string) => `USER#${userId}#TOKENS`,
+  identity: (issuer: string, subject: string) => ({ pk: `IDENTITY#${issuer}#${subject}`, sk: 'IDENTITY' }),
+  grant: (grantId: string) => ({ pk: `GRANT#${grantId}`, sk: 'GRANT' }),
+  userGrantsIndex: (userId: string) => `USER#${userId}#GRANTS`,
+  oauthClient: (clientId: string) => ({ pk: `OAUTHCLIENT#${clientId}`, sk: 'CLIENT' }),
+  authorizationCode: (digest: string) => ({ pk: `OAUTHCODE#${digest}`, sk: 'CODE' }),
+  refreshToken: (tokenId: string) => ({ pk: `REFRESH#${tokenId}`, sk: 'REFRESH' }),
 };

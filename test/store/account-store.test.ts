@@ -361,12 +361,55 @@ describe('issueToken and authenticate', () => {
     expect(await store.listTokens(u.userId)).toHaveLength(4);
   });
 
-  test('kind oauth is recorded', async () => {
+  test('an OAuth access token is bound to its grant and audience, unlisted, and dies with the grant', async () => {
     const u = await store.createUser(uniqueName('oauth'));
-    const { token, info } = await store.issueToken(u.userId, { kind: 'oauth', label: 'claude.ai' });
+    const grant = await store.createGrant(u.userId, { clientId: 'c1', clientName: 'Claude', audience: 'https://mcp.example/mcp', scope: 'mcp' });
+    const { token, info } = await store.issueToken(u.userId, { grant, expiresAt: new Date(Date.now() + 3600_000) });
     remember(token);
     expect(info.kind).toBe('oauth');
-    expect((await store.getToken(info.tokenId))?.kind).toBe('oauth');
+    expect(info.label).toBe('OAuth: Claude');
+    expect(await store.listTokens(u.userId)).toEqual([]);
+    expect((await store.authenticate(token))?.audience).toBe('https://mcp.example/mcp');
+    expect((await store.listGrants(u.userId)).map((g) => g.grantId)).toEqual([grant.grantId]);
+    await store.revokeGrant(grant.grantId);
+    expect(await store.authenticate(token)).toBeUndefined();
+    expect((await store.getGrant(grant.grantId))?.revokedAt).toBeDefined();
+  });
+
+  test('revoking all of a user\'s tokens also ends their OAuth grants', async () => {
+    const u = await store.createUser(uniqueName('oauth-all'));
+    const grant = await store.createGrant(u.userId, { clientId: 'c2', clientName: 'ChatGPT', audience: 'https://mcp.example/mcp', scope: 'mcp' });
+    const oauth = await store.issueToken(u.userId, { grant, expiresAt: new Date(Date.now() + 3600_000) });
+    const personal = await store.issueToken(u.userId, { label: 'cli' });
+    remember(oauth.token);
+    remember(personal.token);
+    expect(await store.revokeAllTokens(u.userId)).toBe(2);
+    expect(await store.authenticate(oauth.token)).toBeUndefined();
+    expect(await store.authenticate(personal.token)).toBeUndefined();
+  });
+
+  test('a grant of another user cannot mint tokens', async () => {
+    const a = await store.createUser(uniqueName('grant-a'));
+    const b = await store.createUser(uniqueName('grant-b'));
+    const grant = await store.createGrant(a.userId, { clientId: 'c3', clientName: 'X', audience: 'https://mcp.example/mcp', scope: 'mcp' });
+    await expectStoreError(store.issueToken(b.userId, { grant }), 'invalid_input');
+  });
+
+  test('sign-in identities: created once, adopted by verified email, stable afterwards', async () => {
+    const issuer = 'https://idp.example';
+    const email = `${uniqueName('pre')}@example.com`;
+    const pre = await store.createUser(email);
+    const first = await store.userForIdentity({ issuer, subject: 'sub-1', email, emailVerified: true });
+    expect(first.userId).toBe(pre.userId);
+    expect((await store.userForIdentity({ issuer, subject: 'sub-1', email })).userId).toBe(pre.userId);
+    // A second identity with the same email does not take over the adopted user.
+    const other = await store.userForIdentity({ issuer, subject: 'sub-2', email, emailVerified: true });
+    expect(other.userId).not.toBe(pre.userId);
+    // An unverified email never adopts anyone.
+    const email2 = `${uniqueName('unverified')}@example.com`;
+    const victim = await store.createUser(email2);
+    const stranger = await store.userForIdentity({ issuer, subject: 'sub-3', email: email2, emailVerified: false });
+    expect(stranger.userId).not.toBe(victim.userId);
   });
 
   test('an expiry in the past or now is refused; an unknown user is refused; nothing is written', async () => {
