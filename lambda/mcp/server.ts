@@ -1,10 +1,11 @@
 /** Builds the MCP server for one request: every tool, bound to the verified caller. */
-import { McpServer } from '@modelcontextprotocol/server';
+import { McpServer, type RegisteredTool } from '@modelcontextprotocol/server';
 import { registerAccountTools } from '../tools/account.js';
 import type { ToolDeps } from '../tools/context.js';
 import { registerGenerationTools } from '../tools/generate.js';
 import { registerModelTools } from '../tools/models.js';
 import { SERVER_NAME, SERVER_VERSION } from '../version.js';
+import { JsonSchemaCache } from './json-schema-cache.js';
 
 const INSTRUCTIONS =
   'Gives access to every OpenRouter model on the user\'s own OpenRouter key. Use retrieve_available_models to find a ' +
@@ -13,8 +14,28 @@ const INSTRUCTIONS =
   'provider that served, token usage and cost; get_generation gives the final billed cost and get_key_usage the ' +
   'remaining credit.';
 
-export function createMcpServer(deps: ToolDeps): McpServer {
-  const server = new McpServer(
+/** One per process: the tool schemas are module constants, so their JSON Schemas are too. */
+const PROCESS_SCHEMA_CACHE = new JsonSchemaCache();
+
+/** An McpServer whose tools advertise JSON Schemas converted once per process (see json-schema-cache.ts). */
+class CachedSchemaMcpServer extends McpServer {
+  constructor(
+    info: ConstructorParameters<typeof McpServer>[0],
+    options: ConstructorParameters<typeof McpServer>[1],
+    private readonly schemas: JsonSchemaCache,
+  ) {
+    super(info, options);
+  }
+
+  // One implementation behind both of the SDK's registerTool overloads; callers keep the typed overloads.
+  override registerTool(name: string, config: { inputSchema?: unknown; outputSchema?: unknown }, cb: never): RegisteredTool {
+    const register = super.registerTool.bind(this) as (name: string, config: object, cb: never) => RegisteredTool;
+    return register(name, { ...config, inputSchema: this.schemas.wrap(config.inputSchema), outputSchema: this.schemas.wrap(config.outputSchema) }, cb);
+  }
+}
+
+export function createMcpServer(deps: ToolDeps, schemas: JsonSchemaCache = PROCESS_SCHEMA_CACHE): McpServer {
+  const server = new CachedSchemaMcpServer(
     { name: SERVER_NAME, title: 'OpenRouter', version: SERVER_VERSION },
     {
       // Prompts and resources are declared (empty) so generic clients and the conformance suite get empty
@@ -22,6 +43,7 @@ export function createMcpServer(deps: ToolDeps): McpServer {
       capabilities: { tools: { listChanged: false }, prompts: { listChanged: false }, resources: { listChanged: false }, logging: {} },
       instructions: INSTRUCTIONS,
     },
+    schemas,
   );
   registerGenerationTools(server, deps);
   registerModelTools(server, deps);

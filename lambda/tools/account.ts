@@ -6,6 +6,13 @@ import { UpstreamError } from '../openrouter/errors.js';
 import { READ_ONLY, type ToolDeps } from './context.js';
 import { ToolInputError, runTool } from './run.js';
 
+// Module constants, not built per request: the JSON Schema the server advertises is cached per schema object.
+export const GenerationInput = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, 'a generation id looks like "gen-…"').describe('Generation id.'),
+});
+
+export const KeyUsageInput = z.strictObject({});
+
 export const GenerationStats = z.object({
   id: z.string(),
   model: z.string().nullable(),
@@ -46,7 +53,7 @@ export function registerAccountTools(server: McpServer, deps: ToolDeps): void {
       description:
         'Look up a finished generation by its id (the `id` returned by the chat/completion tools, "gen-…"): exact billed ' +
         'cost, native token counts, provider, latency and finish reason. Stats can take a few seconds to appear.',
-      inputSchema: z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, 'a generation id looks like "gen-…"').describe('Generation id.') }),
+      inputSchema: GenerationInput,
       outputSchema: GenerationStats,
       annotations: { title: 'Generation cost and stats', ...READ_ONLY },
     },
@@ -95,7 +102,7 @@ export function registerAccountTools(server: McpServer, deps: ToolDeps): void {
       description:
         'Show the connected OpenRouter key\'s spending: usage today, this week, this month and overall, its credit limit ' +
         'and what remains, and whether it is on the free tier. Use it before large jobs or after a 402 error.',
-      inputSchema: z.strictObject({}),
+      inputSchema: KeyUsageInput,
       outputSchema: KeyUsage,
       annotations: { title: 'OpenRouter credit and limits', ...READ_ONLY },
     },

@@ -39,6 +39,9 @@ const EndpointOut = z.object({
   supported_parameters: z.array(z.string()),
 });
 
+// Module constants, not built per request: the JSON Schema the server advertises is cached per schema object.
+export const ModelDetailsInput = z.strictObject({ model: ModelId.describe('Model id, e.g. "anthropic/claude-sonnet-4.5".') });
+
 export const ModelDetailsOutput = z.object({
   id: z.string(),
   name: z.string(),
@@ -87,7 +90,7 @@ export function registerModelTools(server: McpServer, deps: ToolDeps): void {
         'Details of one model: its description, modalities and every provider endpoint serving it with context length, ' +
         'max output, quantization, prices per million tokens, recent uptime and supported parameters. Use it to choose ' +
         'provider routing for send_chat_completion_request.',
-      inputSchema: z.strictObject({ model: ModelId.describe('Model id, e.g. "anthropic/claude-sonnet-4.5".') }),
+      inputSchema: ModelDetailsInput,
       outputSchema: ModelDetailsOutput,
       annotations: { title: 'Model details and providers', ...READ_ONLY },
     },
