@@ -51,6 +51,8 @@ try {
   const byFunction = new Map<string, number>();
   /** Inclusive time per project file: a sample counts for every lambda/ or bench/ file on its stack. */
   const underFile = new Map<string, number>();
+  /** Inclusive time per package: a sample counts once for every package on its stack (who caused the work). */
+  const underPackage = new Map<string, number>();
   let total = 0;
   const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
 
@@ -87,11 +89,14 @@ try {
       add(byPackage, w.pkg, dt);
       add(byFunction, `${w.pkg} — ${w.fn}`, dt);
       const files = new Set<string>();
+      const packages = new Set<string>();
       for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
         const pkg = where.get(at)?.pkg ?? '';
         if (/^(lambda|bench)\//.test(pkg)) files.add(pkg);
+        else if (pkg && pkg !== 'bench child' && !pkg.startsWith('(')) packages.add(pkg);
       }
       for (const f of files) add(underFile, f, dt);
+      for (const p of packages) add(underPackage, p, dt);
     });
   }
 
@@ -104,6 +109,7 @@ try {
   process.stdout.write(`cold start of ${target}${sourceMaps ? ' with --enable-source-maps' : ''}: ${runs} profiled runs, median wall ${fmt(median(walls), 0)} ms (profiling adds overhead)\n\n`);
   process.stdout.write(`${table(['self time by package (ms per run)', 'ms', 'share'], top(byPackage, 14))}\n\n`);
   process.stdout.write(`${table(['top functions by self time (ms per run)', 'ms', 'share'], top(byFunction, 25))}\n\n`);
+  process.stdout.write(`${table(['packages by inclusive time (ms per run)', 'ms', 'share'], top(underPackage, 14))}\n\n`);
   process.stdout.write(`${table(['project files by inclusive time (ms per run)', 'ms', 'share'], top(underFile, 15))}\n`);
 } finally {
   if (process.env.BENCH_PROFILE_KEEP) process.stdout.write(`profiles kept in ${dir}\n`);
