@@ -18,6 +18,18 @@ const EnvSchema = z.object({
   ORMCP_UPSTREAM_TIMEOUT_MS: int(600_000, 1_000, 900_000),
   ORMCP_SSE_KEEPALIVE_MS: int(15_000, 0, 240_000),
   ORMCP_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  ORMCP_RATE_LIMIT_PER_MINUTE: int(60, 0, 100_000),
+  ORMCP_MAX_CONCURRENT_PER_USER: int(4, 0, 1_000),
+  ORMCP_METRICS: z.enum(['emf', 'off']).default('off'),
+  ORMCP_METRICS_SERVICE: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, . _ - (1-128)').default('openrouter-mcp'),
+  ORMCP_OIDC_ISSUER: z.url().optional(),
+  ORMCP_OIDC_CLIENT_ID: z.string().max(200).optional(),
+  ORMCP_OIDC_CLIENT_SECRET: z.string().max(500).optional(),
+  ORMCP_OIDC_LOGOUT_URL: z.url().optional(),
+  ORMCP_OAUTH_REDIRECT_URIS: z.string().default(''),
+  ORMCP_ACCESS_TOKEN_SECONDS: int(3600, 300, 86_400),
+  ORMCP_OPENROUTER_AUTH_URL: z.url().default('https://openrouter.ai/auth'),
+  ORMCP_PROVISIONED_KEY_LIMIT_USD: z.coerce.number().min(0).max(1_000_000).optional(),
 });
 
 export interface AppConfig {
@@ -35,6 +47,21 @@ export interface AppConfig {
   /** SSE comment frames while a response streams (0 disables); must stay under API Gateway's 5-minute idle limit. */
   sseKeepAliveMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Per-user limits (0 turns one off): tool calls per minute, generations in flight. */
+  limits: { ratePerMinute: number; maxConcurrent: number };
+  /** `emf`: a CloudWatch Embedded Metric Format line on stdout per tool call and HTTP request (the stack sets it). */
+  metrics: 'emf' | 'off';
+  /** The metrics' `Service` dimension (the stack sets its stack name). */
+  metricsService: string;
+  /** The identity provider users sign in with (the stack's Cognito pool); sign-in is off without it. */
+  oidc?: { issuer: string; clientId: string; clientSecret?: string; logoutUrl?: string };
+  /** Redirect URIs OAuth clients may register besides loopback and the known chat clients' callbacks. */
+  oauthRedirectUris: string[];
+  accessTokenSeconds: number;
+  /** OpenRouter's page where a user approves a key for this server (OAuth PKCE). */
+  openRouterAuthUrl: string;
+  /** Credit limit (USD) of keys created with the operator's management key. */
+  provisionedKeyLimitUsd?: number;
 }
 
 export class ConfigError extends Error {
@@ -62,6 +89,23 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     upstreamTimeoutMs: e.ORMCP_UPSTREAM_TIMEOUT_MS,
     sseKeepAliveMs: e.ORMCP_SSE_KEEPALIVE_MS,
     logLevel: e.ORMCP_LOG_LEVEL,
+    limits: { ratePerMinute: e.ORMCP_RATE_LIMIT_PER_MINUTE, maxConcurrent: e.ORMCP_MAX_CONCURRENT_PER_USER },
+    metrics: e.ORMCP_METRICS,
+    metricsService: e.ORMCP_METRICS_SERVICE,
+    ...(e.ORMCP_OIDC_ISSUER && e.ORMCP_OIDC_CLIENT_ID
+      ? {
+          oidc: {
+            issuer: e.ORMCP_OIDC_ISSUER,
+            clientId: e.ORMCP_OIDC_CLIENT_ID,
+            ...(e.ORMCP_OIDC_CLIENT_SECRET ? { clientSecret: e.ORMCP_OIDC_CLIENT_SECRET } : {}),
+            ...(e.ORMCP_OIDC_LOGOUT_URL ? { logoutUrl: e.ORMCP_OIDC_LOGOUT_URL } : {}),
+          },
+        }
+      : {}),
+    oauthRedirectUris: e.ORMCP_OAUTH_REDIRECT_URIS.split(',').map((s) => s.trim()).filter(Boolean),
+    accessTokenSeconds: e.ORMCP_ACCESS_TOKEN_SECONDS,
+    openRouterAuthUrl: e.ORMCP_OPENROUTER_AUTH_URL,
+    ...(e.ORMCP_PROVISIONED_KEY_LIMIT_USD !== undefined ? { provisionedKeyLimitUsd: e.ORMCP_PROVISIONED_KEY_LIMIT_USD } : {}),
     ...overrides,
   };
 }

@@ -5,9 +5,22 @@
  */
 import { createMcpHandler, localhostAllowedOrigins, validateOriginHeader, type AuthInfo } from '@modelcontextprotocol/server';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { AuthorizationServer } from '../oauth/authorization-server.js';
+import { httpsMetadataFetcher, type MetadataFetcher } from '../oauth/client-metadata.js';
+import { ClientDirectory } from '../oauth/clients.js';
+import { MCP_SCOPE, serverUrls, type ServerUrls } from '../oauth/metadata.js';
+import type { IdentityProvider } from '../oauth/upstream-oidc.js';
+import type { AccountStore } from '../store/account-store.js';
+import type { OAuthStore } from '../store/oauth-store.js';
+import { Cookies } from '../web/session.js';
+import { WebApp } from '../web/web-app.js';
 import { CatalogCache } from '../catalog/catalog.js';
 import { createMcpServer } from '../mcp/server.js';
+import type { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { UpstreamTrace, requestIdOf } from '../observability/request-context.js';
 import { OpenRouterClient } from '../openrouter/client.js';
 import type { AppConfig } from './config.js';
 
@@ -19,6 +32,24 @@ export interface AppDeps {
   catalog?: CatalogCache;
   /** fetch used for upstream calls (tests may pass an instrumented one). */
   upstreamFetch?: typeof fetch;
+  /** Per-user limits checked before upstream calls (default: none). */
+  limiter?: Limiter;
+  /** Per-tool-call metrics (default: none). */
+  metrics?: Metrics;
+  signIn?: SignInDeps;
+}
+
+/** Sign-in, the OAuth façade and the self-service pages; without them only /mcp with static tokens is served. */
+export interface SignInDeps {
+  accounts: AccountStore;
+  oauth: OAuthStore;
+  keyring: Keyring;
+  /** The identity provider users sign in with (Cognito in the stack); absent → OAuth and pages answer "not configured". */
+  identity?: IdentityProvider;
+  /** Fetches client ID metadata documents (default: the SSRF-fenced https fetcher). */
+  metadataFetcher?: MetadataFetcher;
+  /** Operator's OpenRouter management key, when per-user keys may be created with it. */
+  managementKey?: () => Promise<string>;
 }
 
 export interface App {
@@ -27,6 +58,7 @@ export interface App {
 }
 
 const MCP_PATH = '/mcp';
+const OAUTH_CORS_PATHS = new Set(['/oauth/token', '/oauth/register', '/oauth/revoke']);
 const MAX_TOKEN_LENGTH = 1024;
 const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID';
 const CORS_EXPOSE_HEADERS = 'WWW-Authenticate, Mcp-Protocol-Version, Mcp-Session-Id';
@@ -40,22 +72,30 @@ export function createApp(deps: AppDeps): App {
     ...config.allowedOrigins,
   ];
 
+  const signIn = deps.signIn ? createSignIn(deps.signIn, config, logger, deps.upstreamFetch) : undefined;
+  const urlsFor = (request: Request): ServerUrls => serverUrls(config.publicUrl ?? new URL(request.url).origin);
+
   const mcp = createMcpHandler(
-    ({ authInfo }) => {
+    ({ authInfo, requestInfo }) => {
       const principal = authInfo?.extra?.principal as Principal | undefined;
       // The HTTP layer authenticates before the SDK is reached; no principal here is a wiring bug.
       if (!principal) throw new Error('unauthenticated MCP request reached the server factory');
+      const upstream = new UpstreamTrace();
       return createMcpServer({
         principal,
         catalog,
         logger,
         progressIntervalMs: config.progressIntervalMs,
+        limiter: deps.limiter,
+        metrics: deps.metrics,
+        requestId: requestIdOf(requestInfo),
+        upstream,
         openRouter: new OpenRouterClient({
           baseUrl: config.openRouterBaseUrl,
           apiKey: principal.openRouterKey ?? '',
           title: config.appTitle,
           ...(config.appUrl ? { referer: config.appUrl } : {}),
-          ...(deps.upstreamFetch ? { fetch: deps.upstreamFetch } : {}),
+          fetch: upstream.wrap(deps.upstreamFetch ?? fetch),
           generationTimeoutMs: config.upstreamTimeoutMs,
         }),
       });
@@ -71,7 +111,7 @@ export function createApp(deps: AppDeps): App {
     },
   );
 
-  async function serveMcp(request: Request): Promise<Response> {
+  async function serveMcp(request: Request, urls: ServerUrls): Promise<Response> {
     const origin = request.headers.get('origin');
     if (origin && !validateOriginHeader(origin, allowedOrigins).ok) {
       return jsonRpcError(403, -32000, 'Forbidden: this Origin may not call the MCP endpoint.');
@@ -92,7 +132,10 @@ export function createApp(deps: AppDeps): App {
     }
 
     const principal = await authenticate(request);
-    if (!principal) return withHeaders(unauthorized(request.headers.has('authorization')), cors);
+    // An OAuth token is good only for the resource it was issued for (RFC 8707); static tokens have no audience.
+    if (!principal || (principal.audience !== undefined && principal.audience !== urls.resource)) {
+      return withHeaders(unauthorized(request.headers.has('authorization'), urls), cors);
+    }
 
     const authInfo: AuthInfo = { token: '', clientId: principal.tokenId, scopes: ['mcp'], extra: { principal } };
     const response = await mcp.fetch(request, { authInfo });
@@ -119,9 +162,11 @@ export function createApp(deps: AppDeps): App {
       let response: Response;
       try {
         const path = new URL(request.url).pathname.replace(/\/+$/, '') || '/';
-        if (path === MCP_PATH) response = await serveMcp(request);
-        else if (path === '/' && (request.method === 'GET' || request.method === 'HEAD')) response = landing(config, request);
-        else response = json(404, { error: 'not_found', error_description: `Nothing here. The MCP endpoint is ${MCP_PATH}.` });
+        const urls = urlsFor(request);
+        if (path === MCP_PATH) response = await serveMcp(request, urls);
+        else if (signIn) response = (await routeSignIn(signIn, request, path, urls)) ?? notFound();
+        else if (path === '/' && (request.method === 'GET' || request.method === 'HEAD')) response = landing(urls);
+        else response = notFound();
       } catch (err) {
         if (err instanceof ServiceUnavailable) {
           response = withHeaders(jsonRpcError(503, -32000, 'The account store is unavailable; try again shortly.'), { 'Retry-After': '5' });
@@ -139,15 +184,61 @@ export function createApp(deps: AppDeps): App {
 
 class ServiceUnavailable extends Error {}
 
+interface SignIn {
+  auth: AuthorizationServer;
+  web: WebApp;
+}
+
+function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstreamFetch?: typeof fetch): SignIn {
+  const secure = (config.publicUrl ?? '').startsWith('https://');
+  const cookies = new Cookies(d.keyring, secure);
+  const clients = new ClientDirectory({ store: d.oauth, metadata: d.metadataFetcher ?? httpsMetadataFetcher(), extraRedirectUris: config.oauthRedirectUris });
+  const auth = new AuthorizationServer({
+    accounts: d.accounts,
+    store: d.oauth,
+    clients,
+    ...(d.identity ? { identity: d.identity } : {}),
+    cookies,
+    logger,
+    resourceName: config.appTitle,
+    accessTokenTtlSeconds: config.accessTokenSeconds,
+  });
+  const web = new WebApp({
+    accounts: d.accounts,
+    auth,
+    cookies,
+    logger,
+    openRouter: { baseUrl: config.openRouterBaseUrl, authUrl: config.openRouterAuthUrl, ...(upstreamFetch ? { fetch: upstreamFetch } : {}) },
+    ...(d.managementKey ? { provisioning: { managementKey: d.managementKey, ...(config.provisionedKeyLimitUsd !== undefined ? { limitUsd: config.provisionedKeyLimitUsd } : {}) } } : {}),
+  });
+  return { auth, web };
+}
+
+async function routeSignIn(s: SignIn, request: Request, path: string, urls: ServerUrls): Promise<Response | undefined> {
+  // Token, registration and revocation take no cookies, so any origin may call them (browser-based clients do).
+  if (OAUTH_CORS_PATHS.has(path)) {
+    const cors = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'Authorization, Content-Type', 'Access-Control-Allow-Methods': 'POST, OPTIONS' };
+    if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: { ...cors, 'Access-Control-Max-Age': '600' } });
+    const res = await s.auth.handle(request, path, urls);
+    return res && withHeaders(res, cors);
+  }
+  return (await s.auth.handle(request, path, urls)) ?? (await s.web.handle(request, path, urls));
+}
+
+function notFound(): Response {
+  return json(404, { error: 'not_found', error_description: `Nothing here. The MCP endpoint is ${MCP_PATH}.` });
+}
+
 function corsHeaders(origin: string): Record<string, string> {
   return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': CORS_EXPOSE_HEADERS, Vary: 'Origin' };
 }
 
-function unauthorized(hadCredentials: boolean): Response {
-  // RFC 6750: no error code when the request carried no credentials at all.
+function unauthorized(hadCredentials: boolean, urls: ServerUrls): Response {
+  // RFC 6750: no error code when the request carried no credentials at all. RFC 9728: where to discover how to get one.
+  const discovery = `resource_metadata="${urls.resourceMetadata}", scope="${MCP_SCOPE}"`;
   const challenge = hadCredentials
-    ? 'Bearer realm="openrouter-mcp", error="invalid_token", error_description="The token is missing, malformed, expired or revoked"'
-    : 'Bearer realm="openrouter-mcp"';
+    ? `Bearer realm="openrouter-mcp", error="invalid_token", error_description="The token is missing, malformed, expired or revoked", ${discovery}`
+    : `Bearer realm="openrouter-mcp", ${discovery}`;
   return new Response(
     JSON.stringify({
       error: 'invalid_token',
@@ -172,10 +263,9 @@ function withHeaders(response: Response, headers: Record<string, string> | undef
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers: merged });
 }
 
-function landing(config: AppConfig, request: Request): Response {
-  const base = config.publicUrl ?? new URL(request.url).origin;
+function landing(urls: ServerUrls): Response {
   return new Response(
-    `OpenRouter MCP server\n\nMCP endpoint (Streamable HTTP, POST): ${base}${MCP_PATH}\nSend "Authorization: Bearer <your MCP token>".\n`,
+    `OpenRouter MCP server\n\nMCP endpoint (Streamable HTTP, POST): ${urls.resource}\nSend "Authorization: Bearer <your MCP token>".\n`,
     { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' } },
   );
 }

@@ -7,13 +7,17 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '../observability/logger.js';
+import type { Keyring } from '../crypto/keyring.js';
 import { AccountStore } from '../store/account-store.js';
 import { documentClient } from '../store/dynamo.js';
+import { OAuthStore } from '../store/oauth-store.js';
 import { startLocalDynamo } from './dynalite.js';
 import { loadOrCreateLocalKeyring } from './secret-file.js';
 
 export interface LocalStore {
   store: AccountStore;
+  oauth: OAuthStore;
+  keyring: Keyring;
   close(): Promise<void>;
 }
 
@@ -24,9 +28,12 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   const endpointFile = join(dataDir, 'dynamodb-endpoint');
   const running = await reachable(endpointFile);
   if (running) {
-    const store = new AccountStore({ client: documentClient(running), tableName: TABLE_NAME, keyring, ...(options.logger ? { logger: options.logger } : {}) });
+    const client = documentClient(running);
+    const store = new AccountStore({ client, tableName: TABLE_NAME, keyring, ...(options.logger ? { logger: options.logger } : {}) });
     return {
       store,
+      oauth: new OAuthStore({ client, tableName: TABLE_NAME, keyring }),
+      keyring,
       close: async () => {
         await store.settle();
         running.destroy();
@@ -40,6 +47,8 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   const store = new AccountStore({ client: dynamo.client, tableName: dynamo.tableName, keyring, ...(options.logger ? { logger: options.logger } : {}) });
   return {
     store,
+    oauth: new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring }),
+    keyring,
     close: async () => {
       await store.settle();
       if (options.advertise) rmSync(endpointFile, { force: true });

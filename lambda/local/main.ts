@@ -6,7 +6,11 @@
 import { resolve } from 'node:path';
 import { createApp } from '../app/handler.js';
 import { loadConfig } from '../app/config.js';
+import { identityProviderFor } from '../oauth/upstream-oidc.js';
+import { processLimiter } from '../limits/index.js';
+import { withHttpMetrics } from '../observability/http-metrics.js';
 import { createLogger } from '../observability/logger.js';
+import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { openLocalStore } from './local-store.js';
 import { listen } from './node-adapter.js';
 
@@ -18,7 +22,7 @@ async function main(): Promise<void> {
   // Logs go to stderr so stdout carries only what the operator must copy (URL, token).
   const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(`${line}\n`) });
 
-  const { store, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true });
+  const { store, oauth, keyring, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true });
   let firstToken: string | undefined;
   const key = process.env.OPENROUTER_API_KEY;
   let users = await store.listUsers();
@@ -29,7 +33,19 @@ async function main(): Promise<void> {
     users = [user];
   }
 
-  const app = createApp({ config, authenticator: store, logger });
+  const identity = identityProviderFor(config.oidc);
+  const managementKey = process.env.ORMCP_OPENROUTER_MANAGEMENT_KEY;
+  // One process serves every local request, so the limits can be counted in memory; metrics (off unless
+  // ORMCP_METRICS=emf) go to stderr with the logs.
+  const metrics = config.metrics === 'emf' ? emfMetrics({ service: config.metricsService, write: (line) => process.stderr.write(`${line}\n`) }) : NO_METRICS;
+  const app = withHttpMetrics(createApp({
+    config,
+    authenticator: store,
+    logger,
+    limiter: processLimiter(config.limits),
+    metrics,
+    signIn: { accounts: store, oauth, keyring, ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
+  }), metrics);
   const server = await listen(app.fetch, { host, port });
   const mcpUrl = `${server.url}/mcp`;
   process.stdout.write(`OpenRouter MCP server listening on ${mcpUrl}\n`);

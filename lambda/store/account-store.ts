@@ -206,6 +206,12 @@ export class AccountStore implements Authenticator {
     }
   }
 
+  /** The user's decrypted key, for a server-side call made on the user's behalf (never shown to anyone). */
+  async getOpenRouterKey(userId: string): Promise<string | undefined> {
+    const user = await this.getUserItem(userId);
+    return user ? this.decryptKey(user) : undefined;
+  }
+
   async removeOpenRouterKey(userId: string): Promise<void> {
     await this.db.send(
       new UpdateCommand({ TableName: this.table, Key: keys.user(userId), UpdateExpression: 'REMOVE keyCiphertext, keyVersion, keyUpdatedAt', ConditionExpression: 'attribute_exists(pk)' }),
@@ -272,6 +278,12 @@ export class AccountStore implements Authenticator {
   async getToken(tokenId: string): Promise<TokenInfo | undefined> {
     const item = await this.getTokenItem(tokenId);
     return item ? toTokenInfo(item) : undefined;
+  }
+
+  /** For an OAuth access token: the grant and client it belongs to. */
+  async getTokenGrant(tokenId: string): Promise<{ grantId: string; clientId: string } | undefined> {
+    const item = await this.getTokenItem(tokenId);
+    return item?.grantId && item.clientId ? { grantId: item.grantId, clientId: item.clientId } : undefined;
   }
 
   async listTokens(userId: string): Promise<TokenInfo[]> {
@@ -535,7 +547,7 @@ function toGrant(item: Record<string, unknown>): Grant {
   };
 }
 
-function isConditionFailure(err: unknown): boolean {
+export function isConditionFailure(err: unknown): boolean {
   const name = (err as { name?: string } | null)?.name;
   return name === 'ConditionalCheckFailedException';
 }

@@ -7,7 +7,7 @@ const { transformSync } = require('esbuild');
 module.exports = {
   process(source, filename) {
     const { code, map } = transformSync(source, {
-      loader: 'ts',
+      loader: filename.endsWith('.ts') ? 'ts' : 'js',
       format: 'cjs',
       target: 'node20',
       sourcemap: 'inline',

@@ -8,10 +8,14 @@
  * Behaviour is chosen by model id, so tests driving the server through real MCP clients can trigger it:
  *   fake/echo (default) · fake/slow · fake/length · fake/reasoning-only · fake/tool-call · fake/empty
  *   fake/midstream-error · fake/garbage · fake/truncated · fake/error-<status> (400/401/402/403/408/429/502/503)
+ *
+ * Transport faults on any route (reads have no model id to steer them) come from `fault(path, mode, times)`:
+ * the next `times` requests to that path are recorded as usual and then answered by the fault instead.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { validateAgainst, validateCompletionRequest } from './openapi.js';
+import { validateAgainst, validateCompletionRequest, validateOperationBody } from './openapi.js';
 
 export interface RecordedRequest {
   method: string;
@@ -29,6 +33,19 @@ export interface FakeKey {
 }
 
 const CREATED = 1_750_000_000;
+
+/**
+ * hang: never answer (the socket stays open) · reset: drop the connection without a response ·
+ * status: an error envelope with that HTTP status (and Retry-After) · malformed-json: HTTP 200 whose body is not JSON ·
+ * stall-midstream / reset-midstream: HTTP 200 SSE with the first content chunk, then silence or a dropped connection.
+ */
+export type FaultMode =
+  | { kind: 'hang' }
+  | { kind: 'reset' }
+  | { kind: 'status'; status: number; retryAfter?: string }
+  | { kind: 'malformed-json' }
+  | { kind: 'stall-midstream' }
+  | { kind: 'reset-midstream' };
 
 function model(id: string, name: string, o: { prompt: string; completion: string; ctx: number; input?: string[]; output?: string[]; params?: string[]; created?: number; description?: string; request?: string }) {
   return {
@@ -83,12 +100,23 @@ export class FakeOpenRouter {
   responseDelayMs = 0;
   private server: Server | undefined;
   private readonly generations = new Map<string, { model: string; lookups: number; cost: number; prompt: number; completion: number }>();
+  private readonly faults = new Map<string, { mode: FaultMode; left: number }>();
   private counter = 0;
   baseUrl = '';
 
   constructor(keys: string[] = []) {
     for (const k of keys) this.addKey(k);
   }
+
+  /** The stand-in for https://openrouter.ai/auth (OAuth PKCE consent page), once started. */
+  get authUrl(): string {
+    return this.baseUrl.replace(/\/api\/v1$/, '/auth');
+  }
+
+  /** Keys that may create keys (`POST /keys`), as an operator's management key. */
+  readonly managementKeys = new Set<string>();
+  /** Pending OAuth PKCE codes of the consent page stand-in: code → S256 challenge. */
+  private readonly authCodes = new Map<string, string>();
 
   addKey(key: string, info: Partial<FakeKey> = {}): void {
     this.keys.set(key, { limit: 50, usage: 12.5, is_free_tier: false, ...info });
@@ -114,9 +142,61 @@ export class FakeOpenRouter {
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
   }
 
+  /** Answer the next `times` requests to `path` (e.g. '/models', '/chat/completions') with a fault. */
+  fault(path: string, mode: FaultMode, times = Infinity): void {
+    this.faults.set(path, { mode, left: times });
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
   /** Requests to one route, newest last. */
   calls(path: string): RecordedRequest[] {
     return this.requests.filter((r) => r.path === path);
+  }
+
+  /** openrouter.ai/auth: the user "approves" at once and is sent back with a code bound to the challenge. */
+  private authorizePage(res: ServerResponse, q: URLSearchParams): void {
+    const callback = q.get('callback_url');
+    const challenge = q.get('code_challenge');
+    if (!callback || !challenge || q.get('code_challenge_method') !== 'S256') {
+      res.writeHead(400, { 'Content-Type': 'text/plain' }).end('callback_url, code_challenge and code_challenge_method=S256 are required');
+      return;
+    }
+    const code = `or_code_${randomBytes(12).toString('hex')}`;
+    this.authCodes.set(code, challenge);
+    const target = new URL(callback);
+    target.searchParams.set('code', code);
+    res.writeHead(302, { Location: target.toString() }).end();
+  }
+
+  /** POST /auth/keys: a code from the consent page and its PKCE verifier → a new key (single use). */
+  private exchangeAuthCode(res: ServerResponse, body: Record<string, unknown> | undefined): void {
+    const errors = validateOperationBody('/auth/keys', 'post', body);
+    if (errors.length) this.violations.push({ path: '/auth/keys', errors });
+    const code = String(body?.code ?? '');
+    const challenge = this.authCodes.get(code);
+    const verifier = String(body?.code_verifier ?? '');
+    if (!challenge || createHash('sha256').update(verifier).digest('base64url') !== challenge) {
+      return this.error(res, 403, 'Invalid code or code_verifier');
+    }
+    this.authCodes.delete(code);
+    const key = `sk-or-v1-oauth-${randomBytes(16).toString('hex')}`;
+    this.addKey(key, { limit: null, usage: 0 });
+    this.json(res, { key, user_id: 'user_fake' });
+  }
+
+  /** POST /keys with a management key: a new key with the requested name and limit. */
+  private createKey(res: ServerResponse, apiKey: string | undefined, body: Record<string, unknown> | undefined): void {
+    if (!apiKey || !this.managementKeys.has(apiKey)) return this.error(res, 401, 'Management key required');
+    const errors = validateOperationBody('/keys', 'post', body);
+    if (errors.length) this.violations.push({ path: '/keys', errors });
+    const key = `sk-or-v1-provisioned-${randomBytes(16).toString('hex')}`;
+    const limit = typeof body?.limit === 'number' ? body.limit : null;
+    this.addKey(key, { limit, usage: 0 });
+    res.writeHead(201, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ data: { name: body?.name, label: 'sk-or-v1-pro...', limit, usage: 0, disabled: false, hash: randomBytes(8).toString('hex') }, key }));
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -139,9 +219,14 @@ export class FakeOpenRouter {
     const auth = req.headers.authorization;
     const apiKey = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
     this.requests.push({ method: req.method ?? 'GET', path, query: url.searchParams, headers: req.headers, apiKey, body });
+    const fault = this.faults.get(path);
+    if (fault && fault.left-- > 0) return this.injectFault(req, res, fault.mode);
     if (this.responseDelayMs) await sleep(this.responseDelayMs);
 
     if (req.method === 'GET' && path === '/models') return this.models(res, url.searchParams);
+    if (req.method === 'GET' && url.pathname === '/auth') return this.authorizePage(res, url.searchParams);
+    if (req.method === 'POST' && path === '/auth/keys') return this.exchangeAuthCode(res, body);
+    if (req.method === 'POST' && path === '/keys') return this.createKey(res, apiKey, body);
     if (!apiKey || !this.keys.has(apiKey)) return this.error(res, 401, 'User not found.');
     if (req.method === 'POST' && path === '/chat/completions') return this.generate(res, path, body, 'chat');
     if (req.method === 'POST' && path === '/completions') return this.generate(res, path, body, 'text');
@@ -150,6 +235,32 @@ export class FakeOpenRouter {
     const endpoints = /^\/models\/(.+)\/endpoints$/.exec(path);
     if (req.method === 'GET' && endpoints) return this.endpoints(res, decodeURIComponent(endpoints[1]!));
     return this.error(res, 404, `Not Found: ${req.method} ${path}`);
+  }
+
+  private injectFault(req: IncomingMessage, res: ServerResponse, mode: FaultMode): void {
+    switch (mode.kind) {
+      case 'hang':
+        return;
+      case 'reset':
+        req.socket.destroy();
+        return;
+      case 'status':
+        return this.error(res, mode.status, `Injected fault: HTTP ${mode.status}`, undefined, mode.retryAfter ? { 'Retry-After': mode.retryAfter } : {});
+      case 'malformed-json':
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{"id":"gen-cut-off","choices":[{"message":');
+        return;
+      case 'stall-midstream':
+      case 'reset-midstream': {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+        const base = { id: `gen-fault-${++this.counter}`, model: 'fake/echo', provider: 'FakeProvider', created: CREATED, object: 'chat.completion.chunk' };
+        res.write(': OPENROUTER PROCESSING\n\n');
+        res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: 'Partial ' }, finish_reason: null }] })}\n\n`);
+        // Destroy only once the chunk has reached the socket, so the client always sees partial output first.
+        if (mode.kind === 'reset-midstream') res.write('', () => setTimeout(() => req.socket.destroy(), 20));
+        return;
+      }
+    }
   }
 
   private error(res: ServerResponse, code: number, message: string, metadata?: Record<string, unknown>, headers: Record<string, string> = {}): void {

@@ -8,10 +8,14 @@ import { resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig, type AppConfig } from '../../lambda/app/config.js';
-import { createApp, type App } from '../../lambda/app/handler.js';
+import { createApp, type App, type SignInDeps } from '../../lambda/app/handler.js';
+import { OAuthStore } from '../../lambda/store/oauth-store.js';
 import { newSecretString, parseKeyring, type Keyring } from '../../lambda/crypto/keyring.js';
 import { listen, type LocalServer } from '../../lambda/local/node-adapter.js';
+import { tableLimiter } from '../../lambda/limits/index.js';
+import { withHttpMetrics } from '../../lambda/observability/http-metrics.js';
 import { createLogger } from '../../lambda/observability/logger.js';
+import { emfMetrics } from '../../lambda/observability/metrics.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { FakeOpenRouter } from './fake-openrouter.js';
@@ -27,11 +31,14 @@ export interface Harness {
   fake: FakeOpenRouter;
   app: App;
   store: AccountStore;
+  oauth: OAuthStore;
   dynamo: LocalDynamo;
   keyring: Keyring;
   alice: TestUser;
   bob: TestUser;
   logs: string[];
+  /** Every EMF metrics document the app wrote (tool calls and HTTP responses), parsed. */
+  metrics: Record<string, unknown>[];
   /** fetch into the handler in-process (no sockets). */
   fetch: typeof fetch;
   /** Every secret the harness created, for leak checks. */
@@ -41,7 +48,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** Serve sign-in, OAuth and the pages (with this identity provider and client-metadata fetcher, if given). */
+  signIn?: Omit<SignInDeps, 'accounts' | 'oauth' | 'keyring'>;
+}
+
+export async function startHarness(overrides: Partial<AppConfig> = {}, options: HarnessOptions = {}): Promise<Harness> {
   const fake = new FakeOpenRouter();
   await fake.start();
   // A real DynamoDB API (dynalite, in memory) behind the real account store.
@@ -59,19 +71,28 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
   const alice = await makeUser('alice');
   const bob = await makeUser('bob');
   const logs: string[] = [];
-  const config = loadConfig({ OPENROUTER_BASE_URL: fake.baseUrl, ORMCP_PROGRESS_INTERVAL_MS: '0' }, overrides);
-  const app = createApp({ config, authenticator: store, logger: createLogger({ level: 'debug', write: (l) => logs.push(l) }) });
+  // Per-user limits are off unless a test turns them on (overrides.limits): most tests make many calls as alice.
+  const config = loadConfig({ OPENROUTER_BASE_URL: fake.baseUrl, ORMCP_OPENROUTER_AUTH_URL: fake.authUrl, ORMCP_PROGRESS_INTERVAL_MS: '0', ORMCP_RATE_LIMIT_PER_MINUTE: '0', ORMCP_MAX_CONCURRENT_PER_USER: '0' }, overrides);
+  const logger = createLogger({ level: 'debug', write: (l) => logs.push(l) });
+  const metricDocs: Record<string, unknown>[] = [];
+  const metrics = emfMetrics({ service: 'test', write: (l) => metricDocs.push(JSON.parse(l) as Record<string, unknown>) });
+  const limiter = tableLimiter(config.limits, { client: dynamo.client, tableName: dynamo.tableName, logger });
+  const oauth = new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
+  const signIn: SignInDeps | undefined = options.signIn ? { accounts: store, oauth, keyring, ...options.signIn } : undefined;
+  const app = withHttpMetrics(createApp({ config, authenticator: store, logger, limiter, metrics, ...(signIn ? { signIn } : {}) }), metrics);
   const servers: LocalServer[] = [];
   const inProcessFetch = ((input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch;
   return {
     fake,
     app,
     store,
+    oauth,
     dynamo,
     keyring,
     alice,
     bob,
     logs,
+    metrics: metricDocs,
     fetch: inProcessFetch,
     secrets: () => [alice.token, bob.token, alice.openRouterKey, bob.openRouterKey],
     async listen() {

@@ -44,10 +44,11 @@ let compiled: { ajv: InstanceType<typeof Ajv2020>; validators: Map<string, Valid
 
 function load() {
   if (compiled) return compiled;
-  const spec = parse(readFileSync(SPEC_PATH, 'utf8')) as { components: { schemas: Json } };
+  const spec = parse(readFileSync(SPEC_PATH, 'utf8')) as { components: { schemas: Json }; paths: Json };
   closeSchemas(spec.components.schemas);
+  closeSchemas(spec.paths);
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
-  ajv.addSchema({ $id: SPEC_ID, components: spec.components });
+  ajv.addSchema({ $id: SPEC_ID, components: spec.components, paths: spec.paths });
   compiled = { ajv, validators: new Map() };
   return compiled;
 }
@@ -60,6 +61,16 @@ export function schemaValidator(name: string): ValidateFunction {
   if (!fn) throw new Error(`no schema ${name} in the OpenAPI spec`);
   c.validators.set(name, fn);
   return fn;
+}
+
+/** Errors for the JSON body of one operation (`POST /auth/keys`), whose schema the spec writes inline. */
+export function validateOperationBody(path: string, method: 'post' | 'patch', body: unknown): string[] {
+  const c = load();
+  const pointer = `${SPEC_ID}#/paths/${path.replace(/~/g, '~0').replace(/\//g, '~1')}/${method}/requestBody/content/application~1json/schema`;
+  const v = c.ajv.getSchema(pointer);
+  if (!v) throw new Error(`no request body schema for ${method.toUpperCase()} ${path} in the OpenAPI spec`);
+  if (v(body)) return [];
+  return (v.errors ?? []).slice(0, 10).map((e: { instancePath: string; message?: string; params: unknown }) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
 }
 
 /** Errors for a request body against a named component schema; empty when valid. */

@@ -1,0 +1,44 @@
+/**
+ * OAuth errors, typed once and mapped once to RFC 6749 §5.2 responses (token/registration endpoints) or to an
+ * error redirect (authorization endpoint, §4.1.2.1). Descriptions are fixed strings of ours: they never echo a
+ * code, token, secret or verifier back.
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'unsupported_response_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'access_denied'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata';
+
+export class OAuthError extends Error {
+  override readonly name = 'OAuthError';
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly description: string,
+    /** HTTP status for endpoints that answer directly. */
+    readonly status = code === 'invalid_client' ? 401 : code === 'server_error' ? 500 : code === 'temporarily_unavailable' ? 503 : 400,
+  ) {
+    super(`${code}: ${description}`);
+  }
+}
+
+const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+
+export function oauthErrorResponse(error: OAuthError, options: { basicAuthAttempted?: boolean } = {}): Response {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...NO_STORE };
+  // RFC 6749 §5.2: a failed HTTP Basic client authentication answers with a Basic challenge.
+  if (error.status === 401) headers['WWW-Authenticate'] = options.basicAuthAttempted ? 'Basic realm="oauth"' : 'Bearer realm="oauth"';
+  return new Response(JSON.stringify({ error: error.code, error_description: error.description }), { status: error.status, headers });
+}
+
+export function oauthJson(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...NO_STORE } });
+}

@@ -1,0 +1,273 @@
+/**
+ * The authorization server's own records in the single table: registered clients (DCR), authorization codes
+ * and refresh tokens. Secrets are stored only as keyed digests: client secrets and refresh tokens by public
+ * id + HMAC (as MCP tokens), codes under the digest of the code itself. Grants and access tokens belong to
+ * the account store (they are the user's credentials); this store only references them.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Keyring } from '../crypto/keyring.js';
+import { issueToken, lookupDigest, parseToken, verifyTokenSecret } from '../crypto/secrets.js';
+import { isConditionFailure } from './account-store.js';
+import { TABLE, keys } from './schema.js';
+
+export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
+
+export interface RegisteredClient {
+  clientId: string;
+  clientName: string;
+  redirectUris: string[];
+  tokenEndpointAuthMethod: ClientAuthMethod;
+  grantTypes: string[];
+  clientUri?: string;
+  createdAt: string;
+}
+
+interface ClientItem extends RegisteredClient {
+  secretHash?: string;
+  keyVersion?: string;
+}
+
+export interface CodeRecord {
+  clientId: string;
+  userId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  resource: string;
+  scope: string;
+  expiresAt: string;
+  redeemedAt?: string;
+  grantId?: string;
+}
+
+export interface RefreshRecord {
+  tokenId: string;
+  grantId: string;
+  clientId: string;
+  userId: string;
+  expiresAt: string;
+  usedAt?: string;
+}
+
+/** Registrations nobody uses expire; every token exchange pushes this out again. */
+const CLIENT_IDLE_SECONDS = 180 * 24 * 3600;
+const KEEP_AFTER_END_SECONDS = 7 * 24 * 3600;
+
+export interface OAuthStoreOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  keyring: Keyring;
+  now?: () => Date;
+}
+
+export class OAuthStore {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly keyring: Keyring;
+  private readonly now: () => Date;
+
+  constructor(options: OAuthStoreOptions) {
+    this.db = options.client;
+    this.table = options.tableName;
+    this.keyring = options.keyring;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  // ---- clients -----------------------------------------------------------------------------------
+
+  /** Stores a validated registration; a confidential client gets its secret back once. */
+  async registerClient(details: Omit<RegisteredClient, 'clientId' | 'createdAt'>): Promise<{ client: RegisteredClient; clientSecret?: string }> {
+    const clientId = `dcr_${randomBytes(16).toString('base64url')}`;
+    const client: RegisteredClient = { clientId, createdAt: this.now().toISOString(), ...details };
+    let clientSecret: string | undefined;
+    const item: ClientItem = { ...client };
+    if (details.tokenEndpointAuthMethod !== 'none') {
+      clientSecret = randomBytes(32).toString('base64url');
+      item.secretHash = lookupDigest(this.keyring.current.tokenHmacKey, `client-secret:${clientId}`, clientSecret);
+      item.keyVersion = this.keyring.currentVersion;
+    }
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.oauthClient(clientId), type: 'oauth-client', ...item, [TABLE.ttlAttribute]: this.epoch() + CLIENT_IDLE_SECONDS },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return { client, ...(clientSecret ? { clientSecret } : {}) };
+  }
+
+  async getClient(clientId: string): Promise<RegisteredClient | undefined> {
+    const item = await this.getClientItem(clientId);
+    return item ? toClient(item) : undefined;
+  }
+
+  /** Whether `secret` is the registered client's secret (constant time). */
+  async verifyClientSecret(clientId: string, secret: string): Promise<boolean> {
+    const item = await this.getClientItem(clientId);
+    const k = item?.keyVersion ? this.keyring.get(item.keyVersion) : undefined;
+    if (!item?.secretHash || !k) return false;
+    const expected = Buffer.from(lookupDigest(k.tokenHmacKey, `client-secret:${clientId}`, secret));
+    const stored = Buffer.from(item.secretHash);
+    return expected.length === stored.length && timingSafeEqual(expected, stored);
+  }
+
+  /** Keeps a registration alive while it is used. */
+  async touchClient(clientId: string): Promise<void> {
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.oauthClient(clientId),
+          UpdateExpression: 'SET #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#ttl': TABLE.ttlAttribute },
+          ExpressionAttributeValues: { ':ttl': this.epoch() + CLIENT_IDLE_SECONDS },
+        }),
+      )
+      .catch((err: unknown) => {
+        if (!isConditionFailure(err)) throw err;
+      });
+  }
+
+  // ---- authorization codes -----------------------------------------------------------------------
+
+  /** Stores a code's context and returns the code (only its digest is kept). */
+  async createCode(record: Omit<CodeRecord, 'redeemedAt' | 'grantId'>): Promise<string> {
+    const code = randomBytes(32).toString('base64url');
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.authorizationCode(this.codeDigest(code)), type: 'oauth-code', ...record, [TABLE.ttlAttribute]: Math.floor(Date.parse(record.expiresAt) / 1000) + KEEP_AFTER_END_SECONDS },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return code;
+  }
+
+  async getCode(code: string): Promise<CodeRecord | undefined> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(code)) return undefined;
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.authorizationCode(this.codeDigest(code)), ConsistentRead: true }));
+    return res.Item ? toCode(res.Item) : undefined;
+  }
+
+  /** Marks the code used by `grantId`; false when it was already used (a replay). */
+  async redeemCode(code: string, grantId: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.authorizationCode(this.codeDigest(code)),
+          UpdateExpression: 'SET redeemedAt = :now, grantId = :g',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(redeemedAt)',
+          ExpressionAttributeValues: { ':now': this.now().toISOString(), ':g': grantId },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  // ---- refresh tokens ----------------------------------------------------------------------------
+
+  async issueRefreshToken(details: Omit<RefreshRecord, 'tokenId' | 'usedAt'>): Promise<string> {
+    const issued = issueToken(this.keyring.current.tokenHmacKey, 'ormcr');
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...keys.refreshToken(issued.tokenId),
+          type: 'oauth-refresh',
+          tokenId: issued.tokenId,
+          ...details,
+          hash: issued.hash,
+          keyVersion: this.keyring.currentVersion,
+          [TABLE.ttlAttribute]: Math.floor(Date.parse(details.expiresAt) / 1000) + KEEP_AFTER_END_SECONDS,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return issued.token;
+  }
+
+  /** The refresh token's record when the token is genuine (whether or not it was used or expired). */
+  async getRefreshToken(token: string): Promise<RefreshRecord | undefined> {
+    const parsed = parseToken(token, 'ormcr');
+    if (!parsed) return undefined;
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.refreshToken(parsed.tokenId), ConsistentRead: true }));
+    const item = res.Item as (RefreshRecord & { hash: string; keyVersion: string }) | undefined;
+    const k = item ? this.keyring.get(item.keyVersion) : undefined;
+    if (!item || !k || !verifyTokenSecret(k.tokenHmacKey, parsed.tokenId, parsed.secret, item.hash)) return undefined;
+    return {
+      tokenId: item.tokenId,
+      grantId: item.grantId,
+      clientId: item.clientId,
+      userId: item.userId,
+      expiresAt: item.expiresAt,
+      ...(item.usedAt ? { usedAt: item.usedAt } : {}),
+    };
+  }
+
+  /** Marks a refresh token used (rotation); false when it already was (a reuse). */
+  async useRefreshToken(tokenId: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.refreshToken(tokenId),
+          UpdateExpression: 'SET usedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
+          ExpressionAttributeValues: { ':now': this.now().toISOString() },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------
+
+  private codeDigest(code: string): string {
+    return lookupDigest(this.keyring.current.tokenHmacKey, 'authorization-code', code);
+  }
+
+  private epoch(): number {
+    return Math.floor(this.now().getTime() / 1000);
+  }
+
+  private async getClientItem(clientId: string): Promise<ClientItem | undefined> {
+    if (!/^dcr_[A-Za-z0-9_-]{22}$/.test(clientId)) return undefined;
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.oauthClient(clientId), ConsistentRead: true }));
+    return res.Item as ClientItem | undefined;
+  }
+}
+
+function toClient(item: ClientItem): RegisteredClient {
+  return {
+    clientId: item.clientId,
+    clientName: item.clientName,
+    redirectUris: item.redirectUris,
+    tokenEndpointAuthMethod: item.tokenEndpointAuthMethod,
+    grantTypes: item.grantTypes,
+    ...(item.clientUri ? { clientUri: item.clientUri } : {}),
+    createdAt: item.createdAt,
+  };
+}
+
+function toCode(item: Record<string, unknown>): CodeRecord {
+  const c = item as unknown as CodeRecord;
+  return {
+    clientId: c.clientId,
+    userId: c.userId,
+    redirectUri: c.redirectUri,
+    codeChallenge: c.codeChallenge,
+    resource: c.resource,
+    scope: c.scope,
+    expiresAt: c.expiresAt,
+    ...(c.redeemedAt ? { redeemedAt: c.redeemedAt } : {}),
+    ...(c.grantId ? { grantId: c.grantId } : {}),
+  };
+}

@@ -1,0 +1,248 @@
+/**
+ * The self-service pages: sign in (through the authorization server's login), connect, replace or remove the
+ * OpenRouter key (pasted and checked against OpenRouter's `/key`, or through OpenRouter's own OAuth PKCE flow,
+ * or created with the operator's management key), personal MCP tokens (shown once), connected applications
+ * (OAuth grants), and sign-out. Every state change is a POST carrying the session's CSRF value from this origin.
+ */
+import type { AuthorizationServer } from '../oauth/authorization-server.js';
+import { continuePath, readForm, sameOrigin } from '../oauth/authorization-server.js';
+import type { ServerUrls } from '../oauth/metadata.js';
+import { newVerifier } from '../oauth/pkce.js';
+import type { Logger } from '../observability/logger.js';
+import { KeyExchangeError, createProvisionedKey, exchangeOpenRouterCode, openRouterAuthorizeUrl, type OpenRouterAuthOptions } from '../openrouter/auth-keys.js';
+import { OpenRouterClient } from '../openrouter/client.js';
+import { UpstreamError } from '../openrouter/errors.js';
+import type { KeyInfo } from '../openrouter/schemas.js';
+import { StoreError, type AccountStore } from '../store/account-store.js';
+import { redirect } from './html.js';
+import { dashboardPage, landingPage, tokenCreatedPage, type DashboardData } from './dashboard.js';
+import { errorPage } from './pages.js';
+import { FLOW_COOKIES, csrfMatches, type Cookies, type Session } from './session.js';
+import { STATIC_ASSETS } from './static.js';
+
+export interface WebAppOptions {
+  accounts: AccountStore;
+  auth: AuthorizationServer;
+  cookies: Cookies;
+  logger: Logger;
+  openRouter: OpenRouterAuthOptions;
+  /** Operator's management key and the credit limit for keys created with it (USD), when provisioning is on. */
+  provisioning?: { managementKey: () => Promise<string>; limitUsd?: number };
+  now?: () => Date;
+}
+
+const EXPIRY_CHOICES: Record<string, number | undefined> = { '7d': 7, '30d': 30, '90d': 90, '365d': 365, never: undefined };
+
+export class WebApp {
+  constructor(private readonly o: WebAppOptions) {}
+
+  /** Routes `/` and `/app/*`; undefined when the path is not ours. */
+  async handle(request: Request, path: string, urls: ServerUrls): Promise<Response | undefined> {
+    const method = request.method;
+    const get = method === 'GET' || method === 'HEAD';
+    if (path === '/') return get ? landingPage(urls, this.o.cookies.session(request) !== undefined, this.o.auth.enabled) : notAllowed(urls, 'GET');
+    if (path.startsWith('/app/static/')) return get ? serveStatic(path.slice('/app/static/'.length)) : notAllowed(urls, 'GET');
+    if (path !== '/app' && !path.startsWith('/app/')) return undefined;
+
+    if (path === '/app/login') return get ? this.o.auth.startLogin(urls, '/app') : notAllowed(urls, 'GET');
+    const session = this.o.cookies.session(request);
+    if (!session) return get ? this.o.auth.startLogin(urls, '/app') : errorPage(urls.base, 'Signed out', 'Your session ended. Sign in again and retry.', 401);
+    if (!(await this.o.accounts.getUser(session.userId))) return redirect(`${urls.base}/`, [this.o.cookies.endSession()]);
+
+    if (get) {
+      switch (path) {
+        case '/app':
+          return this.dashboard(session, urls);
+        case '/app/openrouter/connect':
+          return this.startOpenRouterConnect(request, urls);
+        case '/app/openrouter/callback':
+          return this.finishOpenRouterConnect(request, session, urls);
+        default:
+          return errorPage(urls.base, 'Not found', 'There is no such page.', 404);
+      }
+    }
+    if (method !== 'POST') return notAllowed(urls, 'GET, POST');
+    const form = await readForm(request);
+    if (!csrfMatches(session, form.get('csrf')) || !sameOrigin(request, urls)) {
+      return errorPage(urls.base, 'Request refused', 'This form was not submitted from this site or your session changed. Reload the page and try again.', 403);
+    }
+    switch (path) {
+      case '/app/key':
+        return this.saveKey(session, form, urls);
+      case '/app/key/remove':
+        await this.o.accounts.removeOpenRouterKey(session.userId);
+        this.o.logger.info('openrouter key removed', { user_id: session.userId });
+        return redirect(`${urls.base}/app`, [], 303);
+      case '/app/key/provision':
+        return this.provisionKey(session, form, urls);
+      case '/app/tokens':
+        return this.createToken(session, form, urls);
+      case '/app/tokens/revoke':
+        return this.revokeToken(session, form, urls);
+      case '/app/grants/revoke':
+        return this.revokeGrant(session, form, urls);
+      case '/app/logout':
+        return this.logout(urls);
+      default:
+        return errorPage(urls.base, 'Not found', 'There is no such action.', 404);
+    }
+  }
+
+  private async dashboard(session: Session, urls: ServerUrls): Promise<Response> {
+    const user = (await this.o.accounts.getUser(session.userId))!;
+    const [tokens, grants, key] = await Promise.all([
+      this.o.accounts.listTokens(user.userId),
+      this.o.accounts.listGrants(user.userId),
+      user.hasKey ? this.keyUsage(user.userId) : Promise.resolve(undefined),
+    ]);
+    const data: DashboardData = {
+      user,
+      session,
+      tokens: tokens.filter((t) => !t.revokedAt),
+      grants: grants.filter((g) => !g.revokedAt),
+      key,
+      provisioningAvailable: Boolean(this.o.provisioning),
+      formActions: await this.o.auth.identityOrigins(),
+    };
+    return dashboardPage(urls, data);
+  }
+
+  /** The key's usage and limit for the dashboard; a failure shows as "unavailable", never as an error page. */
+  private async keyUsage(userId: string): Promise<DashboardData['key']> {
+    const apiKey = await this.o.accounts.getOpenRouterKey(userId);
+    if (!apiKey) return { status: 'unreadable' };
+    try {
+      const info: KeyInfo = await this.client(apiKey).key();
+      return { status: 'ok', info: info.data };
+    } catch (err) {
+      return { status: err instanceof UpstreamError && err.status === 401 ? 'rejected' : 'unavailable' };
+    }
+  }
+
+  private async saveKey(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
+    const next = continuePath(form.get('next'));
+    const key = (form.get('key') ?? '').trim();
+    if (!/^\S{8,512}$/.test(key)) return errorPage(urls.base, 'That is not an OpenRouter key', 'Paste the whole key (it starts with sk-or-). Nothing was changed.', 400);
+    // Checked against OpenRouter before it replaces anything: a typo must not disconnect a working key.
+    try {
+      await this.client(key).key();
+    } catch (err) {
+      const rejected = err instanceof UpstreamError && (err.status === 401 || err.status === 403);
+      return errorPage(
+        urls.base,
+        rejected ? 'OpenRouter rejected this key' : 'OpenRouter could not check the key',
+        rejected ? 'The key is unknown, disabled or expired at OpenRouter. Nothing was changed.' : 'OpenRouter did not answer. Nothing was changed; try again in a moment.',
+        rejected ? 400 : 502,
+      );
+    }
+    await this.o.accounts.setOpenRouterKey(session.userId, key);
+    this.o.logger.info('openrouter key connected', { user_id: session.userId, method: 'paste' });
+    return redirect(`${urls.base}${next}`, [], 303);
+  }
+
+  private async provisionKey(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
+    if (!this.o.provisioning) return errorPage(urls.base, 'Not available', 'This server does not create OpenRouter keys; connect your own.', 404);
+    const user = (await this.o.accounts.getUser(session.userId))!;
+    try {
+      const key = await createProvisionedKey(this.o.openRouter, await this.o.provisioning.managementKey(), {
+        name: `MCP: ${user.name}`,
+        ...(this.o.provisioning.limitUsd !== undefined ? { limitUsd: this.o.provisioning.limitUsd } : {}),
+      });
+      await this.o.accounts.setOpenRouterKey(user.userId, key);
+    } catch (err) {
+      this.o.logger.warn('openrouter key provisioning failed', { user_id: user.userId, error: err instanceof KeyExchangeError ? err.message : 'unknown' });
+      return errorPage(urls.base, 'No key was created', 'OpenRouter did not create a key. Nothing was changed; try again later or connect your own key.', 502);
+    }
+    this.o.logger.info('openrouter key connected', { user_id: user.userId, method: 'provisioned' });
+    return redirect(`${urls.base}${continuePath(form.get('next'))}`, [], 303);
+  }
+
+  private startOpenRouterConnect(request: Request, urls: ServerUrls): Response {
+    const next = continuePath(new URL(request.url).searchParams.get('next'));
+    const verifier = newVerifier();
+    const location = openRouterAuthorizeUrl(this.o.openRouter, `${urls.base}/app/openrouter/callback`, verifier);
+    return redirect(location, [this.o.cookies.writeFlow(FLOW_COOKIES.openRouterConnect, { verifier, next })]);
+  }
+
+  private async finishOpenRouterConnect(request: Request, session: Session, urls: ServerUrls): Promise<Response> {
+    const flow = this.o.cookies.readFlow<{ verifier: string; next: string }>(request, FLOW_COOKIES.openRouterConnect);
+    const clear = this.o.cookies.clearFlow(FLOW_COOKIES.openRouterConnect);
+    const code = new URL(request.url).searchParams.get('code');
+    if (!flow || !code || code.length > 500) {
+      return errorPage(urls.base, 'OpenRouter connection expired', 'This connection attempt is unknown or took too long. Nothing was changed; start again.', 400, [clear]);
+    }
+    let key: string;
+    try {
+      key = await exchangeOpenRouterCode(this.o.openRouter, code, flow.verifier);
+    } catch (err) {
+      this.o.logger.warn('openrouter key exchange failed', { user_id: session.userId, error: err instanceof KeyExchangeError ? err.message : 'unknown' });
+      return errorPage(urls.base, 'OpenRouter did not connect', 'OpenRouter did not hand over a key. Nothing was changed; try again.', 502, [clear]);
+    }
+    await this.o.accounts.setOpenRouterKey(session.userId, key);
+    this.o.logger.info('openrouter key connected', { user_id: session.userId, method: 'openrouter_oauth' });
+    return redirect(`${urls.base}${continuePath(flow.next)}`, [clear]);
+  }
+
+  private async createToken(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
+    const label = (form.get('label') ?? '').trim() || 'web';
+    const choice = form.get('expires') ?? '90d';
+    if (!(choice in EXPIRY_CHOICES)) return errorPage(urls.base, 'Invalid expiry', 'Choose one of the offered expiry periods.', 400);
+    const days = EXPIRY_CHOICES[choice];
+    const now = this.o.now?.() ?? new Date();
+    try {
+      const { token, info } = await this.o.accounts.issueToken(session.userId, {
+        label,
+        ...(days ? { expiresAt: new Date(now.getTime() + days * 86_400_000) } : {}),
+      });
+      this.o.logger.info('token issued', { user_id: session.userId, token_id: info.tokenId, via: 'web' });
+      return tokenCreatedPage(urls, token, info);
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'invalid_input') return errorPage(urls.base, 'Invalid token label', err.message, 400);
+      throw err;
+    }
+  }
+
+  private async revokeToken(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
+    const tokenId = form.get('token_id') ?? '';
+    const token = /^[0-9a-f]{16}$/.test(tokenId) ? await this.o.accounts.getToken(tokenId) : undefined;
+    // Someone else's token id reads exactly like an unknown one.
+    if (!token || token.userId !== session.userId) return errorPage(urls.base, 'No such token', 'That token does not exist or is not yours. Nothing was changed.', 404);
+    await this.o.accounts.revokeToken(tokenId);
+    this.o.logger.info('token revoked', { user_id: session.userId, token_id: tokenId, via: 'web' });
+    return redirect(`${urls.base}/app`, [], 303);
+  }
+
+  private async revokeGrant(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
+    const grantId = form.get('grant_id') ?? '';
+    const grant = /^[0-9a-f-]{36}$/.test(grantId) ? await this.o.accounts.getGrant(grantId) : undefined;
+    if (!grant || grant.userId !== session.userId) return errorPage(urls.base, 'No such application', 'That connection does not exist or is not yours. Nothing was changed.', 404);
+    await this.o.accounts.revokeGrant(grantId);
+    this.o.logger.info('oauth grant revoked', { user_id: session.userId, grant_id: grantId, via: 'web' });
+    return redirect(`${urls.base}/app`, [], 303);
+  }
+
+  private async logout(urls: ServerUrls): Promise<Response> {
+    const home = `${urls.base}/`;
+    const upstream = await this.o.auth.identityLogoutUrl(home);
+    return redirect(upstream ?? home, [this.o.cookies.endSession()], 303);
+  }
+
+  private client(apiKey: string): OpenRouterClient {
+    return new OpenRouterClient({ baseUrl: this.o.openRouter.baseUrl, apiKey, ...(this.o.openRouter.fetch ? { fetch: this.o.openRouter.fetch } : {}), readBudgetMs: 8_000 });
+  }
+}
+
+function serveStatic(name: string): Response {
+  const asset = STATIC_ASSETS[name];
+  if (!asset) return new Response('Not found', { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+  return new Response(asset.body, {
+    status: 200,
+    headers: { 'Content-Type': asset.type, 'Cache-Control': 'public, max-age=300', 'X-Content-Type-Options': 'nosniff' },
+  });
+}
+
+function notAllowed(urls: ServerUrls, allow: string): Response {
+  const res = errorPage(urls.base, 'Method not allowed', `Use ${allow}.`, 405);
+  res.headers.set('Allow', allow);
+  return res;
+}
