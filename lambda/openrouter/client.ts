@@ -17,7 +17,7 @@ export interface OpenRouterClientOptions {
   title?: string;
   /** Whole-request limit for generations (streamed or not). */
   generationTimeoutMs?: number;
-  /** Per-attempt limit for reads. */
+  /** Per-attempt limit for reads; below the budget, so one stalled connection leaves time for a retry. */
   readTimeoutMs?: number;
   /** Total time budget for a read including retries. */
   readBudgetMs?: number;
@@ -32,6 +32,12 @@ export interface GenerateOptions {
 }
 
 const MAX_ERROR_BODY_BYTES = 16 * 1024;
+/** A read (catalog, key, generation, endpoints) fails within this budget, retries included. */
+export const READ_BUDGET_MS = 8_000;
+/** Each read attempt; half the budget, so a stalled first attempt still leaves room for a second. */
+export const READ_ATTEMPT_TIMEOUT_MS = 4_000;
+/** A read is tried at most this often (first attempt included). */
+export const READ_MAX_ATTEMPTS = 4;
 
 export class OpenRouterClient {
   private readonly fetchImpl: typeof fetch;
@@ -127,7 +133,11 @@ export class OpenRouterClient {
         if (delta.content || delta.reasoning) options.onDelta?.(delta);
       }
     } catch (err) {
-      throw toUpstreamError(err, options.signal);
+      const e = toUpstreamError(err, options.signal);
+      // The request was answered and text may already have reached the user: a dropped connection now is a
+      // broken generation (possibly billed), not "could not reach OpenRouter".
+      if (e instanceof UpstreamError && e.kind === 'network' && !options.signal?.aborted) throw new UpstreamError('stream', 502, '');
+      throw e;
     }
     const result = aggregator.finish();
     if (!done && !result.finishReason) throw new UpstreamError('stream', 502, 'the stream ended before the generation finished');
@@ -172,16 +182,16 @@ export class OpenRouterClient {
   }
 
   private async read(path: string, signal?: AbortSignal, extraRetryStatuses: number[] = []): Promise<unknown> {
-    const budget = this.options.readBudgetMs ?? 8_000;
+    const budget = this.options.readBudgetMs ?? READ_BUDGET_MS;
     const deadline = Date.now() + budget;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - Date.now();
       try {
-        return await this.send('GET', path, undefined, signal, Math.max(1, Math.min(this.options.readTimeoutMs ?? 10_000, remaining)));
+        return await this.send('GET', path, undefined, signal, Math.max(1, Math.min(this.options.readTimeoutMs ?? READ_ATTEMPT_TIMEOUT_MS, remaining)));
       } catch (err) {
         const retryable = err instanceof UpstreamError && isRetryable(err, extraRetryStatuses) && !signal?.aborted;
         const wait = err instanceof UpstreamError ? backoffMs(attempt, err.details.retryAfterSeconds) : 0;
-        if (!retryable || attempt >= 3 || Date.now() + wait >= deadline) throw err;
+        if (!retryable || attempt + 1 >= READ_MAX_ATTEMPTS || Date.now() + wait >= deadline) throw err;
         await sleep(wait, signal);
       }
     }
