@@ -35,6 +35,12 @@ export interface McpStackConfig {
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
   readonly customDomain: CustomDomainConfig | undefined;
+  /** Redirect URIs OAuth clients may register besides loopback and the known chat clients' callbacks. */
+  readonly oauthRedirectUris: string[];
+  /** ARN of a secret holding an OpenRouter management key; when set, users can get a key created for them. */
+  readonly managementKeySecretArn: string | undefined;
+  /** Credit limit (USD) of keys created with the management key. */
+  readonly provisionedKeyLimitUsd: number | undefined;
 }
 
 /** Context keys this stack reads (the CLI also reads `stackName` and `lambdaEntry` in `infra/app.ts`). */
@@ -45,6 +51,9 @@ export const CONTEXT_KEYS = [
   'mfaRequired',
   'cognitoDomainPrefix',
   'callbackUrls',
+  'oauthRedirectUris',
+  'managementKeySecretArn',
+  'provisionedKeyLimitUsd',
   'lambdaMemoryMb',
   'lambdaTimeoutSeconds',
   'reservedConcurrency',
@@ -161,6 +170,16 @@ export function readConfig(node: Node): McpStackConfig {
     throw new Error(`context "certificateArn" must be an ACM certificate ARN, got "${certificateArn}"`);
   }
 
+  const managementKeySecretArn = c.string('managementKeySecretArn');
+  if (managementKeySecretArn !== undefined && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/.test(managementKeySecretArn)) {
+    throw new Error(`context "managementKeySecretArn" must be a Secrets Manager secret ARN, got "${managementKeySecretArn}"`);
+  }
+  const oauthRedirectUris = c.list('oauthRedirectUris').map((u) => {
+    // Custom schemes (native apps) are allowed; web callbacks must be https.
+    if (!/^[a-z][a-z0-9+.-]*:\/\/[^\s#]+$/i.test(u) || /^http:/i.test(u)) throw new Error(`context "oauthRedirectUris": "${u}" must be an https or app-scheme URL without a fragment`);
+    return u;
+  });
+
   return {
     tableDeletionProtection,
     userPoolDeletionProtection: c.bool('userPoolDeletionProtection', tableDeletionProtection),
@@ -177,6 +196,9 @@ export function readConfig(node: Node): McpStackConfig {
     throttleRateLimit: c.int('throttleRateLimit', 50, 1, 1_000_000),
     throttleBurstLimit: c.int('throttleBurstLimit', 100, 1, 1_000_000),
     customDomain: domainName && certificateArn ? { domainName: domainName.toLowerCase(), certificateArn } : undefined,
+    oauthRedirectUris,
+    managementKeySecretArn,
+    provisionedKeyLimitUsd: c.int('provisionedKeyLimitUsd', undefined, 0, 1_000_000),
   };
 }
 

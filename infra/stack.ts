@@ -97,10 +97,12 @@ export class OpenRouterMcpStack extends Stack {
 
     this.mcpFunction.connect({
       publicUrl: this.api.publicUrl,
-      userPoolId: this.users.userPool.userPoolId,
+      oidcIssuer: this.users.userPool.userPoolProviderUrl,
       userPoolClientId: this.users.client.userPoolClientId,
       cognitoDomainUrl: this.users.domainUrl,
     });
+    if (config.managementKeySecretArn) this.mcpFunction.useManagementKey(config.managementKeySecretArn, config.provisionedKeyLimitUsd);
+    if (config.oauthRedirectUris.length) this.mcpFunction.function.addEnvironment('ORMCP_OAUTH_REDIRECT_URIS', config.oauthRedirectUris.join(','));
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('McpUrl', `${this.api.publicUrl}/mcp`, 'The MCP endpoint to paste into clients');

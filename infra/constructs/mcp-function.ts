@@ -61,7 +61,8 @@ export interface McpFunctionProps {
 export interface McpFunctionEndpoints {
   /** Public base URL, no trailing slash. */
   readonly publicUrl: string;
-  readonly userPoolId: string;
+  /** The user pool's OIDC issuer (`https://cognito-idp.<region>.amazonaws.com/<pool id>`). */
+  readonly oidcIssuer: string;
   readonly userPoolClientId: string;
   /** Full https URL of the Cognito managed-login domain. */
   readonly cognitoDomainUrl: string;
@@ -145,8 +146,16 @@ export class McpFunction extends Construct {
   /** Adds the environment that depends on the API and the user pool (created after this function). */
   connect(endpoints: McpFunctionEndpoints): void {
     this.function.addEnvironment('ORMCP_PUBLIC_URL', endpoints.publicUrl);
-    this.function.addEnvironment('ORMCP_USER_POOL_ID', endpoints.userPoolId);
-    this.function.addEnvironment('ORMCP_USER_POOL_CLIENT_ID', endpoints.userPoolClientId);
-    this.function.addEnvironment('ORMCP_COGNITO_DOMAIN', endpoints.cognitoDomainUrl);
+    this.function.addEnvironment('ORMCP_OIDC_ISSUER', endpoints.oidcIssuer);
+    this.function.addEnvironment('ORMCP_OIDC_CLIENT_ID', endpoints.userPoolClientId);
+    // Cognito ends its own session at /logout (it has no OIDC end_session_endpoint).
+    this.function.addEnvironment('ORMCP_OIDC_LOGOUT_URL', `${endpoints.cognitoDomainUrl}/logout`);
+  }
+
+  /** Lets the function read the operator's OpenRouter management key (to create a key per user). */
+  useManagementKey(secretArn: string, limitUsd: number | undefined): void {
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'OpenRouterManagementKey', actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }));
+    this.function.addEnvironment('ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN', secretArn);
+    if (limitUsd !== undefined) this.function.addEnvironment('ORMCP_PROVISIONED_KEY_LIMIT_USD', String(limitUsd));
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Who the user is: a Cognito user pool (email sign-in), its managed-login domain (version 2, Cognito's default
- * style) and one confidential app client for the server's OAuth façade (authorization code grant, OIDC scopes).
+ * style) and one app client for the server's OAuth façade (authorization code grant with PKCE, OIDC scopes).
  */
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -79,7 +79,9 @@ export class McpUserPool extends Construct {
 
     this.client = this.userPool.addClient('AppClient', {
       userPoolClientName: 'mcp-server',
-      generateSecret: true,
+      // Public client: the façade exchanges codes server-side with PKCE (S256) and Cognito sends codes only to the
+      // exact callback URLs below, so a secret would add a second secret to store and rotate without closing a gap.
+      generateSecret: false,
       oAuth: {
         flows: { authorizationCodeGrant: true },
         scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],

@@ -28,9 +28,9 @@ const LAMBDA_ENV = [
   'ORMCP_SECRET_ARN',
   'ORMCP_PUBLIC_URL',
   'ORMCP_LOG_LEVEL',
-  'ORMCP_USER_POOL_ID',
-  'ORMCP_USER_POOL_CLIENT_ID',
-  'ORMCP_COGNITO_DOMAIN',
+  'ORMCP_OIDC_ISSUER',
+  'ORMCP_OIDC_CLIENT_ID',
+  'ORMCP_OIDC_LOGOUT_URL',
 ];
 
 /** Flattens an Fn::Join of literal strings and refs into a readable string: {Ref: X} → ${X}. */
@@ -89,7 +89,10 @@ describe('default stack', () => {
     expect(env.NODE_OPTIONS).toBeUndefined();
     expect(env.ORMCP_LOG_LEVEL).toBe('info');
     expect(render(env.ORMCP_PUBLIC_URL)).toBe(`https://\${${restApiId}}.execute-api.us-east-1.\${AWS::URLSuffix}/prod`);
-    expect(render(env.ORMCP_COGNITO_DOMAIN)).toMatch(/^https:\/\/\$\{\w+\}\.auth\.us-east-1\.amazoncognito\.com$/);
+    expect(render(env.ORMCP_OIDC_LOGOUT_URL)).toMatch(/^https:\/\/\$\{\w+\}\.auth\.us-east-1\.amazoncognito\.com\/logout$/);
+    expect(render(env.ORMCP_OIDC_ISSUER)).toMatch(/^\$\{\w+\.ProviderURL\}$|cognito-idp/);
+    // No management key unless the operator configures one.
+    expect(env.ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN).toBeUndefined();
     expect(fn.LoggingConfig.LogGroup.Ref).toBeDefined();
   });
 
@@ -266,10 +269,10 @@ describe('default stack', () => {
     expect(branding.Properties.ClientId).toEqual({ Ref: Object.entries(s.json.Resources).find(([, r]) => r === client)![0] });
   });
 
-  test('app client: confidential, code grant, openid/email/profile, callback <api base>/oauth/callback', () => {
+  test('app client: public (PKCE), code grant, openid/email/profile, callback <api base>/oauth/callback', () => {
     const [, client] = onlyResource(s.json, 'AWS::Cognito::UserPoolClient');
     const p = client.Properties;
-    expect(p.GenerateSecret).toBe(true);
+    expect(p.GenerateSecret).toBe(false);
     expect(p.AllowedOAuthFlows).toEqual(['code']);
     expect(p.AllowedOAuthFlowsUserPoolClient).toBe(true);
     expect(p.AllowedOAuthScopes).toEqual(['openid', 'email', 'profile']);
@@ -459,6 +462,37 @@ describe('custom domain certificate region', () => {
     expect(
       () => new OpenRouterMcpStack(app, 'CertProbe', { env: ENV, lambdaEntry: FIXTURE_ENTRY, projectRoot: PROJECT_ROOT }),
     ).toThrow(/eu-west-1.*us-east-1/);
+  });
+});
+
+describe('context: OpenRouter management key and extra OAuth redirect URIs', () => {
+  const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:openrouter-management-AbCdEf';
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synth({ managementKeySecretArn: ARN, provisionedKeyLimitUsd: '25', oauthRedirectUris: 'https://agents.example.com/oauth/cb,myapp://oauth/cb' });
+  });
+
+  test('the function may read exactly that secret and knows the limit and the extra redirect URIs', () => {
+    const env = lambdaFunction(s).Properties.Environment.Variables;
+    expect(env.ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN).toBe(ARN);
+    expect(env.ORMCP_PROVISIONED_KEY_LIMIT_USD).toBe('25');
+    expect(env.ORMCP_OAUTH_REDIRECT_URIS).toBe('https://agents.example.com/oauth/cb,myapp://oauth/cb');
+    const statements = Object.values(resourcesOf(s.json, 'AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
+    const grant = statements.find((st) => [st.Resource].flat().includes(ARN));
+    expect(grant).toMatchObject({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue' });
+  });
+
+  test('still no cdk-nag finding', () => {
+    expect(s.nag.violations).toEqual([]);
+  });
+
+  test.each([
+    [{ managementKeySecretArn: 'openrouter-management' }, /managementKeySecretArn/],
+    [{ oauthRedirectUris: 'http://example.com/cb' }, /oauthRedirectUris/],
+    [{ oauthRedirectUris: 'https://example.com/cb#frag' }, /oauthRedirectUris/],
+    [{ provisionedKeyLimitUsd: -1 }, /provisionedKeyLimitUsd/],
+  ])('rejects %j', (context, message) => {
+    expect(() => readConfig(new App({ context }).node)).toThrow(message);
   });
 });
 
