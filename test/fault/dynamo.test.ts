@@ -3,19 +3,20 @@
  * proxy that can stop it (connections refused, open ones cut) or slow it down. A request whose token cannot
  * be checked must get a clear 503 + Retry-After in bounded time — never hang, never read as "bad token" —
  * and the next request after recovery must work. Across the file: no unhandled rejection, and the table is
- * byte-for-byte what it was (read directly from dynalite, not through the proxy).
+ * byte-for-byte what it was (read directly from dynalite, not through the proxy), per-user limit counters aside.
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { loadConfig } from '../../lambda/app/config.js';
 import { createApp, type App } from '../../lambda/app/handler.js';
 import { CachedAuthenticator } from '../../lambda/auth/cached-authenticator.js';
+import { tableLimiter } from '../../lambda/limits/index.js';
 import { newSecretString, parseKeyring } from '../../lambda/crypto/keyring.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
 import { documentClient, dynamoClient, type DynamoTimeouts } from '../../lambda/store/dynamo.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
-import { dumpTable, settlesWithin, watchUnhandledRejections, type RejectionWatch } from '../support/faults.js';
+import { dumpTable, isLimitCounter, settlesWithin, watchUnhandledRejections, type RejectionWatch } from '../support/faults.js';
 import { connectV2, textOf } from '../support/harness.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -40,13 +41,24 @@ const tokens: { alice: string; bob: string } = { alice: '', bob: '' };
 const servers: Server[] = [];
 const clients: Client[] = [];
 
-/** The real handler whose account store reaches DynamoDB through the proxy, with the given client limits. */
-function serverOverProxy(timeouts: Partial<DynamoTimeouts>, options: { cacheMs?: number } = {}): Server {
+/**
+ * The real handler whose account store reaches DynamoDB through the proxy, with the given client limits;
+ * `lambda` builds it as the Lambda does: verified tokens cached, per-user limits counted in the same table.
+ */
+function serverOverProxy(timeouts: Partial<DynamoTimeouts>, options: { lambda?: { maxConcurrent: number } } = {}): Server {
   const raw = dynamoClient({ endpoint: proxy.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }, timeouts);
-  const store = new AccountStore({ client: documentClient(raw), tableName: dynamo.tableName, keyring });
-  const authenticator = options.cacheMs ? new CachedAuthenticator(store, options.cacheMs) : store;
+  const client = documentClient(raw);
+  const store = new AccountStore({ client, tableName: dynamo.tableName, keyring });
+  const logger = createLogger({ level: 'debug', write: (l) => logs.push(l) });
   const config = loadConfig({ OPENROUTER_BASE_URL: fake.baseUrl, ORMCP_PROGRESS_INTERVAL_MS: '0' });
-  const app = createApp({ config, authenticator, logger: createLogger({ level: 'debug', write: (l) => logs.push(l) }) });
+  const app = options.lambda
+    ? createApp({
+        config,
+        logger,
+        authenticator: new CachedAuthenticator(store, 60_000),
+        limiter: tableLimiter({ ratePerMinute: 1_000, maxConcurrent: options.lambda.maxConcurrent }, { client, tableName: dynamo.tableName, logger }),
+      })
+    : createApp({ config, logger, authenticator: store });
   const server: Server = {
     app,
     store,
@@ -118,7 +130,7 @@ beforeAll(async () => {
   await connect(warm, tokens.alice);
   await connect(warm, tokens.bob);
   await warm.store.settle();
-  storedBefore = await dumpTable(dynamo.endpoint, dynamo.tableName);
+  storedBefore = await dumpTable(dynamo.endpoint, dynamo.tableName, { skip: isLimitCounter });
 });
 
 afterAll(async () => {
@@ -175,23 +187,41 @@ test('with the production defaults, a stalled DynamoDB still ends in 503 within 
   await expectServes(client);
 });
 
-test("the Lambda's token cache keeps a verified token working while DynamoDB is down; an unverified one gets 503", async () => {
-  const server = serverOverProxy(SHORT, { cacheMs: 60_000 });
-  const alice = await connect(server);
-  await proxy.stop();
-  try {
-    await expectServes(alice);
-    const response = await settlesWithin(HANG_GUARD_MS, 'an uncached token while DynamoDB is down', rawCall(server, tokens.bob));
-    expect(response.status).toBe(503);
-  } finally {
-    await proxy.start();
-  }
+describe('built as the Lambda builds it (token cache, limits in the table)', () => {
+  test('DynamoDB down: a token verified moments ago still works (the limits fail open); an unverified one gets 503', async () => {
+    const server = serverOverProxy(SHORT, { lambda: { maxConcurrent: 2 } });
+    const alice = await connect(server);
+    await proxy.stop();
+    try {
+      await expectServes(alice);
+      expect(logs.some((l) => /limit check failed; call allowed/.test(l))).toBe(true);
+      const response = await settlesWithin(HANG_GUARD_MS, 'an uncached token while DynamoDB is down', rawCall(server, tokens.bob));
+      expect(response.status).toBe(503);
+    } finally {
+      await proxy.start();
+    }
+  });
+
+  test('DynamoDB stalled: the limit checks give up in bounded time and the call is served; no slot is leaked', async () => {
+    const server = serverOverProxy(SHORT, { lambda: { maxConcurrent: 2 } });
+    const alice = await connect(server);
+    proxy.delayMs = 60_000;
+    try {
+      await expectServes(alice);
+    } finally {
+      proxy.delayMs = 0;
+    }
+    // Both slots free again: two slow generations at once (they overlap) are both served, not refused.
+    const slow = { name: 'send_chat_completion_request', arguments: { model: 'fake/slow', messages: [{ role: 'user', content: 'take your time' }] } };
+    const results = await settlesWithin(HANG_GUARD_MS, 'two generations at once', Promise.all([alice.callTool(slow), alice.callTool(slow)]));
+    for (const r of results) expect(textOf(r)).toContain('one two three');
+  });
 });
 
 describe('afterwards (runs last)', () => {
   test('no unhandled rejection, and nothing stored changed', async () => {
     await Promise.all(servers.map((s) => s.store.settle()));
-    expect(await dumpTable(dynamo.endpoint, dynamo.tableName)).toBe(storedBefore);
+    expect(await dumpTable(dynamo.endpoint, dynamo.tableName, { skip: isLimitCounter })).toBe(storedBefore);
     expect(rejections.seen).toEqual([]);
   });
 });

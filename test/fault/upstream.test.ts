@@ -14,7 +14,8 @@
  *   generation, endpoints)  beyond the budget · 402 (not retried) · malformed JSON · hang (read budget; a stale
  *                           catalog is served instead of an error) — here;
  *                           the brief 404 of a fresh generation — tools.test.ts
- *   DynamoDB                stopped · slow · stalled with the production timeouts — test/fault/dynamo.test.ts
+ *   DynamoDB                stopped · slow · stalled with the production timeouts · stopped and stalled under
+ *                           the Lambda's token cache and table limits (fail open, no leaked slot) — test/fault/dynamo.test.ts
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { READ_MAX_ATTEMPTS } from '../../lambda/openrouter/client.js';
