@@ -7,23 +7,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
-import { connectV2, npmStartNodeArgs, textOf } from '../support/harness.js';
+import { connectV2, freePort, npmStartNodeArgs, textOf } from '../support/harness.js';
 import { childEnv, spawnCli, TOKEN_LINE } from './support.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolvePort(port));
-    });
-  });
-}
 
 describe('ormcp while npm start is running', () => {
   const aliceKey = 'sk-or-v1-alice-with-server-0123456789';

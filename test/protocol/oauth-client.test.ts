@@ -14,9 +14,13 @@ import {
   type StoredOAuthClientInformation,
   type StoredOAuthTokens,
 } from '@modelcontextprotocol/client';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LocalServer } from '../../lambda/local/node-adapter.js';
-import { textOf } from '../support/harness.js';
-import { Browser, csrfOf, startOAuthHarness, type OAuthHarness } from '../support/oauth.js';
+import { freePort, npmStartNodeArgs, textOf } from '../support/harness.js';
+import { Browser, csrfOf, startOAuthHarness, TEST_OIDC_CLIENT_ID, type OAuthHarness } from '../support/oauth.js';
 
 const REDIRECT = 'http://127.0.0.1:45454/oauth/callback';
 
@@ -75,49 +79,107 @@ afterAll(async () => {
   await h.close();
 });
 
-test('the SDK client completes discovery → registration → authorize → sign-in → token, then calls a tool', async () => {
-  const mcpUrl = new URL(`${server.url}/mcp`);
+/** Bare URL → 401 → discovery → DCR → authorize → browser step → token; returns the connected provider. */
+async function authorizeThroughBrowser(serverUrl: string, who: { sub: string; email: string }): Promise<{ provider: HeadlessProvider; mcpUrl: URL }> {
+  const mcpUrl = new URL(`${serverUrl}/mcp`);
   const provider = new HeadlessProvider();
   const client = new Client({ name: 'headless-oauth', version: '1.0.0' });
   const first = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
   await expect(client.connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
   expect(provider.info?.client_id).toMatch(/^dcr_/);
   const authUrl = provider.authorizationUrl!;
-  expect(authUrl.toString().startsWith(`${server.url}/oauth/authorize?`)).toBe(true);
+  expect(authUrl.toString().startsWith(`${serverUrl}/oauth/authorize?`)).toBe(true);
   expect(authUrl.searchParams.get('resource')).toBe(mcpUrl.toString());
   expect(authUrl.searchParams.get('code_challenge_method')).toBe('S256');
 
   // The person at the browser: signs in (a first-time user), connects OpenRouter, allows the client.
-  const browser = new Browser(fetch, server.url, { sub: 'sub-dana', email: 'dana@example.com' });
+  const browser = new Browser(fetch, serverUrl, who);
   let step = await browser.follow(authUrl.toString(), REDIRECT);
   let page = await step.response!.text();
   expect(page).toContain('Connect OpenRouter first');
-  step = await browser.follow(`${server.url}/app/openrouter/connect?next=/oauth/consent`, REDIRECT);
+  step = await browser.follow(`${serverUrl}/app/openrouter/connect?next=/oauth/consent`, REDIRECT);
   page = await step.response!.text();
   expect(page).toContain('Allow Headless MCP test client?');
-  const decided = await browser.post(`${server.url}/oauth/consent`, { csrf: csrfOf(page), decision: 'approve' });
+  const decided = await browser.post(`${serverUrl}/oauth/consent`, { csrf: csrfOf(page), decision: 'approve' });
   const callback = new URL(decided.headers.get('location')!);
   expect(callback.origin + callback.pathname).toBe(REDIRECT);
 
   await first.finishAuth(callback.searchParams);
   expect(provider.saved?.access_token).toMatch(/^ormcp_/);
   expect(provider.saved?.refresh_token).toMatch(/^ormcr_/);
+  return { provider, mcpUrl };
+}
 
-  const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
-  await client.connect(transport);
-  const result = await client.callTool({ name: 'send_chat_completion_request', arguments: { model: 'fake/echo', messages: [{ role: 'user', content: 'through oauth' }] } });
+async function callEcho(mcpUrl: URL, provider: HeadlessProvider, text: string): Promise<string> {
+  const client = new Client({ name: 'headless-oauth', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }));
+  const result = await client.callTool({ name: 'send_chat_completion_request', arguments: { model: 'fake/echo', messages: [{ role: 'user', content: text }] } });
+  await client.close();
   expect(result.isError).toBeFalsy();
-  expect(textOf(result)).toContain('through oauth');
+  return textOf(result);
+}
+
+test('the SDK client completes discovery → registration → authorize → sign-in → token, then calls a tool', async () => {
+  const { provider, mcpUrl } = await authorizeThroughBrowser(server.url, { sub: 'sub-dana', email: 'dana@example.com' });
+  expect(await callEcho(mcpUrl, provider, 'through oauth')).toContain('through oauth');
   // The key OpenRouter's OAuth page handed over is the one the call used.
   expect(h.fake.calls('/chat/completions').at(-1)!.apiKey).toMatch(/^sk-or-v1-oauth-/);
-  await client.close();
 
-  // An expired or revoked access token: the client refreshes on its own and carries on.
-  const grant = (await h.store.authenticate(provider.saved!.access_token))!;
-  await h.store.revokeToken(grant.tokenId);
-  const again = new Client({ name: 'headless-oauth', version: '1.0.0' });
-  await again.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }));
-  const listed = await again.listTools();
-  expect(listed.tools.length).toBeGreaterThanOrEqual(6);
-  await again.close();
+  // A revoked (or expired) access token: the client refreshes on its own and carries on.
+  const principal = (await h.store.authenticate(provider.saved!.access_token))!;
+  await h.store.revokeToken(principal.tokenId);
+  const before = provider.saved!.refresh_token;
+  expect(await callEcho(mcpUrl, provider, 'after refresh')).toContain('after refresh');
+  expect(provider.saved!.refresh_token).not.toBe(before);
+});
+
+describe('against `npm start`', () => {
+  let proc: ChildProcess;
+  let url: string;
+  const dataDir = mkdtempSync(join(tmpdir(), 'ormcp-oauth-'));
+
+  beforeAll(async () => {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    proc = spawn(process.execPath, npmStartNodeArgs(), {
+      env: {
+        ...process.env,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        PORT: String(port),
+        ORMCP_DATA_DIR: dataDir,
+        OPENROUTER_API_KEY: '',
+        OPENROUTER_BASE_URL: h.fake.baseUrl,
+        ORMCP_OPENROUTER_AUTH_URL: h.fake.authUrl,
+        ORMCP_OIDC_ISSUER: h.cognito.issuer,
+        ORMCP_OIDC_CLIENT_ID: TEST_OIDC_CLIENT_ID,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    await new Promise<void>((resolveStart, reject) => {
+      const timer = setTimeout(() => reject(new Error(`npm start did not come up: ${out}`)), 20_000);
+      proc.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('listening on')) {
+          clearTimeout(timer);
+          resolveStart();
+        }
+      });
+      proc.once('exit', (code) => reject(new Error(`npm start exited ${code}: ${out}`)));
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    if (proc.exitCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a client with no credentials gets from the bare URL to a tool call', async () => {
+    const { provider, mcpUrl } = await authorizeThroughBrowser(url, { sub: 'sub-erin', email: 'erin@example.com' });
+    expect(await callEcho(mcpUrl, provider, 'npm start oauth')).toContain('npm start oauth');
+  });
 });

@@ -3,6 +3,7 @@
  * OpenRouter keys, the fake OpenRouter on loopback, and every log line captured for leak checks.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer as createNetServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
@@ -76,7 +77,8 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   const logger = createLogger({ level: 'debug', write: (l) => logs.push(l) });
   const metricDocs: Record<string, unknown>[] = [];
   const metrics = emfMetrics({ service: 'test', write: (l) => metricDocs.push(JSON.parse(l) as Record<string, unknown>) });
-  const limiter = tableLimiter(config.limits, { client: dynamo.client, tableName: dynamo.tableName, logger });
+  // A generous budget: dynalite's first update parses its expression grammar, which takes seconds on a busy machine.
+  const limiter = tableLimiter(config.limits, { client: dynamo.client, tableName: dynamo.tableName, logger, timeoutMs: 15_000 });
   const oauth = new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
   const signIn: SignInDeps | undefined = options.signIn ? { accounts: store, oauth, keyring, ...options.signIn } : undefined;
   const app = withHttpMetrics(createApp({ config, authenticator: store, logger, limiter, metrics, ...(signIn ? { signIn } : {}) }), metrics);
@@ -138,4 +140,16 @@ export function npmStartNodeArgs(): string[] {
   const [cmd, ...args] = pkg.scripts.start.split(/\s+/);
   if (cmd !== 'node') throw new Error(`the start script does not run node directly: ${pkg.scripts.start}`);
   return args;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for servers that must know their port before they start). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolvePort(port));
+    });
+  });
 }
