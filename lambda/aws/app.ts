@@ -9,7 +9,10 @@ import { loadConfig } from '../app/config.js';
 import { createApp, type App } from '../app/handler.js';
 import { CachedAuthenticator } from '../auth/cached-authenticator.js';
 import { parseKeyring } from '../crypto/keyring.js';
+import { tableLimiter } from '../limits/index.js';
+import { withHttpMetrics } from '../observability/http-metrics.js';
 import { createLogger } from '../observability/logger.js';
+import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { AccountStore } from '../store/account-store.js';
 import { documentClient } from '../store/dynamo.js';
 
@@ -31,11 +34,16 @@ export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDep
   const secrets = deps.secrets ?? new SecretsManagerClient({});
   const secret = await secrets.send(new GetSecretValueCommand({ SecretId: e.ORMCP_SECRET_ARN }));
   if (!secret.SecretString) throw new Error('the server secret has no string value');
+  const client = documentClient(deps.dynamo ?? new DynamoDBClient({}));
   const store = new AccountStore({
-    client: documentClient(deps.dynamo ?? new DynamoDBClient({})),
+    client,
     tableName: e.ORMCP_TABLE_NAME,
     keyring: parseKeyring(secret.SecretString),
     logger,
   });
-  return createApp({ config, logger, authenticator: new CachedAuthenticator(store, e.ORMCP_AUTH_CACHE_SECONDS * 1000) });
+  // Limits live in the table so every instance sees the same counts; metrics are EMF lines on stdout.
+  const limiter = tableLimiter(config.limits, { client, tableName: e.ORMCP_TABLE_NAME, logger });
+  const metrics = config.metrics === 'emf' ? emfMetrics({ service: config.metricsService }) : NO_METRICS;
+  const app = createApp({ config, logger, authenticator: new CachedAuthenticator(store, e.ORMCP_AUTH_CACHE_SECONDS * 1000), limiter, metrics });
+  return withHttpMetrics(app, metrics);
 }

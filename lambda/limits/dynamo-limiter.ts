@@ -49,7 +49,8 @@ function everyInterval(task: () => void, everyMs: number): () => void {
   return () => clearInterval(timer);
 }
 
-const DEFAULT_TIMEOUT_MS = 1_000;
+/** DynamoDB answers in single-digit ms; this only bounds how long a sick table can hold a call up. */
+const DEFAULT_TIMEOUT_MS = 2_000;
 
 export class DynamoLimiter implements Limiter {
   private readonly db: DynamoDBDocumentClient;
@@ -78,7 +79,11 @@ export class DynamoLimiter implements Limiter {
       if (refusal) return refusal;
     }
     if (!hold || this.options.maxConcurrent <= 0) return freePermit();
-    return (await this.guard('concurrency', () => this.takeSlot(userId))) ?? freePermit();
+    const leaseId = randomBytes(8).toString('hex');
+    const outcome = await this.guard('concurrency', () => this.takeSlot(userId, leaseId));
+    // Fail open, but keep the lease id: a take that timed out may still have landed, and this permit's release
+    // removes the lease if it did (and changes nothing if it did not), so a slow table cannot leak a slot.
+    return outcome ?? this.holding(userId, leaseId, { renew: false });
   }
 
   /** Runs one limiter step; a store failure is logged and reads as "allowed" (undefined). */
@@ -115,8 +120,7 @@ export class DynamoLimiter implements Limiter {
     }
   }
 
-  private async takeSlot(userId: string): Promise<Permit | Refusal> {
-    const leaseId = randomBytes(8).toString('hex');
+  private async takeSlot(userId: string, leaseId: string): Promise<Permit | Refusal> {
     if (await this.tryTake(userId, leaseId)) return this.holding(userId, leaseId);
     // Refused: free any lease whose holder stopped renewing it, then try once more (no loop: a busy user is refused).
     if ((await this.reclaimLapsed(userId)) > 0 && (await this.tryTake(userId, leaseId))) return this.holding(userId, leaseId);
@@ -177,7 +181,7 @@ export class DynamoLimiter implements Limiter {
   }
 
   /** The permit for a taken slot: renews the lease while the call runs, gives it back on release. */
-  private holding(userId: string, leaseId: string): Permit {
+  private holding(userId: string, leaseId: string, { renew: renewing = true } = {}): Permit {
     const lease = leaseAttribute(leaseId);
     const key = keys.concurrency(userId);
     const renew = async () => {
@@ -196,7 +200,7 @@ export class DynamoLimiter implements Limiter {
         this.log.warn('concurrency lease renewal failed', { user_id: userId, error: err instanceof Error ? err.name : 'unknown' });
       }
     };
-    const stopRenewing = this.schedule(() => void renew(), renewEveryMs(this.leaseMs));
+    const stopRenewing = renewing ? this.schedule(() => void renew(), renewEveryMs(this.leaseMs)) : () => undefined;
     let released: Promise<void> | undefined;
     return {
       ok: true,

@@ -1,7 +1,5 @@
 /** Builds the limiter a host needs from the configured limits; limits off means NO_LIMITS (no store access at all). */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Logger } from '../observability/logger.js';
-import { DynamoLimiter } from './dynamo-limiter.js';
+import { DynamoLimiter, type DynamoLimiterOptions } from './dynamo-limiter.js';
 import { NO_LIMITS, limitsEnabled, type LimitSettings, type Limiter } from './limiter.js';
 import { MemoryLimiter } from './memory-limiter.js';
 
@@ -10,7 +8,7 @@ export { MemoryLimiter } from './memory-limiter.js';
 export { NO_LIMITS, describeRefusal, limitsEnabled, type LimitSettings, type Limiter, type Permit, type Refusal } from './limiter.js';
 
 /** Limits shared by every instance through the table (the Lambda, the tests). */
-export function tableLimiter(settings: LimitSettings, table: { client: DynamoDBDocumentClient; tableName: string; logger?: Logger }): Limiter {
+export function tableLimiter(settings: LimitSettings, table: Pick<DynamoLimiterOptions, 'client' | 'tableName' | 'logger' | 'timeoutMs'>): Limiter {
   return limitsEnabled(settings) ? new DynamoLimiter({ ...settings, ...table }) : NO_LIMITS;
 }
 

@@ -1,7 +1,10 @@
 /** What every tool handler gets: the caller, an OpenRouter client on the caller's key, and shared caches. */
 import type { Principal } from '../auth/authenticator.js';
 import type { CatalogCache } from '../catalog/catalog.js';
+import type { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { UpstreamTrace } from '../observability/request-context.js';
 import type { OpenRouterClient } from '../openrouter/client.js';
 
 export interface ToolDeps {
@@ -11,6 +14,14 @@ export interface ToolDeps {
   logger: Logger;
   /** Minimum gap between two progress notifications while streaming. */
   progressIntervalMs: number;
+  /** Per-user limits, checked before any upstream call (none when absent). */
+  limiter?: Limiter | undefined;
+  /** Where each tool call's metrics go (none when absent). */
+  metrics?: Metrics | undefined;
+  /** Correlation id of the HTTP request, for the log line. */
+  requestId?: string | undefined;
+  /** Counts the upstream calls `openRouter` makes for this request. */
+  upstream?: UpstreamTrace | undefined;
 }
 
 /** Tool annotations: lookups only read; generations spend the user's credit and are not idempotent. */

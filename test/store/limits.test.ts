@@ -192,6 +192,32 @@ describe('concurrency limit across instances', () => {
 });
 
 describe('failure policy', () => {
+  test('a take whose answer is lost after it landed (a timeout) is allowed, and its release still frees the slot', async () => {
+    const real = ownClient();
+    let lose = 1;
+    // Sends for real, then pretends the answer never came back: the write is in the table, the caller saw an error.
+    const lossy = {
+      send: async (command: unknown, options?: unknown) => {
+        const result = await (real.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
+        if ((command as { constructor: { name: string } }).constructor.name === 'UpdateCommand' && lose-- > 0) {
+          throw Object.assign(new Error('timed out'), { name: 'TimeoutError' });
+        }
+        return result;
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const clock = { now: T0 };
+    const limiter = new DynamoLimiter({ client: lossy, tableName: dynamo.tableName, ratePerMinute: 0, maxConcurrent: 1, now: () => clock.now });
+    const user = newUser();
+    const permit = (await limiter.acquire(user, { hold: true })) as Permit;
+    expect(permit.ok).toBe(true);
+    await expectConsistent(user, 1);
+    // The slot really is taken meanwhile…
+    expect((await instance(clock, { maxConcurrent: 1 }).acquire(user, { hold: true })).ok).toBe(false);
+    // …and the fail-open permit gives it back.
+    await permit.release();
+    await expectConsistent(user, 0);
+  });
+
   test('an unreachable table lets the call through (fail open) and logs the error without the user\'s data', async () => {
     const logs: string[] = [];
     const limiter = new DynamoLimiter({
