@@ -14,6 +14,7 @@ import type { IdentityProvider } from '../oauth/upstream-oidc.js';
 import type { AccountStore } from '../store/account-store.js';
 import type { OAuthStore } from '../store/oauth-store.js';
 import { Cookies } from '../web/session.js';
+import { KeyProvisioner } from '../web/provisioning.js';
 import { WebApp } from '../web/web-app.js';
 import { CatalogCache } from '../catalog/catalog.js';
 import { createMcpServer } from '../mcp/server.js';
@@ -193,6 +194,10 @@ function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstream
   const secure = (config.publicUrl ?? '').startsWith('https://');
   const cookies = new Cookies(d.keyring, secure);
   const clients = new ClientDirectory({ store: d.oauth, metadata: d.metadataFetcher ?? httpsMetadataFetcher(), extraRedirectUris: config.oauthRedirectUris });
+  const openRouter = { baseUrl: config.openRouterBaseUrl, authUrl: config.openRouterAuthUrl, ...(upstreamFetch ? { fetch: upstreamFetch } : {}) };
+  const provisioning = d.managementKey
+    ? new KeyProvisioner({ accounts: d.accounts, openRouter, managementKey: d.managementKey, logger, ...(config.provisionedKeyLimitUsd !== undefined ? { limitUsd: config.provisionedKeyLimitUsd } : {}) })
+    : undefined;
   const auth = new AuthorizationServer({
     accounts: d.accounts,
     store: d.oauth,
@@ -202,14 +207,15 @@ function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstream
     logger,
     resourceName: config.appTitle,
     accessTokenTtlSeconds: config.accessTokenSeconds,
+    ...(provisioning ? { afterSignIn: (userId: string) => provisioning.provisionIfMissing(userId) } : {}),
   });
   const web = new WebApp({
     accounts: d.accounts,
     auth,
     cookies,
     logger,
-    openRouter: { baseUrl: config.openRouterBaseUrl, authUrl: config.openRouterAuthUrl, ...(upstreamFetch ? { fetch: upstreamFetch } : {}) },
-    ...(d.managementKey ? { provisioning: { managementKey: d.managementKey, ...(config.provisionedKeyLimitUsd !== undefined ? { limitUsd: config.provisionedKeyLimitUsd } : {}) } } : {}),
+    openRouter,
+    ...(provisioning ? { provisioning } : {}),
   });
   return { auth, web };
 }

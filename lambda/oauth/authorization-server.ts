@@ -29,6 +29,8 @@ export interface AuthorizationServerOptions {
   cookies: Cookies;
   logger: Logger;
   resourceName: string;
+  /** Runs once a user has signed in, before the flow continues (e.g. creating their OpenRouter key). */
+  afterSignIn?: (userId: string) => Promise<void>;
   accessTokenTtlSeconds?: number;
   refreshTokenTtlSeconds?: number;
   codeTtlSeconds?: number;
@@ -236,6 +238,7 @@ export class AuthorizationServer {
       return errorPage(urls.base, 'Sign-in failed', 'The identity provider did not confirm who you are. Try again in a moment.', 502, [clearLogin]);
     }
     this.o.logger.info('user signed in', { user_id: userId });
+    await this.o.afterSignIn?.(userId);
     return redirect(`${urls.base}${continuePath(login.next)}`, [clearLogin, this.o.cookies.startSession(userId)]);
   }
 

@@ -9,7 +9,7 @@ import { continuePath, readForm, sameOrigin } from '../oauth/authorization-serve
 import type { ServerUrls } from '../oauth/metadata.js';
 import { newVerifier } from '../oauth/pkce.js';
 import type { Logger } from '../observability/logger.js';
-import { KeyExchangeError, createProvisionedKey, exchangeOpenRouterCode, openRouterAuthorizeUrl, type OpenRouterAuthOptions } from '../openrouter/auth-keys.js';
+import { KeyExchangeError, exchangeOpenRouterCode, openRouterAuthorizeUrl, type OpenRouterAuthOptions } from '../openrouter/auth-keys.js';
 import { OpenRouterClient } from '../openrouter/client.js';
 import { UpstreamError } from '../openrouter/errors.js';
 import type { KeyInfo } from '../openrouter/schemas.js';
@@ -17,6 +17,7 @@ import { StoreError, type AccountStore } from '../store/account-store.js';
 import { redirect } from './html.js';
 import { dashboardPage, landingPage, tokenCreatedPage, type DashboardData } from './dashboard.js';
 import { errorPage } from './pages.js';
+import type { KeyProvisioner } from './provisioning.js';
 import { FLOW_COOKIES, csrfMatches, type Cookies, type Session } from './session.js';
 import { STATIC_ASSETS } from './static.js';
 
@@ -26,8 +27,8 @@ export interface WebAppOptions {
   cookies: Cookies;
   logger: Logger;
   openRouter: OpenRouterAuthOptions;
-  /** Operator's management key and the credit limit for keys created with it (USD), when provisioning is on. */
-  provisioning?: { managementKey: () => Promise<string>; limitUsd?: number };
+  /** Creates keys with the operator's management key, when that is configured. */
+  provisioning?: KeyProvisioner;
   now?: () => Date;
 }
 
@@ -142,18 +143,9 @@ export class WebApp {
 
   private async provisionKey(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
     if (!this.o.provisioning) return errorPage(urls.base, 'Not available', 'This server does not create OpenRouter keys; connect your own.', 404);
-    const user = (await this.o.accounts.getUser(session.userId))!;
-    try {
-      const key = await createProvisionedKey(this.o.openRouter, await this.o.provisioning.managementKey(), {
-        name: `MCP: ${user.name}`,
-        ...(this.o.provisioning.limitUsd !== undefined ? { limitUsd: this.o.provisioning.limitUsd } : {}),
-      });
-      await this.o.accounts.setOpenRouterKey(user.userId, key);
-    } catch (err) {
-      this.o.logger.warn('openrouter key provisioning failed', { user_id: user.userId, error: err instanceof KeyExchangeError ? err.message : 'unknown' });
+    if (!(await this.o.provisioning.provision(session.userId))) {
       return errorPage(urls.base, 'No key was created', 'OpenRouter did not create a key. Nothing was changed; try again later or connect your own key.', 502);
     }
-    this.o.logger.info('openrouter key connected', { user_id: user.userId, method: 'provisioned' });
     return redirect(`${urls.base}${continuePath(form.get('next'))}`, [], 303);
   }
 

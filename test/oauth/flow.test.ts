@@ -79,6 +79,9 @@ test('a new user goes from the bare URL to a tool call through OAuth', async () 
   expect(textOf(result)).toContain('hello oauth');
   await mcp.close();
   expect(h.fake.calls('/chat/completions').at(-1)!.apiKey).toBe(carolKey);
+  // The Cognito subject became a user named by the verified email, holding the pasted key.
+  const carol = (await h.store.findUserByName('carol@example.com'))!;
+  expect(await h.store.getOpenRouterKey(carol.userId)).toBe(carolKey);
 
   // 6. Refresh rotates; the old refresh token coming back revokes the whole grant.
   const r1 = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
@@ -93,4 +96,35 @@ test('a new user goes from the bare URL to a tool call through OAuth', async () 
   expect(await h.store.authenticate(tokens.access_token)).toBeUndefined();
   const afterFamilyRevoked = await token({ grant_type: 'refresh_token', refresh_token: rotated.refresh_token, client_id: client.client_id });
   expect(afterFamilyRevoked.status).toBe(400);
+});
+
+describe('with an operator management key', () => {
+  const MANAGEMENT_KEY = 'sk-or-v1-management-0123456789abcdef';
+  let hm: OAuthHarness;
+  beforeAll(async () => {
+    hm = await startOAuthHarness({ provisionedKeyLimitUsd: 20 }, { managementKey: MANAGEMENT_KEY });
+    hm.fake.managementKeys.add(MANAGEMENT_KEY);
+  });
+  afterAll(async () => {
+    await hm.close();
+  });
+
+  test('a first sign-in gets a key with the configured limit, created automatically; a later one keeps it', async () => {
+    const browser = new Browser(hm.fetch, ORIGIN, { sub: 'sub-frank', email: 'frank@example.com' });
+    const step = await browser.follow(`${ORIGIN}/app/login`);
+    expect(step.url).toBe(`${ORIGIN}/app`);
+    expect(await step.response!.text()).toContain('data-testid="key-usage"');
+    const created = hm.fake.calls('/keys');
+    expect(created).toHaveLength(1);
+    expect(created[0]!.apiKey).toBe(MANAGEMENT_KEY);
+    expect(created[0]!.body).toMatchObject({ name: 'MCP: frank@example.com', limit: 20 });
+    expect(hm.fake.violations).toEqual([]);
+    const user = (await hm.store.findUserByName('frank@example.com'))!;
+    const key = (await hm.store.getOpenRouterKey(user.userId))!;
+    expect(key).toMatch(/^sk-or-v1-provisioned-/);
+    // The management key itself never becomes a user's key, and signing in again creates nothing new.
+    await new Browser(hm.fetch, ORIGIN, { sub: 'sub-frank', email: 'frank@example.com' }).follow(`${ORIGIN}/app/login`);
+    expect(hm.fake.calls('/keys')).toHaveLength(1);
+    expect(await hm.store.getOpenRouterKey(user.userId)).toBe(key);
+  });
 });
