@@ -41,6 +41,14 @@ export interface McpStackConfig {
   readonly managementKeySecretArn: string | undefined;
   /** Credit limit (USD) of keys created with the management key. */
   readonly provisionedKeyLimitUsd: number | undefined;
+  /** Per-user tool calls per minute, across all Lambda instances; 0 turns the rate limit off. */
+  readonly rateLimitPerMinute: number;
+  /** Per-user generations in flight, across all Lambda instances; 0 turns the concurrency limit off. */
+  readonly maxConcurrentPerUser: number;
+  /** Alarm notifications: this address is subscribed to a new SNS topic (it must confirm the subscription). */
+  readonly alarmEmail: string | undefined;
+  /** Alarm notifications: an existing SNS topic (e.g. one wired to chat or paging). */
+  readonly alarmTopicArn: string | undefined;
 }
 
 /** Context keys this stack reads (the CLI also reads `stackName` and `lambdaEntry` in `infra/app.ts`). */
@@ -64,6 +72,10 @@ export const CONTEXT_KEYS = [
   'throttleBurstLimit',
   'domainName',
   'certificateArn',
+  'rateLimitPerMinute',
+  'maxConcurrentPerUser',
+  'alarmEmail',
+  'alarmTopicArn',
 ] as const;
 
 const RETENTION_VALUES = new Set<number>(
@@ -180,6 +192,15 @@ export function readConfig(node: Node): McpStackConfig {
     return u;
   });
 
+  const alarmEmail = c.string('alarmEmail');
+  if (alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alarmEmail)) {
+    throw new Error(`context "alarmEmail" must be an email address, got "${alarmEmail}"`);
+  }
+  const alarmTopicArn = c.string('alarmTopicArn');
+  if (alarmTopicArn !== undefined && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(alarmTopicArn)) {
+    throw new Error(`context "alarmTopicArn" must be an SNS topic ARN, got "${alarmTopicArn}"`);
+  }
+
   return {
     tableDeletionProtection,
     userPoolDeletionProtection: c.bool('userPoolDeletionProtection', tableDeletionProtection),
@@ -199,6 +220,11 @@ export function readConfig(node: Node): McpStackConfig {
     oauthRedirectUris,
     managementKeySecretArn,
     provisionedKeyLimitUsd: c.int('provisionedKeyLimitUsd', undefined, 0, 1_000_000),
+    // Same defaults and bounds as the app's ORMCP_RATE_LIMIT_PER_MINUTE / ORMCP_MAX_CONCURRENT_PER_USER.
+    rateLimitPerMinute: c.int('rateLimitPerMinute', 60, 0, 100_000),
+    maxConcurrentPerUser: c.int('maxConcurrentPerUser', 4, 0, 1_000),
+    alarmEmail,
+    alarmTopicArn,
   };
 }
 

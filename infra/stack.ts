@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { CfnOutput, Duration, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { readConfig, type McpStackConfig } from './config.js';
+import { McpAlarms } from './constructs/alarms.js';
 import { McpApi } from './constructs/api.js';
 import { McpFunction } from './constructs/mcp-function.js';
 import { ServerSecret } from './constructs/server-secret.js';
@@ -45,6 +46,7 @@ export class OpenRouterMcpStack extends Stack {
   readonly mcpFunction: McpFunction;
   readonly api: McpApi;
   readonly users: McpUserPool;
+  readonly alarms: McpAlarms;
 
   constructor(scope: Construct, id: string, props: OpenRouterMcpStackProps = {}) {
     super(scope, id, {
@@ -73,6 +75,8 @@ export class OpenRouterMcpStack extends Stack {
       reservedConcurrency: config.reservedConcurrency,
       logRetention: config.logRetention,
       logLevel: config.logLevel,
+      limits: { ratePerMinute: config.rateLimitPerMinute, maxConcurrentPerUser: config.maxConcurrentPerUser },
+      metricsService: this.stackName,
     });
 
     this.api = new McpApi(this, 'Api', {
@@ -84,6 +88,14 @@ export class OpenRouterMcpStack extends Stack {
       throttleBurstLimit: config.throttleBurstLimit,
       logRetention: config.logRetention,
       customDomain: config.customDomain,
+    });
+
+    this.alarms = new McpAlarms(this, 'Alarms', {
+      fn: this.mcpFunction.function,
+      stage: this.api.stage,
+      service: this.stackName,
+      ...(config.alarmEmail ? { email: config.alarmEmail } : {}),
+      ...(config.alarmTopicArn ? { topicArn: config.alarmTopicArn } : {}),
     });
 
     this.users = new McpUserPool(this, 'Users', {

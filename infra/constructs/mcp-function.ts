@@ -55,6 +55,10 @@ export interface McpFunctionProps {
   readonly reservedConcurrency?: number;
   readonly logRetention: logs.RetentionDays;
   readonly logLevel: string;
+  /** Per-user limits (0 turns one off), enforced through the table across all instances. */
+  readonly limits: { readonly ratePerMinute: number; readonly maxConcurrentPerUser: number };
+  /** The `Service` dimension of the function's EMF metrics (the alarms read the same value). */
+  readonly metricsService: string;
 }
 
 /** Values known only once the API and the user pool exist. */
@@ -120,6 +124,11 @@ export class McpFunction extends Construct {
         ORMCP_TABLE_NAME: props.table.tableName,
         ORMCP_SECRET_ARN: props.secret.secretArn,
         ORMCP_LOG_LEVEL: props.logLevel,
+        ORMCP_RATE_LIMIT_PER_MINUTE: String(props.limits.ratePerMinute),
+        ORMCP_MAX_CONCURRENT_PER_USER: String(props.limits.maxConcurrentPerUser),
+        // Metrics as EMF lines in the function's own log group: no PutMetricData permission needed.
+        ORMCP_METRICS: 'emf',
+        ORMCP_METRICS_SERVICE: props.metricsService,
       },
       bundling: {
         format: nodejs.OutputFormat.ESM,
