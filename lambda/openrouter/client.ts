@@ -191,7 +191,7 @@ export class OpenRouterClient {
       } catch (err) {
         const retryable = err instanceof UpstreamError && isRetryable(err, extraRetryStatuses) && !signal?.aborted;
         const wait = err instanceof UpstreamError ? backoffMs(attempt, err.details.retryAfterSeconds) : 0;
-        if (!retryable || attempt + 1 >= READ_MAX_ATTEMPTS || Date.now() + wait >= deadline) throw err;
+        if (!retryable || attempt + 1 >= READ_MAX_ATTEMPTS || Date.now() + wait >= deadline) throw asRead(err);
         await sleep(wait, signal);
       }
     }
@@ -249,4 +249,9 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
   }
   await reader.cancel().catch(() => undefined);
   return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, maxBytes));
+}
+
+/** Marks a failed read as such, so its message does not warn about billing. */
+function asRead(err: unknown): unknown {
+  return err instanceof UpstreamError ? new UpstreamError(err.kind, err.status, err.message, { ...err.details, read: true }) : err;
 }

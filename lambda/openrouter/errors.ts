@@ -19,6 +19,8 @@ export class UpstreamError extends Error {
       flaggedInput?: string;
       providerName?: string;
       rawCode?: string;
+      /** The failed call was a free, idempotent read (catalog, key, generation lookup): nothing was billed. */
+      read?: boolean;
     } = {},
   ) {
     super(scrub(message));
@@ -26,7 +28,7 @@ export class UpstreamError extends Error {
 }
 
 const MAX_MESSAGE_CHARS = 500;
-const KEY_PATTERNS: RegExp[] = [/sk-or-[A-Za-z0-9_-]{8,}/g, /ormcp_[A-Za-z0-9_-]{8,}/g, /Bearer\s+[A-Za-z0-9._~+/=-]{8,}/gi];
+const KEY_PATTERNS: RegExp[] = [/sk-or-[A-Za-z0-9_-]{8,}/g, /ormc[pr]_[A-Za-z0-9_-]{8,}/g, /Bearer\s+[A-Za-z0-9._~+/=-]{8,}/gi];
 
 /** Cap and redact a string that came from upstream before it is shown to anyone. */
 export function scrub(text: string, max = MAX_MESSAGE_CHARS): string {
@@ -78,6 +80,7 @@ export function describeUpstreamError(err: UpstreamError): string {
   const upstream = err.message ? ` OpenRouter said: ${err.message}` : '';
   switch (err.kind) {
     case 'timeout':
+      if (err.details.read) return 'OpenRouter did not answer in time (nothing was billed). Try again in a moment.';
       return 'OpenRouter did not answer in time. The request may still have been billed; check get_generation or try again with a smaller max_tokens.';
     case 'network':
       return 'Could not reach OpenRouter (network error). Try again in a moment.';
