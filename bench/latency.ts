@@ -11,14 +11,25 @@
  * answers repeat calls from its cache. The row "in-process, auth uncached" is the `npm start` setup (no cache:
  * two dynalite GetItems per call) and is context only.
  *
+ * Per-user limits: a fourth path runs the same call through an app built as the Lambda builds it with limits on
+ * (DynamoLimiter on the same dynalite, EMF metrics formatted and dropped). A generation costs three conditional
+ * writes (rate counter, lease, release); "limits cost" is that path minus the plain in-process one, paired per
+ * iteration. dynalite runs in this process, so its CPU competes with the handler's: real DynamoDB answers a
+ * write in a few ms over the network, without this process's CPU. The limiter alone is timed too.
+ *
  *   tsx bench/latency.ts            (BENCH_LATENCY_N=2000 by default)
  */
 import { loadConfig } from '../lambda/app/config.js';
 import { createApp, type App } from '../lambda/app/handler.js';
 import { CachedAuthenticator } from '../lambda/auth/cached-authenticator.js';
 import type { Authenticator } from '../lambda/auth/authenticator.js';
+import { DynamoLimiter } from '../lambda/limits/dynamo-limiter.js';
+import type { LocalDynamo } from '../lambda/local/dynalite.js';
+import type { Limiter, Permit } from '../lambda/limits/limiter.js';
 import { listen } from '../lambda/local/node-adapter.js';
+import { withHttpMetrics } from '../lambda/observability/http-metrics.js';
 import { createLogger } from '../lambda/observability/logger.js';
+import { emfMetrics, type Metrics } from '../lambda/observability/metrics.js';
 import { OPENROUTER_KEY, chatCall, mcpHeaders, rpcMessages, startAccounts, startUpstreamChild } from './lib/fixture.js';
 import { type BenchResult, fmt, fmtInt, isEntry, median, percentile, printHeader, printSummaryLine, rotation, runStandalone, table } from './lib/stats.js';
 import { ANSWER, MODEL } from './lib/upstream.js';
@@ -27,14 +38,21 @@ const N = Number(process.env.BENCH_LATENCY_N ?? 2000);
 const WARMUP = Number(process.env.BENCH_LATENCY_WARMUP ?? 300);
 const CPU_BATCH = Number(process.env.BENCH_LATENCY_CPU_BATCH ?? 1000);
 const UNCACHED_N = Number(process.env.BENCH_LATENCY_UNCACHED_N ?? 400);
+const LIMITER_N = Number(process.env.BENCH_LATENCY_LIMITER_N ?? 1000);
 
 type Call = () => Promise<void>;
 
-function buildApp(upstreamBaseUrl: string, authenticator: Authenticator): App {
+function buildApp(upstreamBaseUrl: string, authenticator: Authenticator, observed?: { limiter: Limiter; metrics: Metrics }): App {
   const config = loadConfig({ OPENROUTER_BASE_URL: upstreamBaseUrl });
   // Info level as deployed: each call formats its log line; the line is dropped instead of written to a pipe.
   const logger = createLogger({ level: config.logLevel, write: () => undefined });
-  return createApp({ config, authenticator, logger });
+  if (!observed) return createApp({ config, authenticator, logger });
+  return withHttpMetrics(createApp({ config, authenticator, logger, ...observed }), observed.metrics);
+}
+
+/** Limits that never refuse here (the point is their cost), as the Lambda builds them: shared through the table. */
+function benchLimiter(dynamo: LocalDynamo): DynamoLimiter {
+  return new DynamoLimiter({ client: dynamo.client, tableName: dynamo.tableName, ratePerMinute: 1_000_000_000, maxConcurrent: 1_000 });
 }
 
 function check(status: number, text: string, where: string): void {
@@ -68,6 +86,9 @@ export async function run(): Promise<BenchResult> {
   const upstream = await startUpstreamChild();
   const app = buildApp(upstream.baseUrl, new CachedAuthenticator(accounts.store, 60_000));
   const uncachedApp = buildApp(upstream.baseUrl, accounts.store);
+  const limiter = benchLimiter(accounts.dynamo);
+  // EMF lines are built and serialized as in the Lambda, then dropped instead of written to a pipe.
+  const limitsApp = buildApp(upstream.baseUrl, new CachedAuthenticator(accounts.store, 60_000), { limiter, metrics: emfMetrics({ service: 'bench', write: () => undefined }) });
   const server = await listen(app.fetch);
   const headers = mcpHeaders(accounts.token);
   let id = 0;
@@ -103,16 +124,27 @@ export async function run(): Promise<BenchResult> {
       ['direct', direct],
       ['inproc', inProcess],
       ['http', overHttp],
+      ['limits', inProcessOn(limitsApp, 'in-process with limits')],
     ];
     for (let i = 0; i < WARMUP; i++) for (const [, call] of rotation(paths, i)) await call();
 
-    const times: Record<string, number[]> = { direct: [], inproc: [], http: [] };
+    const times: Record<string, number[]> = { direct: [], inproc: [], http: [], limits: [] };
     for (let i = 0; i < N; i++) {
       for (const [name, call] of rotation(paths, i)) times[name]!.push(await timeIt(call));
     }
     const d = times.direct!;
     const addedIn = times.inproc!.map((t, i) => t - d[i]!);
     const addedHttp = times.http!.map((t, i) => t - d[i]!);
+    const addedLimits = times.limits!.map((t, i) => t - d[i]!);
+    const limitsCost = times.limits!.map((t, i) => t - times.inproc![i]!);
+
+    // The limiter alone: a lookup's check (one conditional write) and a generation's (rate + lease + release).
+    const lookupCheck: number[] = [];
+    const generationCheck: number[] = [];
+    for (let i = 0; i < LIMITER_N; i++) {
+      lookupCheck.push(await timeIt(async () => void (await limiter.acquire('bench-user', { hold: false }))));
+      generationCheck.push(await timeIt(async () => (await (limiter.acquire('bench-user', { hold: true }) as Promise<Permit>)).release()));
+    }
 
     // Context: the npm start setup, where every call authenticates against the store (no cache).
     const uncached = inProcessOn(uncachedApp, 'in-process uncached');
@@ -140,6 +172,15 @@ export async function run(): Promise<BenchResult> {
         row('added: in-process − direct', addedIn),
         row('added: loopback HTTP − direct', addedHttp),
         row(`added: in-process, auth uncached − direct (n=${UNCACHED_N})`, uncachedPairs),
+        row('handler in-process, per-user limits on', times.limits!),
+        row('added: in-process with limits − direct', addedLimits),
+        row('limits cost: with limits − without (paired)', limitsCost),
+      ])}\n\n`,
+    );
+    process.stdout.write(
+      `${table([`per-user limiter alone (DynamoDB API on dynalite in this process, n=${fmtInt(LIMITER_N)}), ms`, 'median', 'p90', 'p99', 'max'], [
+        row('lookup: rate counter (1 conditional write)', lookupCheck),
+        row('generation: rate + lease + release (3 conditional writes)', generationCheck),
       ])}\n\n`,
     );
     process.stdout.write(
@@ -154,10 +195,13 @@ export async function run(): Promise<BenchResult> {
     const p99In = percentile(addedIn, 99);
     const medHttp = median(addedHttp);
     const p99Http = percentile(addedHttp, 99);
+    const medLimits = median(addedLimits);
+    const medLimitsCost = median(limitsCost);
     printSummaryLine(
       `Latency: added median ${fmt(medIn, 2)} ms in-process / ${fmt(medHttp, 2)} ms over HTTP (goal ≤ 2 ms), ` +
         `p99 ${fmt(p99In, 2)} / ${fmt(p99Http, 2)} ms (goal ≤ 10 ms); ${fmtInt(perCoreIn)} calls/s per core in-process ` +
-        `(${fmt(cpuIn.cpuMs / cpuDirect.cpuMs, 1)}× the CPU of a direct call).`,
+        `(${fmt(cpuIn.cpuMs / cpuDirect.cpuMs, 1)}× the CPU of a direct call); per-user limits on: added median ` +
+        `${fmt(medLimits, 2)} ms (the 3 limiter writes: +${fmt(medLimitsCost, 2)} ms on dynalite in-process).`,
     );
     return {
       name: 'latency',
@@ -168,12 +212,15 @@ export async function run(): Promise<BenchResult> {
         { label: 'added p99, loopback HTTP', value: `${fmt(p99Http, 2)} ms`, goal: '≤ 10 ms', met: p99Http <= 10 },
         { label: 'in-process calls/s per core (CPU time)', value: `${fmtInt(perCoreIn)} (direct: ${fmtInt(perCoreDirect)})` },
         { label: 'added median, in-process, auth uncached', value: `${fmt(median(uncachedPairs), 2)} ms` },
+        { label: 'added median, in-process, per-user limits on', value: `${fmt(medLimits, 2)} ms (p99 ${fmt(percentile(addedLimits, 99), 2)} ms)` },
+        { label: 'limiter per generation (3 writes, dynalite)', value: `${fmt(median(generationCheck), 2)} ms median, ${fmt(percentile(generationCheck, 99), 2)} ms p99` },
       ],
     };
   } finally {
     await server.close();
     await app.close();
     await uncachedApp.close();
+    await limitsApp.close();
     await upstream.close();
     await accounts.close();
   }
