@@ -64,7 +64,6 @@ export function page(options: PageOptions): Response {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>${options.title} · OpenRouter MCP</title>
 <link rel="stylesheet" href="${options.base}/app/static/app.css">
 <script src="${options.base}/app/static/app.js" defer></script>
@@ -87,7 +86,10 @@ export function htmlResponse(body: string, status = 200, headers: Record<string,
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
-    'Referrer-Policy': 'no-referrer',
+    // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with every form post, even to
+    // this origin, and the same-origin check then refuses them all. Other sites still get no Referer at all (the
+    // callback URLs carry one-time codes).
+    'Referrer-Policy': 'same-origin',
   });
   appendHeaders(h, headers);
   return new Response(body, { status, headers: h });
@@ -95,7 +97,7 @@ export function htmlResponse(body: string, status = 200, headers: Record<string,
 
 /** A 303 (after a form post) or 302 redirect carrying cookies. */
 export function redirect(location: string, cookies: string[] = [], status: 302 | 303 = 302): Response {
-  const h = new Headers({ Location: location, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
+  const h = new Headers({ Location: location, 'Cache-Control': 'no-store', 'Referrer-Policy': 'same-origin' });
   for (const c of cookies) h.append('Set-Cookie', c);
   return new Response(null, { status, headers: h });
 }

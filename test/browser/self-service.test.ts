@@ -1,0 +1,262 @@
+/**
+ * The self-service pages in headless Chromium against the real handler over HTTP on loopback: sign in at the Cognito
+ * stand-in, copy the MCP URL, connect a key (pasted, then through OpenRouter's PKCE flow), see its usage, create a
+ * personal token, use it from a real MCP client, revoke it, approve an OAuth client on the consent page, sign out.
+ * Every page is checked for CSP violations and for secrets that must not be on it.
+ */
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
+import { connectV2, textOf } from '../support/harness.js';
+import { pkcePair, startOAuthHarness, type OAuthHarness } from '../support/oauth.js';
+import type { LocalServer } from '../../lambda/local/node-adapter.js';
+import { Screenshots, launchChromium } from './chromium.js';
+
+const LOGIN = { sub: 'sub-dana', email: 'dana@example.com' };
+const PASTED_KEY = 'sk-or-v1-dana-pasted-0123456789abcdef';
+const CLIENT_CALLBACK_PORT = 9; // never listened on: the route below answers for the client
+
+let h: OAuthHarness;
+let server: LocalServer;
+let base: string;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let shots: Screenshots;
+const cspViolations: string[] = [];
+/** Secrets that may appear on no page at all (the one-time token page is checked separately). */
+const neverShown: string[] = [];
+
+beforeAll(async () => {
+  [h, browser, shots] = await Promise.all([startOAuthHarness(), launchChromium(), Screenshots.create()]);
+  server = await h.listen();
+  base = server.url;
+  neverShown.push(PASTED_KEY, ...h.secrets());
+  context = await browser.newContext({ viewport: { width: 1000, height: 760 }, colorScheme: 'light', locale: 'en-US' });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  // The Cognito stand-in signs in whoever its /authorize URL names. Chromium follows redirects inside its network
+  // stack, where routes do not see them, so the redirect that starts a sign-in is the one that gets the identity.
+  const issuer = new URL(h.cognito.issuer);
+  await context.route(`${base}/app/login`, async (route: Route) => {
+    const response = await route.fetch({ maxRedirects: 0 });
+    const location = new URL(response.headers()['location'] ?? '', base);
+    if (location.origin !== issuer.origin || location.pathname !== '/authorize') return route.fulfill({ response });
+    location.searchParams.set('login_sub', LOGIN.sub);
+    location.searchParams.set('login_email', LOGIN.email);
+    return route.fulfill({ response, headers: { ...response.headers(), location: location.toString() } });
+  });
+  context.setDefaultTimeout(8_000);
+  page = await context.newPage();
+  page.on('console', (msg) => {
+    if (/content security policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  await browser?.close().catch(() => undefined);
+  await h?.close();
+});
+
+afterEach(async () => {
+  // Whatever page a step ends on holds no secret, and the browser reported no CSP violation.
+  const text = await page.content();
+  for (const s of neverShown) expect(text).not.toContain(s);
+  expect(cspViolations).toEqual([]);
+});
+
+async function dana() {
+  const user = await h.store.findUserByName(LOGIN.email);
+  if (!user) throw new Error('dana has not signed in');
+  return user;
+}
+
+test('the start page shows the MCP URL, with headers that forbid inline script and framing', async () => {
+  const res = await page.goto(`${base}/`);
+  expect(res!.status()).toBe(200);
+  const csp = res!.headers()['content-security-policy']!;
+  expect(csp).toContain("script-src 'self'");
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(csp).not.toContain('unsafe-inline');
+  expect(csp).not.toContain('unsafe-eval');
+  expect(res!.headers()['x-frame-options']).toBe('DENY');
+  await expect(page.locator('#mcp-url').inputValue()).resolves.toBe(`${base}/mcp`);
+  // The stylesheet really applied (it is served from this origin, so the CSP allows it).
+  expect(await page.locator('.card').first().evaluate((el) => getComputedStyle(el).borderRadius)).toBe('10px');
+  await shots.take(page, 'landing');
+});
+
+test('signing in goes through the identity provider and lands on the dashboard', async () => {
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/app`);
+  await expect(page.getByTestId('user-name').textContent()).resolves.toBe(LOGIN.email);
+  await expect(page.getByTestId('key-status').textContent()).resolves.toContain('No key connected');
+  const cookies = await context.cookies(base);
+  const session = cookies.find((c) => c.name === 'ormcp_session')!;
+  expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+});
+
+test('the copy button copies the MCP URL', async () => {
+  const button = page.locator('button[data-copy="mcp-url"]');
+  await button.click();
+  await page.locator('button[data-copy="mcp-url"]', { hasText: 'Copied' }).waitFor();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${base}/mcp`);
+});
+
+test('a key OpenRouter rejects shows an error and changes nothing', async () => {
+  await page.getByLabel('Or paste an OpenRouter API key').fill('sk-or-v1-not-a-real-key-0000000000');
+  const [res] = await Promise.all([page.waitForResponse((r) => r.url() === `${base}/app/key`), page.getByRole('button', { name: 'Save key' }).click()]);
+  // The browser's own Origin header on the post is this site (a no-referrer policy would make it "null").
+  expect(await res.request().headerValue('origin')).toBe(base);
+  expect(res.status()).toBe(400);
+  await expect(page.getByRole('alert').textContent()).resolves.toContain('OpenRouter rejected this key');
+  await expect(page.getByRole('alert').textContent()).resolves.toContain('Nothing was changed');
+  expect((await dana()).hasKey).toBe(false);
+  await page.goto(`${base}/app`);
+  await expect(page.getByTestId('key-status').textContent()).resolves.toContain('No key connected');
+});
+
+test('a pasted key is checked at OpenRouter, stored, and its usage shown', async () => {
+  h.fake.addKey(PASTED_KEY, { usage: 3.25, limit: 10 });
+  await page.getByLabel('Or paste an OpenRouter API key').fill(PASTED_KEY);
+  await page.getByRole('button', { name: 'Save key' }).click();
+  await page.waitForURL(`${base}/app`);
+  await expect(page.getByTestId('key-status').textContent()).resolves.toMatch(/^Connected/);
+  await expect(page.getByTestId('key-usage').textContent()).resolves.toBe('$3.25');
+  expect(await h.store.getOpenRouterKey((await dana()).userId)).toBe(PASTED_KEY);
+  expect(h.fake.calls('/key').at(-1)!.apiKey).toBe(PASTED_KEY);
+});
+
+test('"Connect OpenRouter" replaces the key through OpenRouter\'s PKCE flow', async () => {
+  await page.getByText('Replace the key').click();
+  await page.getByRole('link', { name: 'Connect OpenRouter' }).click();
+  await page.waitForURL(`${base}/app`);
+  // The browser went to OpenRouter's consent page with an S256 challenge, and came back to our callback.
+  const auth = h.fake.calls('/auth').at(-1)!;
+  expect(auth.query.get('code_challenge_method')).toBe('S256');
+  expect(auth.query.get('callback_url')).toBe(`${base}/app/openrouter/callback`);
+  expect(h.fake.calls('/auth/keys').at(-1)!.body).toMatchObject({ code_verifier: expect.any(String), code_challenge_method: 'S256' });
+  const stored = (await h.store.getOpenRouterKey((await dana()).userId))!;
+  expect(stored).toMatch(/^sk-or-v1-oauth-/);
+  neverShown.push(stored);
+  await expect(page.getByTestId('key-status').textContent()).resolves.toMatch(/^Connected/);
+  await expect(page.getByTestId('key-usage').textContent()).resolves.toBe('$0.0000');
+  expect(h.fake.violations).toEqual([]);
+});
+
+let token = '';
+
+test('a personal token is shown once, works from an MCP client, and stops working once revoked', async () => {
+  await page.getByLabel('Label').fill('laptop');
+  await page.getByLabel('Expires').selectOption('30d');
+  const [created] = await Promise.all([page.waitForResponse((r) => r.url() === `${base}/app/tokens`), page.getByRole('button', { name: 'Create token' }).click()]);
+  // The one-time page must never be cached or come back from history.
+  expect(created.headers()['cache-control']).toBe('no-store');
+  await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Your new MCP token');
+  token = await page.locator('#new-token').inputValue();
+  expect(token.length).toBeGreaterThan(30);
+  await shots.take(page, 'token-created');
+  await page.locator('button[data-copy="new-token"]').click();
+  await page.locator('button[data-copy="new-token"]', { hasText: 'Copied' }).waitFor();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+  neverShown.push(token);
+
+  await page.getByRole('link', { name: 'Done' }).click();
+  await page.waitForURL(`${base}/app`);
+  const row = page.locator('tr', { hasText: 'laptop' });
+  await expect(row.count()).resolves.toBe(1);
+
+  // A real MCP client over HTTP, with the token pasted from the page: the call runs on dana's OpenRouter key.
+  const client = await connectV2(token, { url: `${base}/mcp` });
+  const result = await client.callTool({ name: 'send_chat_completion_request', arguments: { model: 'fake/echo', messages: [{ role: 'user', content: 'from the browser test' }] } });
+  expect(result.isError).toBeFalsy();
+  expect(textOf(result)).toContain('from the browser test');
+  expect(h.fake.calls('/chat/completions').at(-1)!.apiKey).toBe(await h.store.getOpenRouterKey((await dana()).userId));
+
+  await page.reload();
+  await expect(row.locator('td').nth(4).textContent()).resolves.not.toBe('—'); // last used
+  await shots.take(page, 'dashboard', { fullPage: true });
+
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await page.waitForURL(`${base}/app`);
+  await expect(page.getByTestId('no-tokens').isVisible()).resolves.toBe(true);
+
+  // The same client, next call: refused with 401.
+  await expect(client.callTool({ name: 'retrieve_available_models', arguments: {} })).rejects.toMatchObject({ data: { status: 401 } });
+  await client.close();
+  const raw = await fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+    body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+  });
+  expect(raw.status).toBe(401);
+});
+
+test('an MCP client asks for access: the consent page, Allow, and the client gets a code', async () => {
+  const redirectUri = `http://127.0.0.1:${CLIENT_CALLBACK_PORT}/callback`;
+  const reg = await fetch(`${base}/oauth/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ client_name: 'Example Desktop Client', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' }),
+  });
+  expect(reg.status).toBe(201);
+  const { client_id } = (await reg.json()) as { client_id: string };
+  // Stand in for the client's loopback listener.
+  let received: URL | undefined;
+  await page.route(`${redirectUri}**`, (route) => {
+    received = new URL(route.request().url());
+    return route.fulfill({ status: 200, contentType: 'text/plain', body: 'You can close this window.' });
+  });
+  const { challenge } = pkcePair();
+  const q = new URLSearchParams({ response_type: 'code', client_id, redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256', state: 'st-1', resource: `${base}/mcp` });
+  await page.goto(`${base}/oauth/authorize?${q}`);
+  await page.waitForURL(`${base}/oauth/consent`);
+  await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Allow Example Desktop Client?');
+  await shots.take(page, 'consent');
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(`${redirectUri}**`);
+  expect(received!.searchParams.get('state')).toBe('st-1');
+  expect(received!.searchParams.get('code')).toBeTruthy();
+  expect(received!.searchParams.get('iss')).toBe(base);
+});
+
+test('keyboard and labels: every field has a label, every button a name, and Enter on a focused copy button copies', async () => {
+  await page.goto(`${base}/app`);
+  // From a fresh page, Tab reaches the MCP URL's copy button within a few steps, and Enter activates it.
+  let reached = false;
+  for (let i = 0; i < 8 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.getAttribute('data-copy') === 'mcp-url');
+  }
+  expect(reached).toBe(true);
+  await page.keyboard.press('Enter');
+  await page.locator('button[data-copy="mcp-url"]', { hasText: 'Copied' }).waitFor();
+  // A visible focus ring on the focused control (the stylesheet's :focus-visible outline).
+  expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).toBe('solid');
+
+  await page.getByText('Replace the key').click();
+  const problems = await page.evaluate(() => {
+    const out: string[] = [];
+    if (document.documentElement.lang !== 'en') out.push('html has no lang');
+    if (document.querySelectorAll('h1').length !== 1) out.push('not exactly one h1');
+    for (const el of document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('input:not([type=hidden]), select, textarea')) {
+      if (!el.labels?.length && !el.getAttribute('aria-label')) out.push(`unlabelled ${el.tagName} ${el.id || el.name}`);
+    }
+    for (const el of document.querySelectorAll<HTMLElement>('button, a')) {
+      if (!(el.textContent ?? '').trim() && !el.getAttribute('aria-label')) out.push(`nameless ${el.tagName}`);
+    }
+    return out;
+  });
+  expect(problems).toEqual([]);
+});
+
+test('signing out ends the session', async () => {
+  await page.goto(`${base}/app`);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(`${base}/`);
+  expect((await context.cookies(base)).find((c) => c.name === 'ormcp_session')).toBeUndefined();
+  await expect(page.getByRole('link', { name: 'Sign in' }).isVisible()).resolves.toBe(true);
+  // The dashboard now sends the browser to sign in again rather than showing anything.
+  const res = await page.request.get(`${base}/app`, { maxRedirects: 0 });
+  expect(res.status()).toBe(302);
+  expect(res.headers().location).toContain(new URL(h.cognito.issuer).origin);
+  expect(shots.taken).toHaveLength(4);
+});
