@@ -340,13 +340,16 @@ export class AuthorizationServer {
     if (!record || record.clientId !== client.clientId) throw invalid();
     const grant = await this.o.accounts.getGrant(record.grantId);
     if (!grant || grant.revokedAt) throw invalid();
-    if (record.usedAt || !(await this.o.store.useRefreshToken(record.tokenId))) {
+    const reused = async () => {
       // A rotated-out refresh token came back: someone holds a copy. End the whole grant (both copies).
       await this.o.accounts.revokeGrant(grant.grantId);
       this.o.logger.warn('refresh token reused; grant revoked', { user_id: record.userId, client_id: client.clientId, grant_id: grant.grantId });
-      throw invalid();
-    }
+      return invalid();
+    };
+    if (record.usedAt) throw await reused();
+    // Expired before it was used: refused without marking it used (nothing stored changes).
     if (Date.parse(record.expiresAt) <= this.now().getTime()) throw invalid();
+    if (!(await this.o.store.useRefreshToken(record.tokenId))) throw await reused();
     return this.issueTokens(grant.grantId, record.userId, client);
   }
 
@@ -399,9 +402,8 @@ export class AuthorizationServer {
   }
 
   private async grantOfAccessToken(token: string, clientId: string): Promise<string | undefined> {
-    const principal = await this.o.accounts.authenticate(token);
-    if (!principal?.audience) return undefined;
-    const info = await this.o.accounts.getTokenGrant(principal.tokenId);
+    // Not authenticate(): presenting a token here is not a use of it (no last-used stamp on a personal token).
+    const info = await this.o.accounts.verifiedTokenGrant(token);
     return info?.clientId === clientId ? info.grantId : undefined;
   }
 }

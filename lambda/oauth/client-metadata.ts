@@ -24,7 +24,9 @@ const BLOCKED = (() => {
     ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
   ] as const) b.addSubnet(net, prefix, 'ipv4');
   for (const [net, prefix] of [
-    ['::', 128], ['::1', 128], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
+    // No ::ffff:0:0/96 here: BlockList matches every IPv4 address against that rule (it would block them all);
+    // IPv4-mapped addresses are judged by the IPv4 rules instead (see isPublicAddress).
+    ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
     ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
   ] as const) b.addSubnet(net, prefix, 'ipv6');
   return b;
@@ -96,9 +98,14 @@ export function httpsMetadataFetcher(options: HttpsMetadataFetcherOptions = {}):
     fetchJson: (url) =>
       new Promise((resolveJson, reject) => {
         const fail = (message: string) => reject(new MetadataFetchError(message));
+        // Checked again here, not only by the caller: an IP-literal host would skip the guarded lookup entirely.
+        const problem = metadataUrlProblem(url.href);
+        if (problem) return fail(`the URL ${problem}`);
         const req = request(
           url,
-          { method: 'GET', lookup: guardedLookup, headers: { Accept: 'application/json' }, timeout: timeoutMs, ...(options.ca ? { ca: options.ca } : {}) },
+          // agent: false: a fresh connection per fetch, so every fetch passes the guarded lookup (a pooled keep-alive
+          // socket would skip it) and no idle socket outlives the fetch.
+          { method: 'GET', agent: false, lookup: guardedLookup, headers: { Accept: 'application/json' }, timeout: timeoutMs, ...(options.ca ? { ca: options.ca } : {}) },
           (res) => {
             if (res.statusCode !== 200) {
               res.resume();

@@ -62,7 +62,8 @@ export function checkRedirectUri(uri: string, extraAllowed: readonly string[] = 
 export function redirectMatches(registered: readonly string[], requested: string): boolean {
   if (registered.includes(requested)) return true;
   const req = parseRedirectUri(requested);
-  if (!req || !isLoopbackRedirect(req)) return false;
+  // The port is the only part allowed to vary: a fragment or credentials never pass (RFC 6749 §3.1.2).
+  if (!req || !isLoopbackRedirect(req) || req.hash || requested.includes('#') || req.username || req.password) return false;
   return registered.some((r) => {
     const reg = parseRedirectUri(r);
     return !!reg && isLoopbackRedirect(reg) && reg.hostname === req.hostname && reg.pathname === req.pathname && reg.search === req.search;

@@ -280,10 +280,16 @@ export class AccountStore implements Authenticator {
     return item ? toTokenInfo(item) : undefined;
   }
 
-  /** For an OAuth access token: the grant and client it belongs to. */
-  async getTokenGrant(tokenId: string): Promise<{ grantId: string; clientId: string } | undefined> {
-    const item = await this.getTokenItem(tokenId);
-    return item?.grantId && item.clientId ? { grantId: item.grantId, clientId: item.clientId } : undefined;
+  /**
+   * For an OAuth access token presented back (revocation): its grant and client when the token is genuine. Unlike
+   * authenticate() it has no side effects (no last-used stamp) and also answers for an expired token.
+   */
+  async verifiedTokenGrant(token: string): Promise<{ grantId: string; clientId: string } | undefined> {
+    const parsed = parseToken(token);
+    const item = parsed ? await this.getTokenItem(parsed.tokenId) : undefined;
+    const k = item ? this.keyring.get(item.keyVersion) : undefined;
+    if (!parsed || !item?.grantId || !item.clientId || !k || !verifyTokenSecret(k.tokenHmacKey, parsed.tokenId, parsed.secret, item.hash)) return undefined;
+    return { grantId: item.grantId, clientId: item.clientId };
   }
 
   async listTokens(userId: string): Promise<TokenInfo[]> {

@@ -6,11 +6,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppConfig } from '../../lambda/app/config.js';
 import type { MetadataFetcher } from '../../lambda/oauth/client-metadata.js';
 import { challengeFor, newVerifier } from '../../lambda/oauth/pkce.js';
 import { OidcProvider } from '../../lambda/oauth/upstream-oidc.js';
 import { startHarness, type Harness } from './harness.js';
+import { MetadataFetchError } from '../../lambda/oauth/client-metadata.js';
 
 export const TEST_OIDC_CLIENT_ID = 'ormcp-test-app-client';
 
@@ -143,4 +145,126 @@ export function csrfOf(html: string): string {
 export function pkcePair(): { verifier: string; challenge: string } {
   const verifier = newVerifier();
   return { verifier, challenge: challengeFor(verifier) };
+}
+
+// ---- shared steps for OAuth tests ----------------------------------------------------------------
+
+export const TEST_ORIGIN = 'http://127.0.0.1';
+
+/** Every item in the table (after background writes settle), sorted by key: compare two dumps to prove nothing changed. */
+export async function dumpTable(h: Harness): Promise<Record<string, unknown>[]> {
+  await h.store.settle();
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await h.dynamo.client.send(new ScanCommand({ TableName: h.dynamo.tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    items.push(...((res.Items ?? []) as Record<string, unknown>[]));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  const key = (i: Record<string, unknown>) => `${String(i.pk)}\u0000${String(i.sk)}`;
+  return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** Items that differ between two dumps, by key: what was added, removed, or changed (before → after). */
+export function tableDiff(before: Record<string, unknown>[], after: Record<string, unknown>[]): { added: Record<string, unknown>[]; removed: Record<string, unknown>[]; changed: { before: Record<string, unknown>; after: Record<string, unknown> }[] } {
+  const key = (i: Record<string, unknown>) => `${String(i.pk)}\u0000${String(i.sk)}`;
+  const was = new Map(before.map((i) => [key(i), i]));
+  const now = new Map(after.map((i) => [key(i), i]));
+  return {
+    added: after.filter((i) => !was.has(key(i))),
+    removed: before.filter((i) => !now.has(key(i))),
+    changed: after.filter((i) => was.has(key(i)) && JSON.stringify(was.get(key(i))) !== JSON.stringify(i)).map((i) => ({ before: was.get(key(i))!, after: i })),
+  };
+}
+
+export interface RegisteredTestClient {
+  client_id: string;
+  client_secret?: string;
+  redirect_uris: string[];
+  token_endpoint_auth_method: string;
+}
+
+/** POST /oauth/register with a JSON body (or raw text, with its content type). */
+export function registerRequest(h: Harness, body: unknown, contentType = 'application/json'): Promise<Response> {
+  return h.fetch(`${TEST_ORIGIN}/oauth/register`, { method: 'POST', headers: { 'Content-Type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+/** Registers a client that must be accepted (a public one unless the body says otherwise). */
+export async function registerClient(h: Harness, body: Record<string, unknown>): Promise<RegisteredTestClient> {
+  const res = await registerRequest(h, { client_name: 'Test Client', token_endpoint_auth_method: 'none', ...body });
+  if (res.status !== 201) throw new Error(`registration refused: ${res.status} ${await res.text()}`);
+  return (await res.json()) as RegisteredTestClient;
+}
+
+/** POST /oauth/token (or /oauth/revoke) with a form body. */
+export function tokenRequest(h: Harness, form: Record<string, string>, headers: Record<string, string> = {}, path = '/oauth/token'): Promise<Response> {
+  return h.fetch(`${TEST_ORIGIN}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
+}
+
+/** RFC 6749 §2.3.1 Basic credentials (each part form-urlencoded first). */
+export function basicAuth(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+export function authorizeUrl(params: Record<string, string | string[]>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) for (const one of Array.isArray(v) ? v : [v]) q.append(k, one);
+  return `${TEST_ORIGIN}/oauth/authorize?${q}`;
+}
+
+export interface ObtainedCode {
+  client: RegisteredTestClient;
+  code: string;
+  verifier: string;
+  redirectUri: string;
+  state: string;
+  browser: Browser;
+}
+
+/**
+ * register (unless a client is given) → authorize → sign in (unless the browser has a session) → paste a key
+ * (when the user has none) → approve; returns the code delivered to the redirect URI.
+ */
+export async function obtainCode(
+  h: Harness,
+  options: { client?: RegisteredTestClient; redirectUri?: string; browser?: Browser; login?: Login; extra?: Record<string, string> } = {},
+): Promise<ObtainedCode> {
+  const redirectUri = options.redirectUri ?? options.client?.redirect_uris[0] ?? 'http://127.0.0.1:9999/callback';
+  const client = options.client ?? (await registerClient(h, { redirect_uris: [redirectUri] }));
+  const browser = options.browser ?? new Browser(h.fetch, TEST_ORIGIN, options.login ?? { sub: 'sub-dave', email: 'dave@example.com' });
+  const { verifier, challenge } = pkcePair();
+  const state = `st-${Math.random().toString(36).slice(2)}`;
+  const url = authorizeUrl({ response_type: 'code', client_id: client.client_id, redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256', state, resource: `${TEST_ORIGIN}/mcp`, scope: 'mcp', ...options.extra });
+  let step = await browser.follow(url, redirectUri);
+  let page = step.response ? await step.response.text() : '';
+  if (page.includes('Connect OpenRouter first')) {
+    const key = `sk-or-v1-test-${Math.random().toString(36).slice(2)}-0123456789`;
+    h.fake.addKey(key);
+    const saved = await browser.post(`${TEST_ORIGIN}/app/key`, { csrf: csrfOf(page), key, next: '/oauth/consent' });
+    step = await browser.follow(new URL(saved.headers.get('location')!, TEST_ORIGIN).toString(), redirectUri);
+    page = step.response ? await step.response.text() : '';
+  }
+  if (step.url !== `${TEST_ORIGIN}/oauth/consent` || !page.includes('name="decision"')) throw new Error(`expected the consent page, got ${step.url}: ${page.slice(0, 300)}`);
+  const decided = await browser.post(`${TEST_ORIGIN}/oauth/consent`, { csrf: csrfOf(page), decision: 'approve' });
+  const back = new URL(decided.headers.get('location') ?? 'about:blank');
+  const code = back.searchParams.get('code');
+  if (decided.status !== 303 || !code || `${back.origin}${back.pathname}` !== `${new URL(redirectUri).origin}${new URL(redirectUri).pathname}`) {
+    throw new Error(`consent did not deliver a code: ${decided.status} ${back}`);
+  }
+  return { client, code, verifier, redirectUri, state, browser };
+}
+
+/** A client-metadata fetcher serving documents from a map (unknown URLs: HTTP 404), recording every URL asked for. */
+export function mapMetadataFetcher(): MetadataFetcher & { documents: Map<string, unknown>; fetched: string[] } {
+  const documents = new Map<string, unknown>();
+  const fetched: string[] = [];
+  return {
+    documents,
+    fetched,
+    async fetchJson(url: URL) {
+      fetched.push(url.href);
+      if (!documents.has(url.href)) throw new MetadataFetchError('HTTP 404');
+      return documents.get(url.href);
+    },
+  };
 }

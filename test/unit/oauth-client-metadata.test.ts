@@ -1,0 +1,213 @@
+/**
+ * The SSRF fence around client ID metadata documents: the address policy, the URL policy, and the https fetcher
+ * itself. The fetcher runs against a real TLS server on 127.0.0.1 with a certificate made by openssl for a
+ * made-up host name; an injected DNS lookup answers for that name. With the default address policy every
+ * non-public answer is refused before any connection is made (the fixture counts connections); the positive path
+ * widens the policy to exactly 127.0.0.1 and trusts the fixture's certificate.
+ */
+import { execFileSync } from 'node:child_process';
+import type { LookupAddress } from 'node:dns';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MAX_METADATA_BYTES, MetadataFetchError, httpsMetadataFetcher, isPublicAddress, metadataUrlProblem, type HttpsMetadataFetcherOptions } from '../../lambda/oauth/client-metadata.js';
+
+describe('isPublicAddress', () => {
+  test.each([
+    '127.0.0.1', '127.255.255.254', '10.0.0.5', '172.16.3.4', '172.31.255.255', '192.168.1.1', '169.254.169.254', '169.254.170.2',
+    '100.64.0.1', '0.0.0.0', '192.0.0.192', '198.18.0.1', '224.0.0.251', '255.255.255.255', '192.0.2.1',
+    '::', '::1', 'fe80::1', 'fd00:ec2::254', 'fc00::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:169.254.169.254', '::ffff:a9fe:a9fe', '::ffff:10.1.2.3',
+    '64:ff9b::a9fe:a9fe', '2001:db8::1',
+    'localhost', 'not-an-ip', '',
+  ])('%s is not public', (address) => {
+    expect(isPublicAddress(address)).toBe(false);
+  });
+
+  test.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '::ffff:8.8.8.8'])('%s is public', (address) => {
+    expect(isPublicAddress(address)).toBe(true);
+  });
+});
+
+describe('metadataUrlProblem', () => {
+  test.each(['https://app.example/client.json', 'https://app.example:8443/oauth/client-metadata.json', 'https://app.example/c?v=1'])('%s is fine', (url) => {
+    expect(metadataUrlProblem(url)).toBeUndefined();
+  });
+
+  test.each([
+    ['not a URL', 'nope', /not a URL/],
+    ['http', 'http://app.example/client.json', /https/],
+    ['file', 'file:///etc/passwd', /https/],
+    ['credentials', 'https://u:p@app.example/client.json', /credentials/],
+    ['a user name', 'https://u@app.example/client.json', /credentials/],
+    ['a fragment', 'https://app.example/client.json#x', /fragment/],
+    ['an empty fragment', 'https://app.example/client.json#', /fragment/],
+    ['no path', 'https://app.example', /path/],
+    ['the root path', 'https://app.example/', /path/],
+    ['an IPv4 literal', 'https://169.254.169.254/latest/meta-data', /IP address/],
+    ['an IPv6 literal', 'https://[::1]/client.json', /IP address/],
+    ['a dot segment', 'https://app.example/a/../client.json', /normalized|dot segments/],
+    ['an encoded dot segment', 'https://app.example/a/%2e%2e/client.json', /normalized|dot segments/],
+    ['an upper-case host', 'https://APP.example/client.json', /normalized/],
+    ['a default port written out', 'https://app.example:443/client.json', /normalized/],
+  ])('%s is refused', (_what, url, reason) => {
+    expect(metadataUrlProblem(url)).toMatch(reason);
+  });
+});
+
+describe('httpsMetadataFetcher', () => {
+  const HOST = 'client.test';
+  let dir: string;
+  let cert: string;
+  let server: Server;
+  let port: number;
+  let connections = 0;
+  const sockets = new Set<Socket>();
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ormcp-cimd-'));
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', `/CN=${HOST}`, '-addext', `subjectAltName=DNS:${HOST}`,
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+      const doc = { client_id: `https://${HOST}:${port}${req.url}`, client_name: 'Fixture', redirect_uris: ['http://127.0.0.1:1/cb'] };
+      switch (req.url) {
+        case '/ok.json':
+          res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(doc));
+          return;
+        case '/redirect.json':
+          res.writeHead(302, { Location: '/ok.json' }).end();
+          return;
+        case '/moved.json':
+          res.writeHead(307, { Location: `https://${HOST}:${port}/ok.json` }).end();
+          return;
+        case '/big.json':
+          res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ...doc, pad: 'x'.repeat(MAX_METADATA_BYTES) }));
+          return;
+        case '/big-chunked.json':
+          // No content-length: the cap must hold while streaming.
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          for (let i = 0; i < 8; i++) res.write('x'.repeat(1024));
+          res.end();
+          return;
+        case '/stall-headers.json':
+          return; // never answers
+        case '/stall-body.json':
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.write('{"client_id":');
+          return; // never finishes
+        case '/not-json.json':
+          res.writeHead(200, { 'Content-Type': 'application/json' }).end('<html>');
+          return;
+        default:
+          res.writeHead(404).end();
+      }
+    });
+    server.on('connection', (s: Socket) => {
+      connections++;
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((done) => server.close(done));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A DNS answer for every name, given by the test. */
+  function lookupAnswering(addresses: string[]): NonNullable<HttpsMetadataFetcherOptions['lookup']> {
+    return ((_host: string, _opts: unknown, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => {
+      process.nextTick(() => callback(null, addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }))));
+    }) as unknown as NonNullable<HttpsMetadataFetcherOptions['lookup']>;
+  }
+
+  /** Reaches the fixture: the name resolves to 127.0.0.1, which the (widened) policy allows, and its cert is trusted. */
+  const fixtureFetcher = (extra: HttpsMetadataFetcherOptions = {}) =>
+    httpsMetadataFetcher({ lookup: lookupAnswering(['127.0.0.1']), isAllowedAddress: (a) => a === '127.0.0.1', ca: cert, ...extra });
+  const url = (path: string) => new URL(`https://${HOST}:${port}${path}`);
+
+  async function refusal(promise: Promise<unknown>): Promise<string> {
+    const err = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(MetadataFetchError);
+    return (err as Error).message;
+  }
+
+  test('fetches and parses a document from an allowed address', async () => {
+    expect(await fixtureFetcher().fetchJson(url('/ok.json'))).toEqual({ client_id: `https://${HOST}:${port}/ok.json`, client_name: 'Fixture', redirect_uris: ['http://127.0.0.1:1/cb'] });
+  });
+
+  test.each([
+    ['loopback', ['127.0.0.1']],
+    ['loopback IPv6', ['::1']],
+    ['a private address', ['10.0.0.5']],
+    ['a 172.16/12 address', ['172.20.1.1']],
+    ['a 192.168/16 address', ['192.168.0.10']],
+    ['link-local', ['169.254.10.20']],
+    ['the cloud metadata service', ['169.254.169.254']],
+    ['the ECS credentials endpoint', ['169.254.170.2']],
+    ['the IPv6 metadata service', ['fd00:ec2::254']],
+    ['IPv6 link-local', ['fe80::1']],
+    ['an IPv4-mapped loopback', ['::ffff:127.0.0.1']],
+    ['carrier-grade NAT', ['100.64.1.1']],
+    ['0.0.0.0', ['0.0.0.0']],
+    ['a public and a private address', ['93.184.216.34', '10.0.0.1']],
+    ['no address at all', []],
+  ])('refuses a host resolving to %s, without connecting', async (_what, addresses) => {
+    const before = connections;
+    // The default policy: even though the fixture listens on 127.0.0.1, nothing may reach it.
+    const message = await refusal(httpsMetadataFetcher({ lookup: lookupAnswering(addresses), ca: cert }).fetchJson(url('/ok.json')));
+    expect(message).toMatch(/non-public address/);
+    expect(connections).toBe(before);
+  });
+
+  test('a failing DNS lookup is a fetch failure', async () => {
+    const failing = ((_h: string, _o: unknown, cb: (err: NodeJS.ErrnoException) => void) => process.nextTick(() => cb(Object.assign(new Error('nope'), { code: 'ENOTFOUND' })))) as unknown as NonNullable<HttpsMetadataFetcherOptions['lookup']>;
+    expect(await refusal(httpsMetadataFetcher({ lookup: failing }).fetchJson(url('/ok.json')))).toMatch(/could not be reached/);
+  });
+
+  test.each([
+    ['http', () => new URL(`http://${HOST}:${port}/ok.json`), /https/],
+    ['an IP literal (which would skip the lookup)', () => new URL(`https://127.0.0.1:${port}/ok.json`), /IP address/],
+    ['credentials', () => new URL(`https://u:p@${HOST}:${port}/ok.json`), /credentials/],
+  ])('refuses a URL with %s without connecting', async (_what, makeUrl, reason) => {
+    const before = connections;
+    expect(await refusal(fixtureFetcher({ isAllowedAddress: () => false }).fetchJson(makeUrl()))).toMatch(reason);
+    expect(connections).toBe(before);
+  });
+
+  test.each(['/redirect.json', '/moved.json'])('does not follow a redirect (%s)', async (path) => {
+    expect(await refusal(fixtureFetcher().fetchJson(url(path)))).toMatch(/redirects are not followed/);
+  });
+
+  test.each(['/big.json', '/big-chunked.json'])('refuses a document over the size cap (%s)', async (path) => {
+    expect(await refusal(fixtureFetcher().fetchJson(url(path)))).toMatch(new RegExp(`larger than ${MAX_METADATA_BYTES} bytes`));
+  });
+
+  test('a smaller cap applies when configured', async () => {
+    expect(await refusal(fixtureFetcher({ maxBytes: 20 }).fetchJson(url('/ok.json')))).toMatch(/larger than 20 bytes/);
+  });
+
+  test.each(['/stall-headers.json', '/stall-body.json'])('gives up on a server that stalls (%s)', async (path) => {
+    expect(await refusal(fixtureFetcher({ timeoutMs: 200 }).fetchJson(url(path)))).toMatch(/timed out/);
+  });
+
+  test('refuses an HTTP error and a body that is not JSON', async () => {
+    expect(await refusal(fixtureFetcher().fetchJson(url('/missing.json')))).toMatch(/HTTP 404/);
+    expect(await refusal(fixtureFetcher().fetchJson(url('/not-json.json')))).toMatch(/not JSON/);
+  });
+
+  test('refuses a certificate it does not trust', async () => {
+    expect(await refusal(httpsMetadataFetcher({ lookup: lookupAnswering(['127.0.0.1']), isAllowedAddress: (a) => a === '127.0.0.1' }).fetchJson(url('/ok.json')))).toMatch(/could not be reached/);
+  });
+});
