@@ -72,18 +72,23 @@ export class DynamoLimiter implements Limiter {
   }
 
   async acquire(userId: string, { hold }: AcquireOptions): Promise<Permit | Refusal> {
-    // Sequential on purpose: a call refused by the rate limit never touches the concurrency item, so a flood of
-    // refused calls costs one write each. The extra round trip lands on generations, which take seconds anyway.
-    if (this.options.ratePerMinute > 0) {
-      const refusal = await this.guard('rate', () => this.countCall(userId));
-      if (refusal) return refusal;
-    }
-    if (!hold || this.options.maxConcurrent <= 0) return freePermit();
+    const countRate = this.options.ratePerMinute > 0;
+    const takeSlot = hold && this.options.maxConcurrent > 0;
     const leaseId = randomBytes(8).toString('hex');
-    const outcome = await this.guard('concurrency', () => this.takeSlot(userId, leaseId));
+    // Both writes at once: a generation pays one round trip for its limits, not two. A call the rate limit refuses
+    // gives its slot straight back (in the background; the lease lapses on its own if even that fails).
+    const [rate, slot] = await Promise.all([
+      countRate ? this.guard('rate', () => this.countCall(userId)) : undefined,
+      takeSlot ? this.guard('concurrency', () => this.takeSlot(userId, leaseId)) : undefined,
+    ]);
     // Fail open, but keep the lease id: a take that timed out may still have landed, and this permit's release
     // removes the lease if it did (and changes nothing if it did not), so a slow table cannot leak a slot.
-    return outcome ?? this.holding(userId, leaseId, { renew: false });
+    const permit = takeSlot ? (slot ?? this.holding(userId, leaseId, { renew: false })) : freePermit();
+    if (rate) {
+      if (permit.ok) void permit.release();
+      return rate;
+    }
+    return permit;
   }
 
   /** Runs one limiter step; a store failure is logged and reads as "allowed" (undefined). */
