@@ -60,10 +60,11 @@ describe('routing and methods', () => {
 });
 
 describe('authentication', () => {
-  test('no Authorization header: 401 with a bare Bearer challenge', async () => {
+  test('no Authorization header: 401 with a Bearer challenge (no error code) pointing at the resource metadata', async () => {
     const res = await post(listTools);
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="openrouter-mcp"$/);
+    // RFC 6750: no error code without credentials; RFC 9728: where to find out how to get a token.
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="openrouter-mcp", resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp", scope="mcp"');
     expect(await res.json()).toMatchObject({ error: 'invalid_token' });
   });
 

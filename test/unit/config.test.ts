@@ -22,6 +22,12 @@ describe('loadConfig', () => {
       upstreamTimeoutMs: 600_000,
       sseKeepAliveMs: 15_000,
       logLevel: 'info',
+      limits: { ratePerMinute: 60, maxConcurrent: 4 },
+      metrics: 'off',
+      metricsService: 'openrouter-mcp',
+      oauthRedirectUris: [],
+      accessTokenSeconds: 3600,
+      openRouterAuthUrl: 'https://openrouter.ai/auth',
     });
   });
 
@@ -42,6 +48,18 @@ describe('loadConfig', () => {
       ORMCP_UPSTREAM_TIMEOUT_MS: '5000',
       ORMCP_SSE_KEEPALIVE_MS: '250',
       ORMCP_LOG_LEVEL: 'debug',
+      ORMCP_RATE_LIMIT_PER_MINUTE: '10',
+      ORMCP_MAX_CONCURRENT_PER_USER: '2',
+      ORMCP_METRICS: 'emf',
+      ORMCP_METRICS_SERVICE: 'my-stack',
+      ORMCP_OIDC_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc',
+      ORMCP_OIDC_CLIENT_ID: 'client123',
+      ORMCP_OIDC_CLIENT_SECRET: 'shh',
+      ORMCP_OIDC_LOGOUT_URL: 'https://login.example.com/logout',
+      ORMCP_OAUTH_REDIRECT_URIS: 'https://a.example/cb, myapp://cb',
+      ORMCP_ACCESS_TOKEN_SECONDS: '900',
+      ORMCP_OPENROUTER_AUTH_URL: 'https://openrouter.example/auth',
+      ORMCP_PROVISIONED_KEY_LIMIT_USD: '12.5',
     });
     expect(c).toEqual({
       openRouterBaseUrl: 'http://127.0.0.1:9999/api/v1',
@@ -55,6 +73,14 @@ describe('loadConfig', () => {
       upstreamTimeoutMs: 5000,
       sseKeepAliveMs: 250,
       logLevel: 'debug',
+      limits: { ratePerMinute: 10, maxConcurrent: 2 },
+      metrics: 'emf',
+      metricsService: 'my-stack',
+      oidc: { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', clientId: 'client123', clientSecret: 'shh', logoutUrl: 'https://login.example.com/logout' },
+      oauthRedirectUris: ['https://a.example/cb', 'myapp://cb'],
+      accessTokenSeconds: 900,
+      openRouterAuthUrl: 'https://openrouter.example/auth',
+      provisionedKeyLimitUsd: 12.5,
     });
   });
 
