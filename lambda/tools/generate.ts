@@ -51,8 +51,11 @@ export function registerGenerationTools(server: McpServer, deps: ToolDeps): void
       annotations: { title: 'Chat with an OpenRouter model', ...PAID_CALL },
     },
     (args, ctx) =>
-      runTool('send_chat_completion_request', deps, async () =>
-        presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.chat(b, o), args)),
+      runTool(
+        'send_chat_completion_request',
+        deps,
+        async () => presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.chat(b, o), args)),
+        { context: { model: args.model ?? args.models?.[0], mcp_request_id: ctx.mcpReq.id } },
       ),
   );
 
@@ -69,8 +72,11 @@ export function registerGenerationTools(server: McpServer, deps: ToolDeps): void
       annotations: { title: 'Text completion with an OpenRouter model', ...PAID_CALL },
     },
     (args, ctx) =>
-      runTool('send_completion_request', deps, async () =>
-        presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.completion(b, o), args)),
+      runTool(
+        'send_completion_request',
+        deps,
+        async () => presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.completion(b, o), args)),
+        { context: { model: args.model, mcp_request_id: ctx.mcpReq.id } },
       ),
   );
 }
