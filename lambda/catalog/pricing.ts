@@ -25,11 +25,14 @@ function toNumber(price: string | number | null | undefined): number | null {
   return n;
 }
 
-const DECIMAL = new Intl.NumberFormat('en-US', { useGrouping: false, maximumSignificantDigits: 15, maximumFractionDigits: 20 });
+// Built on first use: the first Intl.NumberFormat of a process loads ICU data (~12 ms), which a cold start that
+// never formats a price (tools/list, authentication) should not pay.
+let decimal: Intl.NumberFormat | undefined;
 
 /** A number as a plain decimal string, never in exponent notation (1e-7 → "0.0000001"). */
 export function decimalString(n: number): string {
-  return DECIMAL.format(n);
+  decimal ??= new Intl.NumberFormat('en-US', { useGrouping: false, maximumSignificantDigits: 15, maximumFractionDigits: 20 });
+  return decimal.format(n);
 }
 
 /** Format a dollar amount for people: enough digits for fractions of a cent. */
