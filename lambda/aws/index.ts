@@ -1,11 +1,13 @@
 /**
  * The Lambda entry point (API Gateway REST, integration responseTransferMode STREAM). The app is built once
- * per container, on the first invocation, and reused; a failed build is not cached, so the next invocation
- * retries instead of the container failing until it is recycled.
+ * per container and reused; the build starts at module load, so reading the server secret overlaps the runtime's
+ * start instead of following the first event. A failed build is not cached: the request gets 503 + Retry-After
+ * and the next invocation builds again (lambda-handler.ts).
  */
 import { createLogger, type LogLevel } from '../observability/logger.js';
 import { createLambdaApp } from './app.js';
-import { createStreamingHandler, type FetchHandler, type HttpResponseStreamLike, type StreamingHandler } from './stream-adapter.js';
+import { createLambdaHandler } from './lambda-handler.js';
+import type { HttpResponseStreamLike, StreamingHandler } from './stream-adapter.js';
 
 /** What this file needs of the `awslambda` global the Node.js runtime provides. */
 interface AwsLambdaRuntime {
@@ -26,20 +28,9 @@ const logger = createLogger({
   base: { component: 'lambda-adapter' },
 });
 
-let app: Promise<FetchHandler> | undefined;
-
-function getHandler(): Promise<FetchHandler> {
-  app ??= createLambdaApp(process.env).then(
-    (built) => (request: Request) => built.fetch(request),
-    (err: unknown) => {
-      app = undefined;
-      throw err;
-    },
-  );
-  return app;
-}
-
 const runtime = awslambda();
+const lambda = createLambdaHandler({ build: () => createLambdaApp(process.env), logger, HttpResponseStream: runtime.HttpResponseStream });
+lambda.prewarm();
 
 // Plain awslambda.streamifyResponse, not middy: with streamifyResponse middy only re-does the prelude + pipe this adapter already does (without the empty-body fix) and its early-timeout would throw mid-stream.
-export const handler = runtime.streamifyResponse(createStreamingHandler(getHandler, { HttpResponseStream: runtime.HttpResponseStream, logger }));
+export const handler = runtime.streamifyResponse(lambda.handler);

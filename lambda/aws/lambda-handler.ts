@@ -1,0 +1,93 @@
+/**
+ * The Lambda's request path around the app. The app is built once per instance and reused. A build that fails
+ * (Secrets Manager throttled, denied or unreachable; a bad configuration) is not cached: the next invocation builds
+ * again, so the instance recovers as soon as the dependency does. A request that arrives while the app cannot be
+ * built is answered at once with 503, a JSON body and Retry-After — not a 500, not a crash, not a hang (the build
+ * itself is bounded in time, see app.ts).
+ */
+import type { App } from '../app/handler.js';
+import type { Logger } from '../observability/logger.js';
+import { ServerSecretUnavailable } from './app.js';
+import { createStreamingHandler, type HttpResponseStreamLike, type StreamingHandler } from './stream-adapter.js';
+
+export interface LambdaHandlerDeps {
+  build: () => Promise<App>;
+  logger: Logger;
+  /** Defaults to the runtime's `globalThis.awslambda.HttpResponseStream`. */
+  HttpResponseStream?: HttpResponseStreamLike;
+  /** Retry-After on a failed build; a short wait, since every invocation retries the build. */
+  retryAfterSeconds?: number;
+}
+
+export interface LambdaHandler {
+  handler: StreamingHandler;
+  /**
+   * Starts the build now, without waiting for an event: called at module load, so the secret read and the
+   * connections it opens overlap the runtime's own start and its wait for the first event. A failure here is
+   * logged and forgotten; the first event builds again.
+   */
+  prewarm(): void;
+}
+
+const MCP_PATH = '/mcp';
+
+export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
+  const { logger } = deps;
+  const retryAfter = String(deps.retryAfterSeconds ?? 2);
+  let app: Promise<App> | undefined;
+  let prewarmed: Promise<App> | undefined;
+
+  const getApp = (): Promise<App> => {
+    app ??= deps.build().catch((err: unknown) => {
+      app = undefined;
+      logger.error('cold start failed; the next request retries', failureFields(err));
+      throw err;
+    });
+    return app;
+  };
+
+  const serve = async (request: Request): Promise<Response> => {
+    let built: App;
+    const attempt = getApp();
+    try {
+      built = await attempt;
+    } catch {
+      // A build started at module load may have failed long before this request (or been cut off while the
+      // instance sat frozen, waiting for it): this request gets its own attempt before hearing "unavailable".
+      if (attempt !== prewarmed) return unavailable(request, retryAfter);
+      try {
+        built = await getApp();
+      } catch {
+        return unavailable(request, retryAfter);
+      }
+    }
+    return built.fetch(request);
+  };
+
+  return {
+    handler: createStreamingHandler(async () => serve, { logger, ...(deps.HttpResponseStream ? { HttpResponseStream: deps.HttpResponseStream } : {}) }),
+    prewarm: () => {
+      prewarmed = getApp();
+      prewarmed.catch(() => undefined);
+    },
+  };
+}
+
+/** What the log may say about a failed build: names and counts only (messages can quote ARNs, values or secrets). */
+function failureFields(err: unknown): Record<string, unknown> {
+  if (err instanceof ServerSecretUnavailable) return { error: err.name, reason: err.reason, ...(err.attempts ? { attempts: err.attempts } : {}) };
+  return { error: err instanceof Error ? err.name : 'unknown' };
+}
+
+function unavailable(request: Request, retryAfter: string): Response {
+  const message = 'The server is starting and cannot reach its configuration right now; retry shortly.';
+  let path = '';
+  try {
+    path = new URL(request.url).pathname.replace(/\/+$/, '');
+  } catch {
+    // an unparsable URL gets the plain JSON shape
+  }
+  // MCP clients get a JSON-RPC error, everything else (pages, OAuth) the OAuth-style error object.
+  const body = path === MCP_PATH ? { jsonrpc: '2.0', error: { code: -32000, message }, id: null } : { error: 'temporarily_unavailable', error_description: message };
+  return new Response(JSON.stringify(body), { status: 503, headers: { 'Content-Type': 'application/json', 'Retry-After': retryAfter, 'Cache-Control': 'no-store' } });
+}
