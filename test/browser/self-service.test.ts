@@ -26,7 +26,9 @@ const cspViolations: string[] = [];
 const neverShown: string[] = [];
 
 beforeAll(async () => {
-  [h, browser, shots] = await Promise.all([startOAuthHarness(), launchChromium(), Screenshots.create()]);
+  // The browser first: without Chromium the suite fails right here, before anything needs closing.
+  browser = await launchChromium();
+  [h, shots] = await Promise.all([startOAuthHarness(), Screenshots.create()]);
   server = await h.listen();
   base = server.url;
   neverShown.push(PASTED_KEY, ...h.secrets());
@@ -57,6 +59,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
+  if (!page) return;
   // Whatever page a step ends on holds no secret, and the browser reported no CSP violation.
   const text = await page.content();
   for (const s of neverShown) expect(text).not.toContain(s);
