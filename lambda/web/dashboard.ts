@@ -15,6 +15,21 @@ export interface DashboardData {
   provisioningAvailable: boolean;
   /** Origins a form post may end up at (the identity provider's logout). */
   formActions?: string[];
+  /** What the action that led here did. */
+  notice?: Notice;
+}
+
+/** The confirmations the dashboard shows after an action; only these fixed texts, never text from the URL. */
+const NOTICES = {
+  'key-connected': 'Your OpenRouter key is connected.',
+  'key-removed': 'Your OpenRouter key was removed. The tools stop working until you connect one again.',
+  'token-revoked': 'The token was revoked. Clients using it are refused from now on.',
+  'app-disconnected': 'The application was disconnected. It has to ask you again to get back in.',
+} as const;
+export type Notice = keyof typeof NOTICES;
+
+export function isNotice(value: unknown): value is Notice {
+  return typeof value === 'string' && Object.hasOwn(NOTICES, value);
 }
 
 export interface KeyUsage {
@@ -57,6 +72,7 @@ export function dashboardPage(urls: ServerUrls, d: DashboardData): Response {
     formActions: d.formActions ?? [],
     body: html`<section class="card"><div class="row"><h1>Your account</h1>
 <form method="post" action="${urls.base}/app/logout">${csrf}<button type="submit" class="link">Sign out</button></form></div>
+${d.notice ? html`<p class="notice" role="status" data-testid="notice">${NOTICES[d.notice]}</p>` : ''}
 <p>Signed in as <strong data-testid="user-name">${d.user.name}</strong>.</p>
 ${copyField('mcp-url', 'MCP server URL', urls.resource)}
 </section>
@@ -71,10 +87,10 @@ ${d.provisioningAvailable ? html`<form method="post" action="${urls.base}/app/ke
 <p class="muted">For clients configured with a static header. OAuth clients do not need one.</p>
 ${
   d.tokens.length
-    ? html`<table><thead><tr><th>Label</th><th>Id</th><th>Created</th><th>Expires</th><th>Last used</th><th></th></tr></thead><tbody>
+    ? html`<table><caption class="visually-hidden">Active personal tokens</caption><thead><tr><th scope="col">Label</th><th scope="col">Id</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead><tbody>
 ${d.tokens.map(
   (t) => html`<tr data-token-id="${t.tokenId}"><td>${t.label}</td><td><code>${t.tokenId}</code></td><td>${day(t.createdAt)}</td><td>${t.expiresAt ? day(t.expiresAt) : 'never'}</td><td>${t.lastUsedAt ? day(t.lastUsedAt) : '—'}</td>
-<td><form method="post" action="${urls.base}/app/tokens/revoke">${csrf}<input type="hidden" name="token_id" value="${t.tokenId}"><button type="submit" class="danger">Revoke</button></form></td></tr>`,
+<td><form method="post" action="${urls.base}/app/tokens/revoke">${csrf}<input type="hidden" name="token_id" value="${t.tokenId}"><button type="submit" class="danger" aria-label="Revoke token ${t.label} (${t.tokenId})">Revoke</button></form></td></tr>`,
 )}</tbody></table>`
     : html`<p data-testid="no-tokens">No active tokens.</p>`
 }
@@ -89,7 +105,7 @@ ${
   d.grants.length
     ? html`<ul class="plain">${d.grants.map(
         (g) => html`<li data-grant-id="${g.grantId}"><strong>${g.clientName}</strong> <span class="muted">since ${day(g.createdAt)}</span>
-<form method="post" action="${urls.base}/app/grants/revoke" class="inline">${csrf}<input type="hidden" name="grant_id" value="${g.grantId}"><button type="submit" class="danger">Disconnect</button></form></li>`,
+<form method="post" action="${urls.base}/app/grants/revoke" class="inline">${csrf}<input type="hidden" name="grant_id" value="${g.grantId}"><button type="submit" class="danger" aria-label="Disconnect ${g.clientName}">Disconnect</button></form></li>`,
       )}</ul>`
     : html`<p>No application has signed in through OAuth yet.</p>`
 }
@@ -116,7 +132,7 @@ function keyStatus(urls: ServerUrls, d: DashboardData, csrf: Html): Html {
           : html`<p class="muted">Usage is unavailable right now.</p>`;
   return html`<p data-testid="key-status">Connected${d.user.keyUpdatedAt ? html` on ${day(d.user.keyUpdatedAt)}` : ''}.</p>${usage}
 <details><summary>Replace the key</summary>${connectKeyForms(urls.base, d.session, '/app')}</details>
-<form method="post" action="${urls.base}/app/key/remove">${csrf}<button type="submit" class="danger">Remove key</button></form>`;
+<form method="post" action="${urls.base}/app/key/remove" data-confirm="Remove your OpenRouter key? The tools stop working until you connect a key again.">${csrf}<button type="submit" class="danger">Remove key</button></form>`;
 }
 
 export function tokenCreatedPage(urls: ServerUrls, token: string, info: TokenInfo): Response {
@@ -133,15 +149,17 @@ ${copyField('new-token', `Token "${info.label}"`, token)}
 
 /** A read-only field with a copy button (app.js wires the button; without script the text stays selectable). */
 function copyField(id: string, label: string, value: string, multiline = false): Html {
-  return html`<div class="copy"><label for="${id}">${label}</label>
-${multiline ? html`<textarea id="${id}" readonly rows="${Math.min(12, value.split('\n').length + 1)}">${value}</textarea>` : html`<input id="${id}" readonly value="${value}">`}
-<button type="button" class="copy-button" data-copy="${id}">Copy</button></div>`;
+  return html`<div class="copy"><label for="${id}" id="${id}-label">${label}</label>
+${multiline ? html`<textarea id="${id}" readonly spellcheck="false" rows="${Math.min(12, value.split('\n').length + 1)}">${value}</textarea>` : html`<input id="${id}" readonly spellcheck="false" value="${value}">`}
+<button type="button" class="copy-button" data-copy="${id}" aria-describedby="${id}-label">Copy</button></div>`;
 }
 
 function day(iso: string): string {
   return iso.slice(0, 10);
 }
 
-function usd(v: number | null | undefined): string {
-  return v == null ? '—' : `$${v.toFixed(v < 1 ? 4 : 2)}`;
+/** Dollars; amounts under a cent keep four decimals so small usage does not read as zero. */
+export function usd(v: number | null | undefined): string {
+  if (v == null || !Number.isFinite(v)) return '—';
+  return `$${v.toFixed(v !== 0 && Math.abs(v) < 0.01 ? 4 : 2)}`;
 }

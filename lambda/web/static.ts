@@ -27,18 +27,38 @@ table { width: 100%; border-collapse: collapse; margin-bottom: 12px; font-size: 
 .plain { list-style: none; padding: 0; } .plain li { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; padding: 6px 0; }
 details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; }
+.notice { border-left: 4px solid var(--accent); padding: 8px 12px; background: var(--bg); border-radius: 4px; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 `;
 
+// Copy buttons (the result is also announced to screen readers through one polite live region) and a confirmation
+// before forms marked data-confirm. Without script the fields stay selectable and the forms submit directly. Wrapped
+// in a function so nothing lands on window (a global named `status` would be window.status, a string).
 const JS = `
+(function () {
+var live = document.createElement('p');
+live.className = 'visually-hidden';
+live.setAttribute('role', 'status');
+document.body.appendChild(live);
 document.addEventListener('click', function (event) {
   var button = event.target.closest && event.target.closest('button[data-copy]');
   if (!button) return;
   var field = document.getElementById(button.getAttribute('data-copy'));
   if (!field) return;
-  var done = function () { button.textContent = 'Copied'; setTimeout(function () { button.textContent = 'Copy'; }, 1500); };
+  var label = document.getElementById(field.id + '-label');
+  var done = function () {
+    button.textContent = 'Copied';
+    live.textContent = 'Copied ' + (label ? label.textContent : 'the text') + ' to the clipboard.';
+    setTimeout(function () { button.textContent = 'Copy'; }, 1500);
+  };
   if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
   else { field.select(); try { document.execCommand('copy'); done(); } catch (e) { /* the text stays selected */ } }
 });
+document.addEventListener('submit', function (event) {
+  var message = event.target.getAttribute && event.target.getAttribute('data-confirm');
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+})();
 `;
 
 export const STATIC_ASSETS: Record<string, { type: string; body: string }> = {

@@ -5,7 +5,7 @@
  * (OAuth grants), and sign-out. Every state change is a POST carrying the session's CSRF value from this origin.
  */
 import type { AuthorizationServer } from '../oauth/authorization-server.js';
-import { continuePath, readForm, sameOrigin } from '../oauth/authorization-server.js';
+import { continuePath, readForm, sameOrigin, type ContinuePath } from '../oauth/authorization-server.js';
 import type { ServerUrls } from '../oauth/metadata.js';
 import { newVerifier } from '../oauth/pkce.js';
 import type { Logger } from '../observability/logger.js';
@@ -15,7 +15,7 @@ import { UpstreamError } from '../openrouter/errors.js';
 import type { KeyInfo } from '../openrouter/schemas.js';
 import { StoreError, type AccountStore } from '../store/account-store.js';
 import { redirect } from './html.js';
-import { dashboardPage, landingPage, tokenCreatedPage, type DashboardData } from './dashboard.js';
+import { dashboardPage, isNotice, landingPage, tokenCreatedPage, type DashboardData, type Notice } from './dashboard.js';
 import { errorPage } from './pages.js';
 import type { KeyProvisioner } from './provisioning.js';
 import { FLOW_COOKIES, csrfMatches, type Cookies, type Session } from './session.js';
@@ -53,7 +53,7 @@ export class WebApp {
     if (get) {
       switch (path) {
         case '/app':
-          return this.dashboard(session, urls);
+          return this.dashboard(session, urls, new URL(request.url).searchParams.get('done'));
         case '/app/openrouter/connect':
           return this.startOpenRouterConnect(request, urls);
         case '/app/openrouter/callback':
@@ -73,7 +73,7 @@ export class WebApp {
       case '/app/key/remove':
         await this.o.accounts.removeOpenRouterKey(session.userId);
         this.o.logger.info('openrouter key removed', { user_id: session.userId });
-        return redirect(`${urls.base}/app`, [], 303);
+        return redirect(afterAction(urls, '/app', 'key-removed'), [], 303);
       case '/app/key/provision':
         return this.provisionKey(session, form, urls);
       case '/app/tokens':
@@ -89,7 +89,7 @@ export class WebApp {
     }
   }
 
-  private async dashboard(session: Session, urls: ServerUrls): Promise<Response> {
+  private async dashboard(session: Session, urls: ServerUrls, done: string | null): Promise<Response> {
     const user = (await this.o.accounts.getUser(session.userId))!;
     const [tokens, grants, key] = await Promise.all([
       this.o.accounts.listTokens(user.userId),
@@ -103,6 +103,7 @@ export class WebApp {
       grants: grants.filter((g) => !g.revokedAt),
       key,
       provisioningAvailable: Boolean(this.o.provisioning),
+      ...(isNotice(done) ? { notice: done } : {}),
       formActions: await this.o.auth.identityOrigins(),
     };
     return dashboardPage(urls, data);
@@ -138,7 +139,7 @@ export class WebApp {
     }
     await this.o.accounts.setOpenRouterKey(session.userId, key);
     this.o.logger.info('openrouter key connected', { user_id: session.userId, method: 'paste' });
-    return redirect(`${urls.base}${next}`, [], 303);
+    return redirect(afterAction(urls, next, 'key-connected'), [], 303);
   }
 
   private async provisionKey(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
@@ -146,7 +147,7 @@ export class WebApp {
     if (!(await this.o.provisioning.provision(session.userId))) {
       return errorPage(urls.base, 'No key was created', 'OpenRouter did not create a key. Nothing was changed; try again later or connect your own key.', 502);
     }
-    return redirect(`${urls.base}${continuePath(form.get('next'))}`, [], 303);
+    return redirect(afterAction(urls, continuePath(form.get('next')), 'key-connected'), [], 303);
   }
 
   private startOpenRouterConnect(request: Request, urls: ServerUrls): Response {
@@ -172,7 +173,7 @@ export class WebApp {
     }
     await this.o.accounts.setOpenRouterKey(session.userId, key);
     this.o.logger.info('openrouter key connected', { user_id: session.userId, method: 'openrouter_oauth' });
-    return redirect(`${urls.base}${continuePath(flow.next)}`, [clear]);
+    return redirect(afterAction(urls, continuePath(flow.next), 'key-connected'), [clear]);
   }
 
   private async createToken(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
@@ -201,7 +202,7 @@ export class WebApp {
     if (!token || token.userId !== session.userId) return errorPage(urls.base, 'No such token', 'That token does not exist or is not yours. Nothing was changed.', 404);
     await this.o.accounts.revokeToken(tokenId);
     this.o.logger.info('token revoked', { user_id: session.userId, token_id: tokenId, via: 'web' });
-    return redirect(`${urls.base}/app`, [], 303);
+    return redirect(afterAction(urls, '/app', 'token-revoked'), [], 303);
   }
 
   private async revokeGrant(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
@@ -210,7 +211,7 @@ export class WebApp {
     if (!grant || grant.userId !== session.userId) return errorPage(urls.base, 'No such application', 'That connection does not exist or is not yours. Nothing was changed.', 404);
     await this.o.accounts.revokeGrant(grantId);
     this.o.logger.info('oauth grant revoked', { user_id: session.userId, grant_id: grantId, via: 'web' });
-    return redirect(`${urls.base}/app`, [], 303);
+    return redirect(afterAction(urls, '/app', 'app-disconnected'), [], 303);
   }
 
   private async logout(urls: ServerUrls): Promise<Response> {
@@ -222,6 +223,11 @@ export class WebApp {
   private client(apiKey: string): OpenRouterClient {
     return new OpenRouterClient({ baseUrl: this.o.openRouter.baseUrl, apiKey, ...(this.o.openRouter.fetch ? { fetch: this.o.openRouter.fetch } : {}), readBudgetMs: 8_000 });
   }
+}
+
+/** Where an action lands: the dashboard says what just happened (a fixed message, never text from the URL). */
+function afterAction(urls: ServerUrls, next: ContinuePath, notice: Notice): string {
+  return next === '/app' ? `${urls.base}/app?done=${notice}` : `${urls.base}${next}`;
 }
 
 function serveStatic(name: string): Response {

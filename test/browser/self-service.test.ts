@@ -1,7 +1,8 @@
 /**
  * The self-service pages in headless Chromium against the real handler over HTTP on loopback: sign in at the Cognito
  * stand-in, copy the MCP URL, connect a key (pasted, then through OpenRouter's PKCE flow), see its usage, create a
- * personal token, use it from a real MCP client, revoke it, approve an OAuth client on the consent page, sign out.
+ * personal token, use it from a real MCP client, revoke it, approve an OAuth client on the consent page and
+ * disconnect it, remove the key, sign out.
  * Every page is checked for CSP violations and for secrets that must not be on it.
  */
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
@@ -12,7 +13,6 @@ import { Screenshots, launchChromium } from './chromium.js';
 
 const LOGIN = { sub: 'sub-dana', email: 'dana@example.com' };
 const PASTED_KEY = 'sk-or-v1-dana-pasted-0123456789abcdef';
-const CLIENT_CALLBACK_PORT = 9; // never listened on: the route below answers for the client
 
 let h: OAuthHarness;
 let server: LocalServer;
@@ -22,6 +22,7 @@ let context: BrowserContext;
 let page: Page;
 let shots: Screenshots;
 const cspViolations: string[] = [];
+const scriptErrors: string[] = [];
 /** Secrets that may appear on no page at all (the one-time token page is checked separately). */
 const neverShown: string[] = [];
 
@@ -50,6 +51,7 @@ beforeAll(async () => {
   page.on('console', (msg) => {
     if (/content security policy/i.test(msg.text())) cspViolations.push(msg.text());
   });
+  page.on('pageerror', (err) => scriptErrors.push(err.message));
 }, 30_000);
 
 afterAll(async () => {
@@ -60,10 +62,11 @@ afterAll(async () => {
 
 afterEach(async () => {
   if (!page) return;
-  // Whatever page a step ends on holds no secret, and the browser reported no CSP violation.
+  // Whatever page a step ends on holds no secret, and the browser reported no CSP violation or script error.
   const text = await page.content();
   for (const s of neverShown) expect(text).not.toContain(s);
   expect(cspViolations).toEqual([]);
+  expect(scriptErrors).toEqual([]);
 });
 
 async function dana() {
@@ -97,11 +100,11 @@ test('signing in goes through the identity provider and lands on the dashboard',
   expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
 });
 
-test('the copy button copies the MCP URL', async () => {
-  const button = page.locator('button[data-copy="mcp-url"]');
-  await button.click();
+test('the copy button copies the MCP URL and says so to screen readers too', async () => {
+  await page.locator('button[data-copy="mcp-url"]').click();
   await page.locator('button[data-copy="mcp-url"]', { hasText: 'Copied' }).waitFor();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${base}/mcp`);
+  await expect(page.getByRole('status').last().textContent()).resolves.toBe('Copied MCP server URL to the clipboard.');
 });
 
 test('a key OpenRouter rejects shows an error and changes nothing', async () => {
@@ -121,7 +124,8 @@ test('a pasted key is checked at OpenRouter, stored, and its usage shown', async
   h.fake.addKey(PASTED_KEY, { usage: 3.25, limit: 10 });
   await page.getByLabel('Or paste an OpenRouter API key').fill(PASTED_KEY);
   await page.getByRole('button', { name: 'Save key' }).click();
-  await page.waitForURL(`${base}/app`);
+  await page.waitForURL(`${base}/app?done=key-connected`);
+  await expect(page.getByTestId('notice').textContent()).resolves.toBe('Your OpenRouter key is connected.');
   await expect(page.getByTestId('key-status').textContent()).resolves.toMatch(/^Connected/);
   await expect(page.getByTestId('key-usage').textContent()).resolves.toBe('$3.25');
   expect(await h.store.getOpenRouterKey((await dana()).userId)).toBe(PASTED_KEY);
@@ -131,7 +135,7 @@ test('a pasted key is checked at OpenRouter, stored, and its usage shown', async
 test('"Connect OpenRouter" replaces the key through OpenRouter\'s PKCE flow', async () => {
   await page.getByText('Replace the key').click();
   await page.getByRole('link', { name: 'Connect OpenRouter' }).click();
-  await page.waitForURL(`${base}/app`);
+  await page.waitForURL(`${base}/app?done=key-connected`);
   // The browser went to OpenRouter's consent page with an S256 challenge, and came back to our callback.
   const auth = h.fake.calls('/auth').at(-1)!;
   expect(auth.query.get('code_challenge_method')).toBe('S256');
@@ -141,11 +145,53 @@ test('"Connect OpenRouter" replaces the key through OpenRouter\'s PKCE flow', as
   expect(stored).toMatch(/^sk-or-v1-oauth-/);
   neverShown.push(stored);
   await expect(page.getByTestId('key-status').textContent()).resolves.toMatch(/^Connected/);
-  await expect(page.getByTestId('key-usage').textContent()).resolves.toBe('$0.0000');
+  await expect(page.getByTestId('key-usage').textContent()).resolves.toBe('$0.00');
   expect(h.fake.violations).toEqual([]);
 });
 
-let token = '';
+let accessToken = '';
+
+test('an MCP client asks for access: the consent page, Allow, and the client gets a code that works', async () => {
+  const redirectUri = 'http://127.0.0.1:33418/callback';
+  const reg = await fetch(`${base}/oauth/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ client_name: 'Example Desktop Client', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' }),
+  });
+  expect(reg.status).toBe(201);
+  const { client_id } = (await reg.json()) as { client_id: string };
+  // Stands in for the client's loopback listener (nothing listens on that port).
+  let received: URL | undefined;
+  await page.route(`${redirectUri}**`, (route) => {
+    received = new URL(route.request().url());
+    return route.fulfill({ status: 200, contentType: 'text/plain', body: 'You can close this window.' });
+  });
+  const { verifier, challenge } = pkcePair();
+  const q = new URLSearchParams({ response_type: 'code', client_id, redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256', state: 'st-1', resource: `${base}/mcp` });
+  await page.goto(`${base}/oauth/authorize?${q}`);
+  await page.waitForURL(`${base}/oauth/consent`);
+  await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Allow Example Desktop Client?');
+  await shots.take(page, 'consent');
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(`${redirectUri}**`);
+  expect(received!.searchParams.get('state')).toBe('st-1');
+  expect(received!.searchParams.get('iss')).toBe(base);
+
+  const tokenRes = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: received!.searchParams.get('code')!, redirect_uri: redirectUri, code_verifier: verifier, client_id }),
+  });
+  expect(tokenRes.status).toBe(200);
+  const tokens = (await tokenRes.json()) as { access_token: string; refresh_token: string };
+  accessToken = tokens.access_token;
+  neverShown.push(tokens.access_token, tokens.refresh_token);
+  const client = await connectV2(accessToken, { url: `${base}/mcp` });
+  expect((await client.listTools()).tools.length).toBeGreaterThan(2);
+  await client.close();
+  await page.goto(`${base}/app`);
+  await expect(page.locator('[data-grant-id]').textContent()).resolves.toContain('Example Desktop Client');
+});
 
 test('a personal token is shown once, works from an MCP client, and stops working once revoked', async () => {
   await page.getByLabel('Label').fill('laptop');
@@ -154,7 +200,7 @@ test('a personal token is shown once, works from an MCP client, and stops workin
   // The one-time page must never be cached or come back from history.
   expect(created.headers()['cache-control']).toBe('no-store');
   await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Your new MCP token');
-  token = await page.locator('#new-token').inputValue();
+  const token = await page.locator('#new-token').inputValue();
   expect(token.length).toBeGreaterThan(30);
   await shots.take(page, 'token-created');
   await page.locator('button[data-copy="new-token"]').click();
@@ -178,47 +224,23 @@ test('a personal token is shown once, works from an MCP client, and stops workin
   await expect(row.locator('td').nth(4).textContent()).resolves.not.toBe('—'); // last used
   await shots.take(page, 'dashboard', { fullPage: true });
 
-  await row.getByRole('button', { name: 'Revoke' }).click();
-  await page.waitForURL(`${base}/app`);
+  await row.getByRole('button', { name: 'Revoke token laptop' }).click();
+  await page.waitForURL(`${base}/app?done=token-revoked`);
+  await expect(page.getByTestId('notice').textContent()).resolves.toContain('The token was revoked');
   await expect(page.getByTestId('no-tokens').isVisible()).resolves.toBe(true);
 
   // The same client, next call: refused with 401.
   await expect(client.callTool({ name: 'retrieve_available_models', arguments: {} })).rejects.toMatchObject({ data: { status: 401 } });
   await client.close();
-  const raw = await fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
-    body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
-  });
-  expect(raw.status).toBe(401);
+  expect((await rawToolsList(token)).status).toBe(401);
 });
 
-test('an MCP client asks for access: the consent page, Allow, and the client gets a code', async () => {
-  const redirectUri = `http://127.0.0.1:${CLIENT_CALLBACK_PORT}/callback`;
-  const reg = await fetch(`${base}/oauth/register`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ client_name: 'Example Desktop Client', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' }),
-  });
-  expect(reg.status).toBe(201);
-  const { client_id } = (await reg.json()) as { client_id: string };
-  // Stand in for the client's loopback listener.
-  let received: URL | undefined;
-  await page.route(`${redirectUri}**`, (route) => {
-    received = new URL(route.request().url());
-    return route.fulfill({ status: 200, contentType: 'text/plain', body: 'You can close this window.' });
-  });
-  const { challenge } = pkcePair();
-  const q = new URLSearchParams({ response_type: 'code', client_id, redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256', state: 'st-1', resource: `${base}/mcp` });
-  await page.goto(`${base}/oauth/authorize?${q}`);
-  await page.waitForURL(`${base}/oauth/consent`);
-  await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Allow Example Desktop Client?');
-  await shots.take(page, 'consent');
-  await page.getByRole('button', { name: 'Allow' }).click();
-  await page.waitForURL(`${redirectUri}**`);
-  expect(received!.searchParams.get('state')).toBe('st-1');
-  expect(received!.searchParams.get('code')).toBeTruthy();
-  expect(received!.searchParams.get('iss')).toBe(base);
+test('disconnecting the application ends its access token', async () => {
+  expect((await rawToolsList(accessToken)).status).toBe(200);
+  await page.getByRole('button', { name: 'Disconnect Example Desktop Client' }).click();
+  await page.waitForURL(`${base}/app?done=app-disconnected`);
+  await expect(page.locator('[data-grant-id]').count()).resolves.toBe(0);
+  expect((await rawToolsList(accessToken)).status).toBe(401);
 });
 
 test('keyboard and labels: every field has a label, every button a name, and Enter on a focused copy button copies', async () => {
@@ -243,7 +265,7 @@ test('keyboard and labels: every field has a label, every button a name, and Ent
     for (const el of document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('input:not([type=hidden]), select, textarea')) {
       if (!el.labels?.length && !el.getAttribute('aria-label')) out.push(`unlabelled ${el.tagName} ${el.id || el.name}`);
     }
-    for (const el of document.querySelectorAll<HTMLElement>('button, a')) {
+    for (const el of document.querySelectorAll<HTMLElement>('button, a, th')) {
       if (!(el.textContent ?? '').trim() && !el.getAttribute('aria-label')) out.push(`nameless ${el.tagName}`);
     }
     return out;
@@ -251,8 +273,27 @@ test('keyboard and labels: every field has a label, every button a name, and Ent
   expect(problems).toEqual([]);
 });
 
+test('removing the key asks first; dismissing changes nothing', async () => {
+  const user = await dana();
+  const key = await h.store.getOpenRouterKey(user.userId);
+  let asked = '';
+  page.once('dialog', (d) => {
+    asked = d.message();
+    void d.dismiss();
+  });
+  await page.getByRole('button', { name: 'Remove key' }).click();
+  expect(asked).toContain('Remove your OpenRouter key?');
+  expect(page.url()).toBe(`${base}/app`);
+  expect(await h.store.getOpenRouterKey(user.userId)).toBe(key);
+
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Remove key' }).click();
+  await page.waitForURL(`${base}/app?done=key-removed`);
+  await expect(page.getByTestId('key-status').textContent()).resolves.toContain('No key connected');
+  expect((await dana()).hasKey).toBe(false);
+});
+
 test('signing out ends the session', async () => {
-  await page.goto(`${base}/app`);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(`${base}/`);
   expect((await context.cookies(base)).find((c) => c.name === 'ormcp_session')).toBeUndefined();
@@ -263,3 +304,11 @@ test('signing out ends the session', async () => {
   expect(res.headers().location).toContain(new URL(h.cognito.issuer).origin);
   expect(shots.taken).toHaveLength(4);
 });
+
+function rawToolsList(token: string): Promise<Response> {
+  return fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+    body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+  });
+}
