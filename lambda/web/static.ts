@@ -24,7 +24,7 @@ button:focus-visible, a:focus-visible, input:focus-visible, select:focus-visible
 .inline { display: inline-flex; flex-wrap: wrap; align-items: center; gap: 8px; margin: 8px 0; } .inline input, .inline select { width: auto; }
 table { width: 100%; border-collapse: collapse; margin-bottom: 12px; font-size: .92rem; } th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--border); }
 .usage { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; } .usage dt { color: var(--muted); } .usage dd { margin: 0; }
-.plain { list-style: none; padding: 0; } .plain li { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; padding: 6px 0; }
+.plain { list-style: none; padding: 0; margin: 0; } .plain li { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; padding: 6px 0; }
 details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; }
 .notice { border-left: 4px solid var(--accent); padding: 8px 12px; background: var(--bg); border-radius: 4px; }

@@ -220,8 +220,11 @@ test('a personal token is shown once, works from an MCP client, and stops workin
   expect(textOf(result)).toContain('from the browser test');
   expect(h.fake.calls('/chat/completions').at(-1)!.apiKey).toBe(await h.store.getOpenRouterKey((await dana()).userId));
 
+  // Some spending on the key, as OpenRouter would report it after a while (for the usage figures and the screenshot).
+  h.fake.addKey((await h.store.getOpenRouterKey((await dana()).userId))!, { usage: 4.82, limit: 25 });
   await page.reload();
   await expect(row.locator('td').nth(4).textContent()).resolves.not.toBe('—'); // last used
+  await expect(page.locator('.usage').textContent()).resolves.toBe('Used$4.82Limit$25.00Remaining$20.18');
   await shots.take(page, 'dashboard', { fullPage: true });
 
   await row.getByRole('button', { name: 'Revoke token laptop' }).click();
