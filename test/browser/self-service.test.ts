@@ -2,7 +2,8 @@
  * The self-service pages in headless Chromium against the real handler over HTTP on loopback: sign in at the Cognito
  * stand-in, copy the MCP URL, connect a key (pasted, then through OpenRouter's PKCE flow), see its usage, create a
  * personal token, use it from a real MCP client, revoke it, approve an OAuth client on the consent page and
- * disconnect it, remove the key, sign out.
+ * disconnect it, remove the key, sign out; and a new user arriving from an MCP client, who connects OpenRouter inside
+ * the authorization and then denies it.
  * Every page is checked for CSP violations and for secrets that must not be on it.
  */
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
@@ -33,25 +34,7 @@ beforeAll(async () => {
   server = await h.listen();
   base = server.url;
   neverShown.push(PASTED_KEY, ...h.secrets());
-  context = await browser.newContext({ viewport: { width: 1000, height: 760 }, colorScheme: 'light', locale: 'en-US' });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-  // The Cognito stand-in signs in whoever its /authorize URL names. Chromium follows redirects inside its network
-  // stack, where routes do not see them, so the redirect that starts a sign-in is the one that gets the identity.
-  const issuer = new URL(h.cognito.issuer);
-  await context.route(`${base}/app/login`, async (route: Route) => {
-    const response = await route.fetch({ maxRedirects: 0 });
-    const location = new URL(response.headers()['location'] ?? '', base);
-    if (location.origin !== issuer.origin || location.pathname !== '/authorize') return route.fulfill({ response });
-    location.searchParams.set('login_sub', LOGIN.sub);
-    location.searchParams.set('login_email', LOGIN.email);
-    return route.fulfill({ response, headers: { ...response.headers(), location: location.toString() } });
-  });
-  context.setDefaultTimeout(8_000);
-  page = await context.newPage();
-  page.on('console', (msg) => {
-    if (/content security policy/i.test(msg.text())) cspViolations.push(msg.text());
-  });
-  page.on('pageerror', (err) => scriptErrors.push(err.message));
+  ({ context, page } = await openBrowserContext(LOGIN));
 }, 30_000);
 
 afterAll(async () => {
@@ -68,6 +51,33 @@ afterEach(async () => {
   expect(cspViolations).toEqual([]);
   expect(scriptErrors).toEqual([]);
 });
+
+/**
+ * A fresh browser profile for one person. The Cognito stand-in signs in whoever its /authorize URL names; Chromium
+ * follows redirects inside its network stack, where routes do not see them, so the responses of ours that start a
+ * sign-in (the redirect to /authorize) get the identity added to their Location.
+ */
+async function openBrowserContext(login: { sub: string; email: string }): Promise<{ context: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({ viewport: { width: 1000, height: 760 }, colorScheme: 'light', locale: 'en-US' });
+  ctx.setDefaultTimeout(8_000);
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  const issuer = new URL(h.cognito.issuer);
+  const startsSignIn = (url: URL) => url.origin === base && (url.pathname === '/app/login' || url.pathname === '/oauth/authorize');
+  await ctx.route(startsSignIn, async (route: Route) => {
+    const response = await route.fetch({ maxRedirects: 0 });
+    const location = new URL(response.headers()['location'] ?? '', base);
+    if (location.origin !== issuer.origin || location.pathname !== '/authorize') return route.fulfill({ response });
+    location.searchParams.set('login_sub', login.sub);
+    location.searchParams.set('login_email', login.email);
+    return route.fulfill({ response, headers: { ...response.headers(), location: location.toString() } });
+  });
+  const p = await ctx.newPage();
+  p.on('console', (msg) => {
+    if (/content security policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+  p.on('pageerror', (err) => scriptErrors.push(err.message));
+  return { context: ctx, page: p };
+}
 
 async function dana() {
   const user = await h.store.findUserByName(LOGIN.email);
@@ -153,13 +163,7 @@ let accessToken = '';
 
 test('an MCP client asks for access: the consent page, Allow, and the client gets a code that works', async () => {
   const redirectUri = 'http://127.0.0.1:33418/callback';
-  const reg = await fetch(`${base}/oauth/register`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ client_name: 'Example Desktop Client', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' }),
-  });
-  expect(reg.status).toBe(201);
-  const { client_id } = (await reg.json()) as { client_id: string };
+  const client_id = await registerClient('Example Desktop Client', redirectUri);
   // Stands in for the client's loopback listener (nothing listens on that port).
   let received: URL | undefined;
   await page.route(`${redirectUri}**`, (route) => {
@@ -167,8 +171,7 @@ test('an MCP client asks for access: the consent page, Allow, and the client get
     return route.fulfill({ status: 200, contentType: 'text/plain', body: 'You can close this window.' });
   });
   const { verifier, challenge } = pkcePair();
-  const q = new URLSearchParams({ response_type: 'code', client_id, redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256', state: 'st-1', resource: `${base}/mcp` });
-  await page.goto(`${base}/oauth/authorize?${q}`);
+  await page.goto(authorizeUrl(client_id, redirectUri, challenge, 'st-1'));
   await page.waitForURL(`${base}/oauth/consent`);
   await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Allow Example Desktop Client?');
   await shots.take(page, 'consent');
@@ -296,6 +299,39 @@ test('removing the key asks first; dismissing changes nothing', async () => {
   expect((await dana()).hasKey).toBe(false);
 });
 
+test('a new user arriving from an MCP client signs in, connects OpenRouter first, and can still deny', async () => {
+  const erin = { sub: 'sub-erin', email: 'erin@example.com' };
+  const { context: ctx, page: p } = await openBrowserContext(erin);
+  try {
+    const redirectUri = 'http://127.0.0.1:33419/callback';
+    const clientId = await registerClient('Another Client', redirectUri);
+    let received: URL | undefined;
+    await p.route(`${redirectUri}**`, (route) => {
+      received = new URL(route.request().url());
+      return route.fulfill({ status: 200, contentType: 'text/plain', body: 'You can close this window.' });
+    });
+    await p.goto(authorizeUrl(clientId, redirectUri, pkcePair().challenge, 'st-2'));
+    await p.waitForURL(`${base}/oauth/consent`);
+    await expect(p.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Connect OpenRouter first');
+    await p.getByRole('link', { name: 'Connect OpenRouter' }).click();
+    // Back from OpenRouter to the same consent URL, now asking the question.
+    await p.getByRole('heading', { name: 'Allow Another Client?' }).waitFor();
+    const user = (await h.store.findUserByName(erin.email))!;
+    const key = (await h.store.getOpenRouterKey(user.userId))!;
+    expect(key).toMatch(/^sk-or-v1-oauth-/);
+    expect(await p.content()).not.toContain(key);
+
+    await p.getByRole('button', { name: 'Deny' }).click();
+    await p.waitForURL(`${redirectUri}**`);
+    expect(received!.searchParams.get('error')).toBe('access_denied');
+    expect(received!.searchParams.get('state')).toBe('st-2');
+    expect(received!.searchParams.has('code')).toBe(false);
+    expect(await h.store.listGrants(user.userId)).toEqual([]);
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('signing out ends the session', async () => {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(`${base}/`);
@@ -307,6 +343,21 @@ test('signing out ends the session', async () => {
   expect(res.headers().location).toContain(new URL(h.cognito.issuer).origin);
   expect(shots.taken).toHaveLength(4);
 });
+
+async function registerClient(name: string, redirectUri: string): Promise<string> {
+  const reg = await fetch(`${base}/oauth/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ client_name: name, redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' }),
+  });
+  expect(reg.status).toBe(201);
+  return ((await reg.json()) as { client_id: string }).client_id;
+}
+
+function authorizeUrl(clientId: string, redirectUri: string, challenge: string, state: string): string {
+  const q = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256', state, resource: `${base}/mcp` });
+  return `${base}/oauth/authorize?${q}`;
+}
 
 function rawToolsList(token: string): Promise<Response> {
   return fetch(`${base}/mcp`, {
