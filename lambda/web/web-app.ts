@@ -161,8 +161,11 @@ export class WebApp {
     const flow = this.o.cookies.readFlow<{ verifier: string; next: string }>(request, FLOW_COOKIES.openRouterConnect);
     const clear = this.o.cookies.clearFlow(FLOW_COOKIES.openRouterConnect);
     const code = new URL(request.url).searchParams.get('code');
-    if (!flow || !code || code.length > 500) {
+    if (!flow) {
       return errorPage(urls.base, 'OpenRouter connection expired', 'This connection attempt is unknown or took too long. Nothing was changed; start again.', 400, [clear]);
+    }
+    if (!code || code.length > 500) {
+      return errorPage(urls.base, 'OpenRouter did not connect', 'OpenRouter sent you back without a key: the request was cancelled or refused. Nothing was changed; you can try again or paste a key.', 400, [clear]);
     }
     let key: string;
     try {

@@ -279,6 +279,36 @@ test('keyboard and labels: every field has a label, every button a name, and Ent
   expect(problems).toEqual([]);
 });
 
+test('error pages say what happened and that nothing changed', async () => {
+  const user = await dana();
+  const key = await h.store.getOpenRouterKey(user.userId);
+  const expectPage = async (title: string) => {
+    await expect(page.getByRole('alert').locator('h1').textContent()).resolves.toBe(title);
+    expect(await page.title()).toBe(`${title} · OpenRouter MCP`);
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('Nothing was changed');
+    await expect(page.getByRole('link', { name: 'Back to the start page' }).isVisible()).resolves.toBe(true);
+  };
+  // Back from OpenRouter without a connection attempt of ours (an old tab, a forged link).
+  let res = (await page.goto(`${base}/app/openrouter/callback?code=or_code_forged`))!;
+  expect(res.status()).toBe(400);
+  await expectPage('OpenRouter connection expired');
+  // Back from OpenRouter without a code (the user cancelled there).
+  expect((await page.request.get(`${base}/app/openrouter/connect?next=%2Fapp`, { maxRedirects: 0 })).status()).toBe(302);
+  res = (await page.goto(`${base}/app/openrouter/callback`))!;
+  expect(res.status()).toBe(400);
+  await expectPage('OpenRouter did not connect');
+  expect((await context.cookies(base)).some((c) => c.name === 'ormcp_orconnect')).toBe(false);
+  // A form posted from elsewhere (no CSRF value, foreign Origin).
+  const forged = await page.request.post(`${base}/app/key/remove`, { form: { csrf: 'guess' }, headers: { Origin: 'https://evil.example' }, maxRedirects: 0 });
+  expect(forged.status()).toBe(403);
+  expect(await forged.text()).toContain('Request refused');
+  res = (await page.goto(`${base}/app/nothing-here`))!;
+  expect(res.status()).toBe(404);
+  await expect(page.getByRole('alert').locator('h1').textContent()).resolves.toBe('Not found');
+  expect(await h.store.getOpenRouterKey(user.userId)).toBe(key);
+  await page.goto(`${base}/app`);
+});
+
 test('removing the key asks first; dismissing changes nothing', async () => {
   const user = await dana();
   const key = await h.store.getOpenRouterKey(user.userId);
