@@ -71,6 +71,9 @@ export async function measureServer(args: string[], upstreamBaseUrl: string): Pr
       OPENROUTER_API_KEY: OPENROUTER_KEY,
       OPENROUTER_BASE_URL: upstreamBaseUrl,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // One user drives all 50 clients: limits high enough never to refuse, but still checked on every call.
+      ORMCP_RATE_LIMIT_PER_MINUTE: '100000',
+      ORMCP_MAX_CONCURRENT_PER_USER: '1000',
     },
   });
   closeSync(logFd);
