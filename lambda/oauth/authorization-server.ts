@@ -250,7 +250,7 @@ export class AuthorizationServer {
     const user = await this.o.accounts.getUser(session.userId);
     if (!user) return this.startLogin(urls, '/oauth/consent', [this.o.cookies.endSession()]);
     if (!user.hasKey) return connectKeyPage(urls.base, session, '/oauth/consent', pending.clientName);
-    return consentPage(urls.base, session, { clientName: pending.clientName, redirectHost: describeRedirect(pending.redirectUri), userName: user.name }, [new URL(pending.redirectUri).origin]);
+    return consentPage(urls.base, session, { clientName: pending.clientName, redirectHost: describeRedirect(pending.redirectUri), userName: user.name }, [pending.redirectUri]);
   }
 
   private async decideConsent(request: Request, urls: ServerUrls): Promise<Response> {

@@ -53,12 +53,28 @@ export interface ConsentDetails {
   userName: string;
 }
 
-export function consentPage(base: string, session: Session, details: ConsentDetails, redirectOrigins: string[]): Response {
+/**
+ * The CSP source that lets a form post end at `uri`: its origin for http(s); for an app scheme (`cursor://…`, whose
+ * origin is opaque) the scheme itself. Undefined when `uri` is not a URL.
+ */
+export function formActionSource(uri: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol === 'http:' || url.protocol === 'https:') return url.origin;
+  return /^[a-z][a-z0-9+.-]*:$/.test(url.protocol) ? url.protocol : undefined;
+}
+
+/** `redirectUris`: where the decision may send the browser (the client's redirect URI). */
+export function consentPage(base: string, session: Session, details: ConsentDetails, redirectUris: string[]): Response {
   return page({
     base,
     title: 'Authorize access',
-    // After the decision the browser is redirected to the client: Chrome checks that against form-action.
-    formActions: redirectOrigins.filter((o) => o !== 'null'),
+    // After the decision the browser is redirected to the client: Chrome checks that redirect against form-action.
+    formActions: redirectUris.map(formActionSource).filter((s): s is string => s !== undefined),
     body: html`<section class="card"><h1>Allow ${details.clientName}?</h1>
 <p><strong>${details.clientName}</strong> wants to use the OpenRouter MCP server as <strong>${details.userName}</strong>: it can call OpenRouter models with your key and spend its credit.</p>
 <p class="muted">After you decide, you return to <strong>${details.redirectHost}</strong>. Only allow applications you just connected yourself.</p>

@@ -249,6 +249,35 @@ test('disconnecting the application ends its access token', async () => {
   expect((await rawToolsList(accessToken)).status).toBe(401);
 });
 
+test('a client with an app-scheme callback (Cursor\'s deep link) gets its code after Allow', async () => {
+  // Chrome applies the consent page's form-action to the redirect that follows the post, so the CSP must name the
+  // callback's scheme; otherwise Allow is blocked and goes nowhere.
+  const redirectUri = 'cursor://anysphere.cursor-mcp/oauth/callback';
+  const clientId = await registerClient('Cursor', redirectUri);
+  // Dana's session in a profile without request routing (routing changes how Chromium reports redirects).
+  const ctx = await browser.newContext();
+  try {
+    ctx.setDefaultTimeout(8_000);
+    await ctx.addCookies(await context.cookies(base));
+    const p = await ctx.newPage();
+    const violations: string[] = [];
+    p.on('console', (msg) => {
+      if (/content security policy/i.test(msg.text())) violations.push(msg.text());
+    });
+    await p.goto(authorizeUrl(clientId, redirectUri, pkcePair().challenge, 'st-3'));
+    await p.waitForURL(`${base}/oauth/consent`);
+    // The browser follows the redirect to the deep link and hands it to the operating system, which has no handler
+    // here: the navigation ends as an aborted request for the deep link, which is what is observable.
+    const [deepLink] = await Promise.all([p.waitForEvent('requestfailed', (r) => r.url().startsWith('cursor:')), p.getByRole('button', { name: 'Allow' }).click()]);
+    const url = new URL(deepLink.url());
+    expect(url.searchParams.get('state')).toBe('st-3');
+    expect(url.searchParams.get('code')).toBeTruthy();
+    expect(violations).toEqual([]);
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('keyboard and labels: every field has a label, every button a name, and Enter on a focused copy button copies', async () => {
   await page.goto(`${base}/app`);
   // From a fresh page, Tab reaches the MCP URL's copy button within a few steps, and Enter activates it.

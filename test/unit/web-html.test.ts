@@ -5,7 +5,7 @@
  */
 import { Html, contentSecurityPolicy, escapeHtml, html, htmlResponse, page, redirect } from '../../lambda/web/html.js';
 import { dashboardPage, isNotice, landingPage, tokenCreatedPage, usd, type DashboardData } from '../../lambda/web/dashboard.js';
-import { connectKeyPage, consentPage, errorPage } from '../../lambda/web/pages.js';
+import { connectKeyPage, consentPage, errorPage, formActionSource } from '../../lambda/web/pages.js';
 import { serverUrls } from '../../lambda/oauth/metadata.js';
 
 const urls = serverUrls('https://mcp.example.com/prod');
@@ -66,6 +66,24 @@ describe('contentSecurityPolicy', () => {
 
   test('form-action lists the extra destinations a form post may redirect to', () => {
     expect(contentSecurityPolicy(['https://auth.example.com', 'http://127.0.0.1:33418'])).toContain("form-action 'self' https://auth.example.com http://127.0.0.1:33418;");
+  });
+});
+
+describe('formActionSource (where the consent decision may redirect)', () => {
+  test.each<[string, string | undefined]>([
+    ['http://127.0.0.1:33418/callback?x=1', 'http://127.0.0.1:33418'],
+    ['https://claude.ai/api/mcp/auth_callback', 'https://claude.ai'],
+    // App schemes have an opaque origin ("null"): the scheme is the source that lets the redirect through.
+    ['cursor://anysphere.cursor-mcp/oauth/callback', 'cursor:'],
+    ['com.example.app:/oauth2redirect', 'com.example.app:'],
+    ['not a url', undefined],
+  ])('%s → %s', (uri, expected) => {
+    expect(formActionSource(uri)).toBe(expected);
+  });
+
+  test('the consent page allows its client\'s callback as a form-action destination', () => {
+    const csp = consentPage(urls.base, session, { clientName: 'C', redirectHost: 'h', userName: 'u' }, ['cursor://anysphere.cursor-mcp/oauth/callback']).headers.get('content-security-policy')!;
+    expect(csp).toContain("form-action 'self' cursor:;");
   });
 });
 
