@@ -65,6 +65,7 @@ export function page(options: PageOptions): Response {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · OpenRouter MCP</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${options.base}/app/static/app.css">
 <script src="${options.base}/app/static/app.js" defer></script>
 </head>

@@ -24,6 +24,7 @@ let page: Page;
 let shots: Screenshots;
 const cspViolations: string[] = [];
 const scriptErrors: string[] = [];
+const missingResources: string[] = [];
 /** Secrets that may appear on no page at all (the one-time token page is checked separately). */
 const neverShown: string[] = [];
 
@@ -50,6 +51,7 @@ afterEach(async () => {
   for (const s of neverShown) expect(text).not.toContain(s);
   expect(cspViolations).toEqual([]);
   expect(scriptErrors).toEqual([]);
+  expect(missingResources).toEqual([]);
 });
 
 /**
@@ -76,6 +78,10 @@ async function openBrowserContext(login: { sub: string; email: string }): Promis
     if (/content security policy/i.test(msg.text())) cspViolations.push(msg.text());
   });
   p.on('pageerror', (err) => scriptErrors.push(err.message));
+  // Subresources the server cannot answer (a missing stylesheet, script or image).
+  p.on('response', (r) => {
+    if (r.status() === 404 && r.request().resourceType() !== 'document') missingResources.push(r.url());
+  });
   return { context: ctx, page: p };
 }
 
