@@ -25,6 +25,7 @@ let shots: Screenshots;
 const cspViolations: string[] = [];
 const scriptErrors: string[] = [];
 const missingResources: string[] = [];
+const weakPolicies: string[] = [];
 /** Secrets that may appear on no page at all (the one-time token page is checked separately). */
 const neverShown: string[] = [];
 
@@ -52,6 +53,7 @@ afterEach(async () => {
   expect(cspViolations).toEqual([]);
   expect(scriptErrors).toEqual([]);
   expect(missingResources).toEqual([]);
+  expect(weakPolicies).toEqual([]);
 });
 
 /**
@@ -81,6 +83,11 @@ async function openBrowserContext(login: { sub: string; email: string }): Promis
   // Subresources the server cannot answer (a missing stylesheet, script or image).
   p.on('response', (r) => {
     if (r.status() === 404 && r.request().resourceType() !== 'document') missingResources.push(r.url());
+    // Every page of ours, errors included, comes with the strict policy.
+    if (r.request().resourceType() === 'document' && r.url().startsWith(base) && (r.status() < 300 || r.status() >= 400)) {
+      const csp = r.headers()['content-security-policy'] ?? '';
+      if (!csp.includes("default-src 'none'") || /unsafe-/.test(csp)) weakPolicies.push(`${r.url()}: ${csp || 'no CSP'}`);
+    }
   });
   return { context: ctx, page: p };
 }
