@@ -8,7 +8,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Keyring } from './keyring.js';
 
-export type SealPurpose = 'session' | 'authorization' | 'upstream-login' | 'openrouter-connect';
+export type SealPurpose = 'session' | 'authorization' | 'upstream-login' | 'openrouter-connect' | 'new-token';
 
 const FORMAT = 's1';
 

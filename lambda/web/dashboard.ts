@@ -135,13 +135,14 @@ function keyStatus(urls: ServerUrls, d: DashboardData, csrf: Html): Html {
 <form method="post" action="${urls.base}/app/key/remove" data-confirm="Remove your OpenRouter key? The tools stop working until you connect a key again.">${csrf}<button type="submit" class="danger">Remove key</button></form>`;
 }
 
-export function tokenCreatedPage(urls: ServerUrls, token: string, info: TokenInfo): Response {
+export function tokenCreatedPage(urls: ServerUrls, token: string, label: string, cookies: string[] = []): Response {
   return page({
     base: urls.base,
     title: 'Token created',
+    headers: cookies.length ? { 'Set-Cookie': cookies } : {},
     body: html`<section class="card"><h1>Your new MCP token</h1>
 <p class="warn">Copy it now: it is shown only this once.</p>
-${copyField('new-token', `Token "${info.label}"`, token)}
+${copyField('new-token', `Token "${label}"`, token)}
 <p>Use it as <code>Authorization: Bearer &lt;token&gt;</code> with <code>${urls.resource}</code>.</p>
 <p><a class="button" href="${urls.base}/app">Done</a></p></section>`,
   });

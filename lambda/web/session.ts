@@ -31,6 +31,8 @@ export const FLOW_COOKIES = {
   upstreamLogin: { name: 'ormcp_login', purpose: 'upstream-login', ttlSeconds: 10 * 60 },
   /** The OpenRouter OAuth PKCE verifier while the user approves at OpenRouter. */
   openRouterConnect: { name: 'ormcp_orconnect', purpose: 'openrouter-connect', ttlSeconds: 10 * 60 },
+  /** A token just created, between the form post and the one page that shows it (post/redirect/get). */
+  newToken: { name: 'ormcp_newtoken', purpose: 'new-token', ttlSeconds: 5 * 60 },
 } as const satisfies Record<string, FlowCookie>;
 
 export class Cookies {

@@ -32,6 +32,12 @@ export interface WebAppOptions {
   now?: () => Date;
 }
 
+interface NewToken {
+  token: string;
+  label: string;
+  uid: string;
+}
+
 const EXPIRY_CHOICES: Record<string, number | undefined> = { '7d': 7, '30d': 30, '90d': 90, '365d': 365, never: undefined };
 
 export class WebApp {
@@ -58,6 +64,8 @@ export class WebApp {
           return this.startOpenRouterConnect(request, urls);
         case '/app/openrouter/callback':
           return this.finishOpenRouterConnect(request, session, urls);
+        case '/app/tokens/new':
+          return this.showNewToken(request, session, urls);
         default:
           return errorPage(urls.base, 'Not found', 'There is no such page.', 404);
       }
@@ -191,11 +199,21 @@ export class WebApp {
         ...(days ? { expiresAt: new Date(now.getTime() + days * 86_400_000) } : {}),
       });
       this.o.logger.info('token issued', { user_id: session.userId, token_id: info.tokenId, via: 'web' });
-      return tokenCreatedPage(urls, token, info);
+      // Post/redirect/get: reloading the page that shows the token must not create another one.
+      const fresh: NewToken = { token, label: info.label, uid: session.userId };
+      return redirect(`${urls.base}/app/tokens/new`, [this.o.cookies.writeFlow(FLOW_COOKIES.newToken, fresh)], 303);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'invalid_input') return errorPage(urls.base, 'Invalid token label', err.message, 400);
       throw err;
     }
+  }
+
+  /** Shows a just-created token once: the sealed cookie carrying it is cleared by the same response. */
+  private showNewToken(request: Request, session: Session, urls: ServerUrls): Response {
+    const fresh = this.o.cookies.readFlow<NewToken>(request, FLOW_COOKIES.newToken);
+    const clear = this.o.cookies.clearFlow(FLOW_COOKIES.newToken);
+    if (!fresh || fresh.uid !== session.userId) return redirect(`${urls.base}/app`, [clear]);
+    return tokenCreatedPage(urls, fresh.token, fresh.label, [clear]);
   }
 
   private async revokeToken(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {

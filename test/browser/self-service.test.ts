@@ -212,9 +212,10 @@ test('an MCP client asks for access: the consent page, Allow, and the client get
 test('a personal token is shown once, works from an MCP client, and stops working once revoked', async () => {
   await page.getByLabel('Label').fill('laptop');
   await page.getByLabel('Expires').selectOption('30d');
-  const [created] = await Promise.all([page.waitForResponse((r) => r.url() === `${base}/app/tokens`), page.getByRole('button', { name: 'Create token' }).click()]);
-  // The one-time page must never be cached or come back from history.
+  const [created] = await Promise.all([page.waitForResponse((r) => r.url() === `${base}/app/tokens/new`), page.getByRole('button', { name: 'Create token' }).click()]);
+  // Post/redirect/get: the one-time page is a GET, never cached; reloading it shows nothing and creates nothing.
   expect(created.headers()['cache-control']).toBe('no-store');
+  expect(created.request().method()).toBe('GET');
   await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Your new MCP token');
   const token = await page.locator('#new-token').inputValue();
   expect(token.length).toBeGreaterThan(30);
@@ -224,8 +225,12 @@ test('a personal token is shown once, works from an MCP client, and stops workin
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
   neverShown.push(token);
 
-  await page.getByRole('link', { name: 'Done' }).click();
+  // Reloading the one-time page neither shows the token again nor creates another one: it leads back to the account.
+  const tokensBefore = (await h.store.listTokens((await dana()).userId)).length;
+  await page.reload();
   await page.waitForURL(`${base}/app`);
+  expect(await page.content()).not.toContain(token);
+  expect(await h.store.listTokens((await dana()).userId)).toHaveLength(tokensBefore);
   const row = page.locator('tr', { hasText: 'laptop' });
   await expect(row.count()).resolves.toBe(1);
 

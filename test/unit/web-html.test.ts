@@ -179,7 +179,7 @@ describe('no secret on any page but the one-time token page', () => {
   });
 
   test('the token page shows the token once, in a read-only field, and is never cached', async () => {
-    const res = tokenCreatedPage(urls, token, { tokenId: '0123456789abcdef', userId: 'u1', label: 'laptop', kind: 'personal', createdAt: '2026-01-01T00:00:00Z' });
+    const res = tokenCreatedPage(urls, token, 'laptop');
     expect(res.headers.get('cache-control')).toBe('no-store');
     const body = await res.text();
     expect(body.split(token)).toHaveLength(2);
