@@ -63,6 +63,22 @@ describe('authorization_code', () => {
   });
 
   test.each([
+    ['a well-formed unknown code', 'A'.repeat(43)],
+    ['a malformed code', 'not-a-code'],
+  ])('%s is invalid_grant', async (_what, value) => {
+    const c = await code();
+    await expectOAuthError(await unchanged(h, () => exchange(h, c, { code: value })), 400, 'invalid_grant');
+  });
+
+  test('two concurrent redemptions of one code: at most one gets tokens', async () => {
+    const c = await code();
+    const results = await Promise.all([exchange(h, c), exchange(h, c)]);
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(1);
+    for (const r of results) if (r.status !== 200) await expectOAuthError(r, 400, 'invalid_grant');
+  });
+
+  test.each([
     ['another path', 'http://127.0.0.1:9999/other'],
     ['another loopback port (exact match here)', 'http://127.0.0.1:1234/callback'],
     ['another site', 'https://evil.example/cb'],
@@ -146,6 +162,19 @@ describe('authorization_code', () => {
     body.append('code', c.code);
     const res = await unchanged(h, () => h.fetch(`${ORIGIN}/oauth/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body }));
     await expectOAuthError(res, 400, 'invalid_request');
+    await tokensOf(await exchange(h, c));
+  });
+
+  test('a body over 16 KiB, or one declaring it, is invalid_request', async () => {
+    const c = await code();
+    const padded = new URLSearchParams({ grant_type: 'authorization_code', code: c.code, redirect_uri: c.redirectUri, code_verifier: c.verifier, client_id: pub.client_id, pad: 'x'.repeat(17 * 1024) });
+    const big = await unchanged(h, () => h.fetch(`${ORIGIN}/oauth/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: padded.toString() }));
+    await expectOAuthError(big, 400, 'invalid_request');
+    const honest = new URLSearchParams({ grant_type: 'authorization_code', code: c.code, redirect_uri: c.redirectUri, code_verifier: c.verifier, client_id: pub.client_id }).toString();
+    const declared = await unchanged(h, () =>
+      h.fetch(`${ORIGIN}/oauth/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(64 * 1024) }, body: honest }),
+    );
+    await expectOAuthError(declared, 400, 'invalid_request');
     await tokensOf(await exchange(h, c));
   });
 
@@ -280,6 +309,24 @@ describe('refresh_token', () => {
     await expectDead(tokens);
   });
 
+  test('a rotated-out token that has since expired still counts as reuse: the grant is revoked', async () => {
+    const tokens = await freshTokens();
+    const grantId = await grantIdOf(tokens.access_token);
+    const old = await h.oauth.issueRefreshToken({ grantId, clientId: pub.client_id, userId: erinId, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    expect(await h.oauth.useRefreshToken(old.split('_')[1]!)).toBe(true);
+    const before = await dumpTable(h);
+    await expectOAuthError(await refresh(old), 400, 'invalid_grant');
+    await expectOnlyGrantRevoked(before, grantId);
+    await expectDead(tokens);
+  });
+
+  test('two concurrent refreshes with one token: at most one gets tokens', async () => {
+    const tokens = await freshTokens();
+    const results = await Promise.all([refresh(tokens.refresh_token), refresh(tokens.refresh_token)]);
+    expect(results.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
+    for (const r of results) if (r.status !== 200) await expectOAuthError(r, 400, 'invalid_grant');
+  });
+
   test('after the user revokes everything, refresh is invalid_grant and access tokens are refused', async () => {
     const tokens = await freshTokens();
     expect(await h.store.revokeAllTokens(erinId)).toBeGreaterThan(0);
@@ -371,8 +418,9 @@ describe('revocation (RFC 7009)', () => {
     expect(await h.store.authenticate(h.alice.token)).toBeDefined();
   });
 
-  test('no token is invalid_request; an unauthenticated client is invalid_client', async () => {
+  test('no token (or an absurdly long one) is invalid_request; an unauthenticated client is invalid_client', async () => {
     await expectOAuthError(await unchanged(h, () => tokenRequest(h, { client_id: pub.client_id }, {}, '/oauth/revoke')), 400, 'invalid_request');
+    await expectOAuthError(await unchanged(h, () => revoke('x'.repeat(301))), 400, 'invalid_request');
     const conf = await registerClient(h, { redirect_uris: [LOOPBACK], token_endpoint_auth_method: 'client_secret_post' });
     const tokens = await tokensOf(await exchange(h, await code(conf), { client_secret: conf.client_secret! }));
     await expectOAuthError(await unchanged(h, () => revoke(tokens.refresh_token, conf, { client_secret: 'wrong' })), 401, 'invalid_client');

@@ -5,6 +5,7 @@
  * negative-tokens.test.ts.
  */
 import { TEST_ORIGIN as ORIGIN, Browser, authorizeUrl, csrfOf, dumpTable, mapMetadataFetcher, obtainCode, registerClient, registerRequest, startOAuthHarness, tableDiff, type OAuthHarness, type RegisteredTestClient } from '../support/oauth.js';
+import { continuePath } from '../../lambda/oauth/authorization-server.js';
 import { RESOURCE, authorizeParams, exchange, expectAccepted, expectErrorPage, expectErrorRedirect, expectOAuthError, mcpStatus, tokensOf, unchanged } from './negative-helpers.js';
 
 const LOOPBACK = 'http://127.0.0.1:9999/callback';
@@ -72,6 +73,8 @@ describe('dynamic client registration (RFC 7591)', () => {
     ['response types code and token', JSON.stringify({ redirect_uris: [LOOPBACK], response_types: ['code', 'token'] }), 'application/json'],
     ['an unsupported auth method', JSON.stringify({ redirect_uris: [LOOPBACK], token_endpoint_auth_method: 'private_key_jwt' }), 'application/json'],
     ['a client name with control characters', JSON.stringify({ redirect_uris: [LOOPBACK], client_name: 'Evil\u0007App' }), 'application/json'],
+    ['a client_uri that is not a URL', JSON.stringify({ redirect_uris: [LOOPBACK], client_uri: 'not a url' }), 'application/json'],
+    ['more than 10 redirect URIs', JSON.stringify({ redirect_uris: Array.from({ length: 11 }, (_, i) => `http://127.0.0.1:${3000 + i}/cb`) }), 'application/json'],
   ])('refuses %s with invalid_client_metadata', async (_what, body, contentType) => {
     const res = await unchanged(h, () => registerRequest(h, body, contentType));
     await expectOAuthError(res, 400, 'invalid_client_metadata');
@@ -233,7 +236,69 @@ describe('the consent decision', () => {
     expect(Object.fromEntries(back.searchParams)).toEqual({ error: 'access_denied', error_description: expect.any(String), state: 'state-1', iss: ORIGIN });
     // The pending request is gone: approving now has nothing to approve.
     const again = await unchanged(h, () => browser.post(`${ORIGIN}/oauth/consent`, { decision: 'approve', csrf }));
-    expect(again.headers.get('location')).toBeNull();
+    expect({ status: again.status, location: again.headers.get('location') }).toEqual({ status: 400, location: null });
+    expect(await again.text()).toContain('Nothing to approve');
+  });
+});
+
+describe('sign-in at the identity provider (/oauth/callback)', () => {
+  /** A signed-out browser sent to the identity provider for `pub`: its login cookie is set; returns our state there. */
+  async function startSignIn(): Promise<{ b: Browser; upstreamState: string }> {
+    const b = new Browser(h.fetch, ORIGIN, { sub: 'sub-dave', email: 'dave@example.com' });
+    const res = await b.get(authorizeUrl(authorizeParams(pub)));
+    const location = new URL(res.headers.get('location')!);
+    expect(location.origin).toBe(new URL(h.cognito.issuer).origin);
+    return { b, upstreamState: location.searchParams.get('state')! };
+  }
+  const sessionCookies = (res: Response) => res.headers.getSetCookie().filter((c) => c.startsWith('ormcp_session=') && !/max-age=0/i.test(c));
+
+  test('a callback with a state that is not ours is refused and signs no one in', async () => {
+    const { b, upstreamState } = await startSignIn();
+    const res = await unchanged(h, () => b.get(`${ORIGIN}/oauth/callback?${new URLSearchParams({ code: 'whatever', state: `${upstreamState}x` })}`));
+    await expectErrorPage(res);
+    expect(sessionCookies(res)).toEqual([]);
+  });
+
+  test('a callback without our login cookie is refused and signs no one in', async () => {
+    const { upstreamState } = await startSignIn();
+    const res = await unchanged(h, () => new Browser(h.fetch, ORIGIN).get(`${ORIGIN}/oauth/callback?${new URLSearchParams({ code: 'whatever', state: upstreamState })}`));
+    await expectErrorPage(res);
+    expect(sessionCookies(res)).toEqual([]);
+  });
+
+  test('a sign-in declined at the identity provider sends access_denied to the client', async () => {
+    const { b, upstreamState } = await startSignIn();
+    const res = await unchanged(h, () => b.get(`${ORIGIN}/oauth/callback?${new URLSearchParams({ error: 'access_denied', state: upstreamState })}`));
+    expect(sessionCookies(res)).toEqual([]);
+    expect(res.status).toBe(302);
+    const back = new URL(res.headers.get('location')!);
+    expect(`${back.origin}${back.pathname}`).toBe(LOOPBACK);
+    expect(back.searchParams.get('error')).toBe('access_denied');
+    expect(back.searchParams.get('state')).toBe('state-1');
+    expect(back.searchParams.has('code')).toBe(false);
+  });
+
+  test('a code the identity provider does not accept signs no one in (502 page)', async () => {
+    const { b, upstreamState } = await startSignIn();
+    const res = await unchanged(h, () => b.get(`${ORIGIN}/oauth/callback?${new URLSearchParams({ code: 'forged-code', state: upstreamState })}`));
+    expect(res.headers.get('location')).toBeNull();
+    expect(sessionCookies(res)).toEqual([]);
+    expect(res.status).toBe(502);
+  });
+
+  test('after sign-in, only our own pages are continued to', () => {
+    expect(continuePath('/oauth/consent')).toBe('/oauth/consent');
+    for (const next of ['https://evil.example/', '//evil.example', '/app/../oauth/token', '/\\evil.example', undefined, 42]) expect(continuePath(next)).toBe('/app');
+  });
+
+  test('a user without an OpenRouter key cannot approve: no code until a key is connected', async () => {
+    const nokey = new Browser(h.fetch, ORIGIN, { sub: 'sub-nokey', email: 'nokey@example.com' });
+    const step = await nokey.follow(authorizeUrl(authorizeParams(pub)), LOOPBACK);
+    const page = await step.response!.text();
+    expect(page).toContain('Connect OpenRouter first');
+    const res = await unchanged(h, () => nokey.post(`${ORIGIN}/oauth/consent`, { csrf: csrfOf(page), decision: 'approve' }));
+    expect(res.status).toBe(303);
+    expect(new URL(res.headers.get('location')!, ORIGIN).toString()).toBe(`${ORIGIN}/oauth/consent`);
   });
 });
 

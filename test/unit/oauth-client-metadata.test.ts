@@ -100,6 +100,13 @@ describe('httpsMetadataFetcher', () => {
           res.writeHead(200, { 'Content-Type': 'application/json' });
           res.write('{"client_id":');
           return; // never finishes
+        case '/trickle.json': {
+          // Never idle long enough for a socket timeout: only a deadline on the whole fetch ends it.
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          const tick = setInterval(() => res.write(' '), 20);
+          res.on('close', () => clearInterval(tick));
+          return;
+        }
         case '/not-json.json':
           res.writeHead(200, { 'Content-Type': 'application/json' }).end('<html>');
           return;
@@ -161,12 +168,19 @@ describe('httpsMetadataFetcher', () => {
     ['an IPv4-mapped loopback', ['::ffff:127.0.0.1']],
     ['carrier-grade NAT', ['100.64.1.1']],
     ['0.0.0.0', ['0.0.0.0']],
-    ['a public and a private address', ['93.184.216.34', '10.0.0.1']],
     ['no address at all', []],
   ])('refuses a host resolving to %s, without connecting', async (_what, addresses) => {
     const before = connections;
     // The default policy: even though the fixture listens on 127.0.0.1, nothing may reach it.
     const message = await refusal(httpsMetadataFetcher({ lookup: lookupAnswering(addresses), ca: cert }).fetchJson(url('/ok.json')));
+    expect(message).toMatch(/non-public address/);
+    expect(connections).toBe(before);
+  });
+
+  test('refuses a host when any one of its addresses is not allowed, even if the first one is', async () => {
+    const before = connections;
+    // The first answer is the (allowed) fixture: only checking every address keeps the fetch from reaching it.
+    const message = await refusal(fixtureFetcher({ lookup: lookupAnswering(['127.0.0.1', '10.0.0.1']) }).fetchJson(url('/ok.json')));
     expect(message).toMatch(/non-public address/);
     expect(connections).toBe(before);
   });
@@ -198,7 +212,7 @@ describe('httpsMetadataFetcher', () => {
     expect(await refusal(fixtureFetcher({ maxBytes: 20 }).fetchJson(url('/ok.json')))).toMatch(/larger than 20 bytes/);
   });
 
-  test.each(['/stall-headers.json', '/stall-body.json'])('gives up on a server that stalls (%s)', async (path) => {
+  test.each(['/stall-headers.json', '/stall-body.json', '/trickle.json'])('gives up on a server that stalls (%s)', async (path) => {
     expect(await refusal(fixtureFetcher({ timeoutMs: 200 }).fetchJson(url(path)))).toMatch(/timed out/);
   });
 

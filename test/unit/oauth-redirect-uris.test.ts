@@ -91,6 +91,8 @@ describe('redirectMatches (a requested URI against the registered ones)', () => 
   test('a non-loopback registration never gets the port freedom', () => {
     expect(redirectMatches(['https://app.example.com:8443/cb'], 'https://app.example.com:9443/cb')).toBe(false);
     expect(redirectMatches(['http://app.example.com:8080/cb'], 'http://app.example.com:9090/cb')).toBe(false);
+    // An operator-allowed https URI on a loopback name is not a loopback redirect: no http on another port.
+    expect(redirectMatches(['https://localhost:8443/cb'], 'http://localhost:1234/cb')).toBe(false);
   });
 
   test('isLoopbackRedirect: http only, the three loopback names only', () => {
