@@ -324,8 +324,10 @@ export class AuthorizationServer {
 
     const grant = await this.o.accounts.createGrant(code.userId, { clientId: client.clientId, clientName: client.clientName, audience: code.resource, scope: code.scope });
     if (!(await this.o.store.redeemCode(req.code, grant.grantId))) {
-      // Lost a race with another redemption of the same code: treat as the replay it is.
-      await this.o.accounts.revokeGrant(grant.grantId);
+      // Lost a race with another redemption of the same code: a replay like any other, so what the winner got
+      // ends too (the code was used twice), and so does the grant this attempt created.
+      const winner = (await this.o.store.getCode(req.code))?.grantId;
+      await Promise.all([grant.grantId, ...(winner ? [winner] : [])].map((id) => this.o.accounts.revokeGrant(id).catch(() => undefined)));
       throw invalid();
     }
     if (client.source === 'registration') await this.o.store.touchClient(client.clientId);

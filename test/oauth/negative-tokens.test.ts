@@ -76,6 +76,9 @@ describe('authorization_code', () => {
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(1);
     for (const r of results) if (r.status !== 200) await expectOAuthError(r, 400, 'invalid_grant');
+    // The code was used twice, so whatever one of them got is revoked as well (whether it won a race or came first).
+    const winner = results.find((r) => r.status === 200);
+    if (winner) expect(await h.store.authenticate(((await winner.json()) as { access_token: string }).access_token)).toBeUndefined();
   });
 
   test.each([
