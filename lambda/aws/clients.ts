@@ -12,6 +12,7 @@
  * Every call is bounded in time: connect and per-attempt limits with `throwOnRequestTimeout` (without it the SDK
  * only warns when requestTimeout passes and keeps waiting), and a fixed number of attempts.
  */
+import { boundedRequests, type RequestTimeouts } from './request-handler.js';
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
@@ -48,13 +49,7 @@ export function lambdaDynamoConfig(env: NodeJS.ProcessEnv): Omit<DynamoDBClientC
   return { ...lambdaClientConfig(env), accountIdEndpointMode: 'disabled', endpointDiscoveryEnabled: false };
 }
 
-export interface SecretTimeouts {
-  connectionTimeoutMs: number;
-  /** Per attempt, until the response headers, and the longest silence while the body arrives. */
-  requestTimeoutMs: number;
-  /** Attempts per call, the first included (throttling, 5xx, resets and timeouts are retried with backoff). */
-  maxAttempts: number;
-}
+export type SecretTimeouts = RequestTimeouts;
 
 /** GetSecretValue answers in tens of milliseconds; these bound a cold start's wait for it to a few seconds. */
 export const SECRET_TIMEOUTS: SecretTimeouts = { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 3 };
@@ -62,15 +57,5 @@ export const SECRET_TIMEOUTS: SecretTimeouts = { connectionTimeoutMs: 1_000, req
 /** A Secrets Manager client whose every call ends in bounded time; `extra` adds an endpoint (tests, LocalStack). */
 export function secretsClient(env: NodeJS.ProcessEnv, extra: { endpoint?: string } = {}, timeouts: Partial<SecretTimeouts> = {}): SecretsManagerClient {
   const t = { ...SECRET_TIMEOUTS, ...timeouts };
-  return new SecretsManagerClient({
-    ...lambdaClientConfig(env),
-    ...extra,
-    maxAttempts: t.maxAttempts,
-    requestHandler: {
-      connectionTimeout: t.connectionTimeoutMs,
-      requestTimeout: t.requestTimeoutMs,
-      throwOnRequestTimeout: true,
-      socketTimeout: t.requestTimeoutMs,
-    },
-  });
+  return new SecretsManagerClient({ ...lambdaClientConfig(env), ...extra, ...boundedRequests(t) });
 }

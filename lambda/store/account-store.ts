@@ -299,12 +299,18 @@ export class AccountStore implements Authenticator {
 
   /** Revokes a token (idempotent: revoking twice keeps the first revocation time). */
   async revokeToken(tokenId: string): Promise<TokenInfo> {
+    const item = await this.markRevoked(keys.token(tokenId), `no token with id ${tokenId}`);
+    return toTokenInfo(item as unknown as TokenItem);
+  }
+
+  /** Stamps `revokedAt` once (and when TTL may delete the item); returns the item as it now is. */
+  private async markRevoked(key: Record<string, string>, notFound: string): Promise<Record<string, unknown>> {
     const now = this.now();
     try {
       const res = await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: keys.token(tokenId),
+          Key: key,
           UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now), #ttl = if_not_exists(#ttl, :ttl)',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#ttl': TABLE.ttlAttribute },
@@ -312,9 +318,9 @@ export class AccountStore implements Authenticator {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return toTokenInfo(res.Attributes as TokenItem);
+      return res.Attributes ?? {};
     } catch (err) {
-      if (isConditionFailure(err)) throw new StoreError('no_such_token', `no token with id ${tokenId}`);
+      if (isConditionFailure(err)) throw new StoreError('no_such_token', notFound);
       throw err;
     }
   }
@@ -353,22 +359,7 @@ export class AccountStore implements Authenticator {
 
   /** Ends a grant: its access tokens stop authenticating and its refresh tokens stop refreshing (idempotent). */
   async revokeGrant(grantId: string): Promise<void> {
-    const now = this.now();
-    await this.db
-      .send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: keys.grant(grantId),
-          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now), #ttl = if_not_exists(#ttl, :ttl)',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#ttl': TABLE.ttlAttribute },
-          ExpressionAttributeValues: { ':now': now.toISOString(), ':ttl': Math.floor(now.getTime() / 1000) + KEEP_AFTER_END_SECONDS },
-        }),
-      )
-      .catch((err: unknown) => {
-        if (isConditionFailure(err)) throw new StoreError('no_such_token', 'no such grant');
-        throw err;
-      });
+    await this.markRevoked(keys.grant(grantId), 'no such grant');
   }
 
   // ---- sign-in identities ------------------------------------------------------------------------

@@ -1,16 +1,10 @@
 /** DynamoDB plumbing shared by every host: a client with bounded time per call, the document client and the table definition. */
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { boundedRequests, type RequestTimeouts } from '../aws/request-handler.js';
 import { TABLE } from './schema.js';
 
-export interface DynamoTimeouts {
-  /** TCP (and TLS) connect limit per attempt. */
-  connectionTimeoutMs: number;
-  /** Per attempt: from sending until the response headers, and the longest silence while the body arrives. */
-  requestTimeoutMs: number;
-  /** Attempts per call, the first included (the SDK retries throttles, 5xx, resets and timeouts with backoff). */
-  maxAttempts: number;
-}
+export type DynamoTimeouts = RequestTimeouts;
 
 /**
  * DynamoDB answers in milliseconds; the SDK's own defaults wait up to 5 minutes per attempt for a silent
@@ -23,17 +17,7 @@ export const DYNAMO_TIMEOUTS: DynamoTimeouts = { connectionTimeoutMs: 1_000, req
 /** A DynamoDB client whose every call ends in bounded time; `config` adds endpoint, region or credentials. */
 export function dynamoClient(config: Omit<DynamoDBClientConfig, 'maxAttempts' | 'requestHandler'> = {}, timeouts: Partial<DynamoTimeouts> = {}): DynamoDBClient {
   const t = { ...DYNAMO_TIMEOUTS, ...timeouts };
-  return new DynamoDBClient({
-    ...config,
-    maxAttempts: t.maxAttempts,
-    requestHandler: {
-      connectionTimeout: t.connectionTimeoutMs,
-      requestTimeout: t.requestTimeoutMs,
-      // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
-      throwOnRequestTimeout: true,
-      socketTimeout: t.requestTimeoutMs,
-    },
-  });
+  return new DynamoDBClient({ ...config, ...boundedRequests(t) });
 }
 
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
