@@ -1,22 +1,21 @@
 /**
- * Benchmark 4 — memory of the local server under load. Runs `npm start`'s server (lambda/local/main.ts under the
- * tsx loader, as `npm start` does, in a single process: `node --import tsx`, without the tsx CLI's wrapper
- * process) as a child with a fresh data dir (persisted dynalite, no auth cache: the real local setup), its
+ * Benchmark 4 — memory of the local server under load. Runs `npm start`'s server exactly as the start script does
+ * (lambda/local/start.mjs: main.ts compiled by esbuild, dependencies external, on plain node with a bounded heap)
+ * as a child with a fresh data dir (persisted dynalite, no auth cache: the real local setup), its
  * upstream pointed at the fixed-answer upstream here. Then 50 concurrent clients call send_chat_completion_request
  * (2025-era, no progress) over loopback for 10 s. The child's RSS is sampled from /proc/<pid>/status every
  * 100 ms; the peak is its VmHWM (high-water mark, so spikes between samples count too). Baselines from the
- * same run: the server itself idle after start-up, the same server compiled (esbuild, node_modules external) on
- * plain node without the tsx loader, and a bare idle `node` process.
+ * same run: the server itself idle after start-up, the same server run as TypeScript under the tsx loader
+ * (`node --import tsx lambda/local/main.ts`, how `npm start` used to run it), and a bare idle `node` process.
  *
  *   tsx bench/memory.ts              (BENCH_MEMORY_CLIENTS=50, BENCH_MEMORY_SECONDS=10 by default)
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { build } from 'esbuild';
 import { OPENROUTER_KEY, PROJECT_ROOT, chatCall, mcpHeaders } from './lib/fixture.js';
 import { type BenchResult, fmt, fmtInt, fmtMb, isEntry, median, percentile, printHeader, printSummaryLine, runStandalone, table } from './lib/stats.js';
 import { ANSWER, MODEL, startUpstream } from './lib/upstream.js';
@@ -146,25 +145,6 @@ export async function measureServer(args: string[], upstreamBaseUrl: string): Pr
   }
 }
 
-/** lambda/local/main.ts compiled to one JS file (dependencies left in node_modules), to run on plain node. */
-export async function compileLocalServer(dir: string): Promise<string> {
-  const outfile = join(dir, 'main.mjs');
-  // Resolve the external packages from the project's node_modules.
-  symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  await build({
-    absWorkingDir: PROJECT_ROOT,
-    entryPoints: ['lambda/local/main.ts'],
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: `node${process.versions.node.split('.')[0]}`,
-    outfile,
-    logLevel: 'warning',
-  });
-  return outfile;
-}
-
 /** The node arguments of package.json's `start` script ("node <args…>"). */
 function startScriptNodeArgs(): string[] {
   const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
@@ -180,17 +160,16 @@ export async function run(): Promise<BenchResult> {
   );
   const bare = await bareNodeRss();
   const upstream = await startUpstream();
-  const buildDir = mkdtempSync(join(tmpdir(), 'ormcp-bench-mem-build-'));
   try {
     // Exactly the node arguments of the `start` script in package.json (heap flags included).
     const startArgs = startScriptNodeArgs();
     const heapFlags = startArgs.filter((a) => a.startsWith('--max-'));
     const npmStart = await measureServer(startArgs, upstream.baseUrl);
-    const compiled = await measureServer([...heapFlags, await compileLocalServer(buildDir)], upstream.baseUrl);
+    const compiled = await measureServer([...heapFlags, '--import', 'tsx', 'lambda/local/main.ts'], upstream.baseUrl);
 
     const col = (f: (r: ServerRun) => number) => [fmtMb(f(npmStart)), fmt(f(npmStart) / npmStart.idle.rss, 2) + '×', fmtMb(f(compiled)), fmt(f(compiled) / compiled.idle.rss, 2) + '×'];
     process.stdout.write(
-      `${table(['RSS', 'npm start (tsx)', 'vs idle', 'compiled, plain node', 'vs idle'], [
+      `${table(['RSS', 'npm start', 'vs idle', 'tsx loader', 'vs idle'], [
         ['idle after start-up + 1 call (baseline)', ...col((r) => r.idle.rss)],
         ['peak before load (VmHWM: start-up)', ...col((r) => r.idle.hwm)],
         ['max sampled RSS under load', ...col((r) => r.peakSample)],
@@ -198,32 +177,31 @@ export async function run(): Promise<BenchResult> {
         ['RSS at the end of the load', ...col((r) => r.end)],
       ])}\n`,
     );
-    process.stdout.write(`(reference: a bare idle node process ${fmtMb(bare)}; "compiled" = the same lambda/local/main.ts bundled by esbuild, node_modules external, no tsx loader)\n\n`);
+    process.stdout.write(`(reference: a bare idle node process ${fmtMb(bare)}; "tsx loader" = the same lambda/local/main.ts run as TypeScript with node --import tsx)\n\n`);
     const load = (r: ServerRun) => [`${fmtInt(r.calls)} / ${fmtInt(r.errors)}`, `${fmtInt(r.calls / r.elapsed)}`, `${fmt(median(r.latencies), 1)} / ${fmt(percentile(r.latencies, 99), 1)}`];
     process.stdout.write(
       `${table(['load', 'calls ok / failed', 'calls/s', 'latency median / p99 (ms)'], [
-        ['npm start (tsx)', ...load(npmStart)],
-        ['compiled, plain node', ...load(compiled)],
+        ['npm start', ...load(npmStart)],
+        ['tsx loader', ...load(compiled)],
       ])}\n`,
     );
     const peak = npmStart.peak;
     const met = peak <= GOAL_BYTES;
     printSummaryLine(
       `Memory: npm start peaks at ${fmtMb(peak)} RSS under ${CLIENTS} concurrent clients (idle ${fmtMb(npmStart.idle.rss)}, +${fmtMb(peak - npmStart.idle.rss)}; goal ≤ 160 MB: ${met ? 'met' : 'MISSED'}); ` +
-        `compiled without tsx ${fmtMb(compiled.peak)} (idle ${fmtMb(compiled.idle.rss)}).`,
+        `under the tsx loader ${fmtMb(compiled.peak)} (idle ${fmtMb(compiled.idle.rss)}).`,
     );
     return {
       name: 'memory',
       figures: [
         { label: `peak RSS npm start, ${CLIENTS} clients × ${SECONDS} s`, value: fmtMb(peak), goal: '≤ 160 MB', met },
         { label: 'npm start idle RSS (baseline) / growth under load', value: `${fmtMb(npmStart.idle.rss)} / +${fmtMb(peak - npmStart.idle.rss)}` },
-        { label: 'peak RSS compiled (no tsx), same load', value: `${fmtMb(compiled.peak)} (idle ${fmtMb(compiled.idle.rss)})` },
+        { label: 'peak RSS under the tsx loader, same load', value: `${fmtMb(compiled.peak)} (idle ${fmtMb(compiled.idle.rss)})` },
         { label: 'throughput under load / failed calls', value: `${fmtInt(npmStart.calls / npmStart.elapsed)} calls/s / ${npmStart.errors + compiled.errors}` },
       ],
     };
   } finally {
     await upstream.close();
-    rmSync(buildDir, { recursive: true, force: true });
   }
 }
 
