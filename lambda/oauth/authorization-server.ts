@@ -255,7 +255,8 @@ export class AuthorizationServer {
 
   private async decideConsent(request: Request, urls: ServerUrls): Promise<Response> {
     const session = this.o.cookies.session(request);
-    const form = await readForm(request);
+    const form = await readPageForm(request, urls.base);
+    if (form instanceof Response) return form;
     if (!session || !csrfMatches(session, form.get('csrf')) || !sameOrigin(request, urls)) {
       return errorPage(urls.base, 'Request refused', 'This form was not submitted from this site or your session ended. Reload the page and try again.', 403);
     }
@@ -458,6 +459,16 @@ export async function readForm(request: Request, strict = false): Promise<URLSea
     return new URLSearchParams();
   }
   return new URLSearchParams(await readBody(request));
+}
+
+/** A form posted from one of our pages; an oversized body is answered with an error page (413), not a form. */
+export async function readPageForm(request: Request, base: string): Promise<URLSearchParams | Response> {
+  try {
+    return await readForm(request);
+  } catch (err) {
+    if (err instanceof OAuthError) return errorPage(base, 'Request too large', 'This form sent more than the server accepts. Nothing was changed.', 413);
+    throw err;
+  }
 }
 
 /** Browsers send Origin on form posts; a post from another site is refused even before the CSRF check. */

@@ -5,7 +5,7 @@
  * (OAuth grants), and sign-out. Every state change is a POST carrying the session's CSRF value from this origin.
  */
 import type { AuthorizationServer } from '../oauth/authorization-server.js';
-import { continuePath, readForm, sameOrigin, type ContinuePath } from '../oauth/authorization-server.js';
+import { continuePath, readPageForm, sameOrigin, type ContinuePath } from '../oauth/authorization-server.js';
 import type { ServerUrls } from '../oauth/metadata.js';
 import { newVerifier } from '../oauth/pkce.js';
 import type { Logger } from '../observability/logger.js';
@@ -71,7 +71,8 @@ export class WebApp {
       }
     }
     if (method !== 'POST') return notAllowed(urls, 'GET, POST');
-    const form = await readForm(request);
+    const form = await readPageForm(request, urls.base);
+    if (form instanceof Response) return form;
     if (!csrfMatches(session, form.get('csrf')) || !sameOrigin(request, urls)) {
       return errorPage(urls.base, 'Request refused', 'This form was not submitted from this site or your session changed. Reload the page and try again.', 403);
     }
@@ -190,7 +191,7 @@ export class WebApp {
   private async createToken(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
     const label = (form.get('label') ?? '').trim() || 'web';
     const choice = form.get('expires') ?? '90d';
-    if (!(choice in EXPIRY_CHOICES)) return errorPage(urls.base, 'Invalid expiry', 'Choose one of the offered expiry periods.', 400);
+    if (!Object.hasOwn(EXPIRY_CHOICES, choice)) return errorPage(urls.base, 'Invalid expiry', 'Choose one of the offered expiry periods.', 400);
     const days = EXPIRY_CHOICES[choice];
     const now = this.o.now?.() ?? new Date();
     try {
@@ -252,7 +253,8 @@ function afterAction(urls: ServerUrls, next: ContinuePath, notice: Notice): stri
 }
 
 function serveStatic(name: string): Response {
-  const asset = STATIC_ASSETS[name];
+  // Own names only: `constructor`, `toString`, … are on every object's prototype.
+  const asset = Object.hasOwn(STATIC_ASSETS, name) ? STATIC_ASSETS[name] : undefined;
   if (!asset) return new Response('Not found', { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
   return new Response(asset.body, {
     status: 200,
