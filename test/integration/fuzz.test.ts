@@ -10,7 +10,7 @@
  */
 import { runInThisContext } from 'node:vm';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
-import { generateCases, type FuzzCase, type FuzzContext } from '../support/fuzz.js';
+import { bodyInit, generateCases, type FuzzCase, type FuzzContext } from '../support/fuzz.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026) >>> 0;
 const COUNT = Number(process.env.FUZZ_COUNT ?? 2000);
@@ -52,21 +52,7 @@ async function send(c: FuzzCase): Promise<Outcome | { hang: true } | { thrown: s
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const attempt = (async (): Promise<Outcome> => {
-    const init: RequestInit & { duplex?: 'half' } = { method: c.method, headers: c.headers, signal: controller.signal };
-    if (c.body !== undefined) {
-      if (c.stream) {
-        const bytes = typeof c.body === 'string' ? new TextEncoder().encode(c.body) : c.body;
-        init.body = new ReadableStream<Uint8Array>({
-          start(ctrl) {
-            for (let i = 0; i < bytes.length; i += 16 * 1024) ctrl.enqueue(bytes.slice(i, i + 16 * 1024));
-            ctrl.close();
-          },
-        });
-        init.duplex = 'half';
-      } else {
-        init.body = c.body as BodyInit;
-      }
-    }
+    const init: RequestInit & { duplex?: 'half' } = { method: c.method, headers: c.headers, signal: controller.signal, ...bodyInit(c.body, c.stream, 16 * 1024) };
     const res = await h.fetch(`${BASE}${c.path}`, init);
     const text = new TextDecoder().decode(await res.arrayBuffer());
     return { status: res.status, headers: res.headers, text };

@@ -16,6 +16,7 @@ import { metadataUrlProblem } from '../../lambda/oauth/client-metadata.js';
 import { seal } from '../../lambda/crypto/sealed.js';
 import { FLOW_COOKIES, SESSION_TTL_SECONDS } from '../../lambda/web/session.js';
 import { watchUnhandledRejections } from '../support/faults.js';
+import { bodyInit } from '../support/fuzz.js';
 import { TEST_ORIGIN as ORIGIN, authorizeUrl, csrfOf, dumpTable, obtainCode, registerClient, startOAuthHarness, tableDiff, type OAuthHarness } from '../support/oauth.js';
 import { RESOURCE, authorizeParams, exchange, tokensOf } from './negative-helpers.js';
 import { generateOAuthCases, junkMetadataFetcher, type OAuthFuzzCase, type OAuthFuzzContext } from './fuzz-cases.js';
@@ -125,21 +126,7 @@ interface Outcome {
 
 /** One request, bounded: a hang or a throw is reported, never awaited forever. */
 async function send(c: OAuthFuzzCase): Promise<Outcome | { hang: true } | { thrown: string } | { unsendable: string }> {
-  const init: RequestInit & { duplex?: 'half' } = { method: c.method, headers: c.headers, redirect: 'manual' };
-  if (c.body !== undefined) {
-    if (c.stream) {
-      const bytes = typeof c.body === 'string' ? new TextEncoder().encode(c.body) : c.body;
-      init.body = new ReadableStream<Uint8Array>({
-        start(ctrl) {
-          for (let i = 0; i < bytes.length; i += 4 * 1024) ctrl.enqueue(bytes.slice(i, i + 4 * 1024));
-          ctrl.close();
-        },
-      });
-      init.duplex = 'half';
-    } else {
-      init.body = c.body as BodyInit;
-    }
-  }
+  const init: RequestInit & { duplex?: 'half' } = { method: c.method, headers: c.headers, redirect: 'manual', ...bodyInit(c.body, c.stream, 4 * 1024) };
   // A request fetch itself refuses to build is the generator's fault, not the server's.
   try {
     new Request(`${ORIGIN}${c.path}`, { ...init, body: null, duplex: undefined } as RequestInit);

@@ -1366,6 +1366,22 @@ function isObj(v: Json): v is Obj {
 }
 
 /** Whether a body is JSON a lenient reader would accept (one leading BOM allowed, invalid UTF-8 replaced). */
+/** The body part of a fetch init for a fuzz case: streamed in chunks (so no Content-Length is declared) or whole. */
+export function bodyInit(body: string | Uint8Array | undefined, stream: boolean | undefined, chunkBytes: number): { body?: BodyInit; duplex?: 'half' } {
+  if (body === undefined) return {};
+  if (!stream) return { body: body as BodyInit };
+  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+  return {
+    body: new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        for (let i = 0; i < bytes.length; i += chunkBytes) ctrl.enqueue(bytes.slice(i, i + chunkBytes));
+        ctrl.close();
+      },
+    }),
+    duplex: 'half',
+  };
+}
+
 export function parsesAsJson(body: string | Uint8Array): boolean {
   const text = typeof body === 'string' ? body : new TextDecoder().decode(body);
   try {
