@@ -9,7 +9,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import { AuthorizationServer } from '../oauth/authorization-server.js';
 import { httpsMetadataFetcher, type MetadataFetcher } from '../oauth/client-metadata.js';
 import { ClientDirectory } from '../oauth/clients.js';
-import { MCP_SCOPE, serverUrls, type ServerUrls } from '../oauth/metadata.js';
+import { MCP_PATH, MCP_SCOPE, serverUrls, type ServerUrls } from '../oauth/metadata.js';
 import type { IdentityProvider } from '../oauth/upstream-oidc.js';
 import type { AccountStore } from '../store/account-store.js';
 import type { OAuthStore } from '../store/oauth-store.js';
@@ -58,7 +58,6 @@ export interface App {
   close(): Promise<void>;
 }
 
-const MCP_PATH = '/mcp';
 const OAUTH_CORS_PATHS = new Set(['/oauth/token', '/oauth/register', '/oauth/revoke']);
 const MAX_TOKEN_LENGTH = 1024;
 const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID';
