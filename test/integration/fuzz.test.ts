@@ -10,7 +10,7 @@
  */
 import { runInThisContext } from 'node:vm';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
-import { bodyInit, generateCases, type FuzzCase, type FuzzContext } from '../support/fuzz.js';
+import { bodyInit, generateCases, isObject, sendBounded, type FuzzCase, type FuzzContext, type Outcome, type Sent } from '../support/fuzz.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026) >>> 0;
 const COUNT = Number(process.env.FUZZ_COUNT ?? 2000);
@@ -33,11 +33,6 @@ afterAll(async () => {
   await h.close();
 });
 
-interface Outcome {
-  status: number;
-  headers: Headers;
-  text: string;
-}
 interface RpcMessage {
   jsonrpc?: unknown;
   id?: unknown;
@@ -47,33 +42,9 @@ interface RpcMessage {
   error?: { code?: unknown; message?: unknown };
 }
 
-/** One request, bounded: a hang or a throw is reported, never awaited forever. */
-async function send(c: FuzzCase): Promise<Outcome | { hang: true } | { thrown: string }> {
-  const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const attempt = (async (): Promise<Outcome> => {
-    const init: RequestInit & { duplex?: 'half' } = { method: c.method, headers: c.headers, signal: controller.signal, ...bodyInit(c.body, c.stream, 16 * 1024) };
-    const res = await h.fetch(`${BASE}${c.path}`, init);
-    const text = new TextDecoder().decode(await res.arrayBuffer());
-    return { status: res.status, headers: res.headers, text };
-  })();
-  attempt.catch(() => undefined);
-  const hang = new Promise<{ hang: true }>((resolve) => {
-    timer = setTimeout(() => resolve({ hang: true }), HANG_MS);
-  });
-  try {
-    const result = await Promise.race([attempt, hang]);
-    if ('hang' in result) controller.abort();
-    return result;
-  } catch (err) {
-    return { thrown: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+function send(c: FuzzCase): Promise<Sent> {
+  const init: RequestInit & { duplex?: 'half' } = { method: c.method, headers: c.headers, ...bodyInit(c.body, c.stream, 16 * 1024) };
+  return sendBounded(h.fetch, `${BASE}${c.path}`, init, HANG_MS);
 }
 
 /** Problems with one JSON-RPC message (a response, or a notification from the server). */

@@ -16,7 +16,7 @@ import { metadataUrlProblem } from '../../lambda/oauth/client-metadata.js';
 import { seal } from '../../lambda/crypto/sealed.js';
 import { FLOW_COOKIES, SESSION_TTL_SECONDS } from '../../lambda/web/session.js';
 import { watchUnhandledRejections } from '../support/faults.js';
-import { bodyInit } from '../support/fuzz.js';
+import { bodyInit, isObject, sendBounded, type Outcome, type Sent } from '../support/fuzz.js';
 import { TEST_ORIGIN as ORIGIN, authorizeUrl, csrfOf, dumpTable, obtainCode, registerClient, startOAuthHarness, tableDiff, type OAuthHarness } from '../support/oauth.js';
 import { RESOURCE, authorizeParams, exchange, tokensOf } from './negative-helpers.js';
 import { generateOAuthCases, junkMetadataFetcher, type OAuthFuzzCase, type OAuthFuzzContext } from './fuzz-cases.js';
@@ -118,14 +118,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-interface Outcome {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
 /** One request, bounded: a hang or a throw is reported, never awaited forever. */
-async function send(c: OAuthFuzzCase): Promise<Outcome | { hang: true } | { thrown: string } | { unsendable: string }> {
+async function send(c: OAuthFuzzCase): Promise<Sent | { unsendable: string }> {
   const init: RequestInit & { duplex?: 'half' } = { method: c.method, headers: c.headers, redirect: 'manual', ...bodyInit(c.body, c.stream, 4 * 1024) };
   // A request fetch itself refuses to build is the generator's fault, not the server's.
   try {
@@ -133,27 +127,7 @@ async function send(c: OAuthFuzzCase): Promise<Outcome | { hang: true } | { thro
   } catch (err) {
     return { unsendable: err instanceof Error ? err.message : String(err) };
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const attempt = (async (): Promise<Outcome> => {
-    const res = await h.fetch(`${ORIGIN}${c.path}`, init);
-    const text = new TextDecoder().decode(await res.arrayBuffer());
-    return { status: res.status, headers: res.headers, text };
-  })();
-  attempt.catch(() => undefined);
-  const hang = new Promise<{ hang: true }>((resolve) => {
-    timer = setTimeout(() => resolve({ hang: true }), HANG_MS);
-  });
-  try {
-    return await Promise.race([attempt, hang]);
-  } catch (err) {
-    return { thrown: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return sendBounded(h.fetch, `${ORIGIN}${c.path}`, init, HANG_MS);
 }
 
 /** The path as the server routes it. */

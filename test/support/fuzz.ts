@@ -1382,6 +1382,42 @@ export function bodyInit(body: string | Uint8Array | undefined, stream: boolean 
   };
 }
 
+export interface Outcome {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+export type Sent = Outcome | { hang: true } | { thrown: string };
+
+/** One request, bounded: a hang (aborted) or a throw is reported, never awaited forever. */
+export async function sendBounded(fetchFn: typeof fetch, url: string, init: RequestInit, hangMs: number): Promise<Sent> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const attempt = (async (): Promise<Outcome> => {
+    const res = await fetchFn(url, { ...init, signal: controller.signal });
+    const text = new TextDecoder().decode(await res.arrayBuffer());
+    return { status: res.status, headers: res.headers, text };
+  })();
+  attempt.catch(() => undefined);
+  const hang = new Promise<{ hang: true }>((resolve) => {
+    timer = setTimeout(() => resolve({ hang: true }), hangMs);
+  });
+  try {
+    const result = await Promise.race([attempt, hang]);
+    if ('hang' in result) controller.abort();
+    return result;
+  } catch (err) {
+    return { thrown: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 export function parsesAsJson(body: string | Uint8Array): boolean {
   const text = typeof body === 'string' ? body : new TextDecoder().decode(body);
   try {
