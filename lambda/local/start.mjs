@@ -6,6 +6,9 @@
 import { build, stop } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { checkNodeVersion } from './node-version.mjs';
+
+checkNodeVersion();
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // Under node_modules so the bundle's bare imports resolve to the project's packages.
