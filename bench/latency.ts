@@ -27,7 +27,7 @@ import { DynamoLimiter } from '../lambda/limits/dynamo-limiter.js';
 import type { LocalDynamo } from '../lambda/local/dynalite.js';
 import type { Limiter, Permit } from '../lambda/limits/limiter.js';
 import { listen } from '../lambda/local/node-adapter.js';
-import { withHttpMetrics } from '../lambda/observability/http-metrics.js';
+import { withHttpMetrics } from '../lambda/app/http-metrics.js';
 import { createLogger } from '../lambda/observability/logger.js';
 import { emfMetrics, type Metrics } from '../lambda/observability/metrics.js';
 import { OPENROUTER_KEY, chatCall, mcpHeaders, rpcMessages, startAccounts, startUpstreamChild } from './lib/fixture.js';

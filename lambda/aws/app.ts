@@ -14,7 +14,7 @@ import { createApp, type App, type SignInDeps } from '../app/handler.js';
 import { CachedAuthenticator } from '../auth/cached-authenticator.js';
 import { parseKeyring, type Keyring } from '../crypto/keyring.js';
 import { tableLimiter } from '../limits/index.js';
-import { withHttpMetrics } from '../observability/http-metrics.js';
+import { withHttpMetrics } from '../app/http-metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { AccountStore } from '../store/account-store.js';

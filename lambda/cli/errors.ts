@@ -4,7 +4,7 @@
  * and anything shaped like a key or token (plus the exact secrets this run handled) is redacted.
  */
 import { SecretFormatError } from '../crypto/keyring.js';
-import { scrub } from '../openrouter/errors.js';
+import { scrub } from '../observability/scrub.js';
 import { StoreError } from '../store/account-store.js';
 
 /** Bad command line: unknown command or option, missing or malformed argument. Exit code 2. */

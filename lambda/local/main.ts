@@ -8,7 +8,7 @@ import { createApp } from '../app/handler.js';
 import { loadConfig } from '../app/config.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
 import { processLimiter } from '../limits/index.js';
-import { withHttpMetrics } from '../observability/http-metrics.js';
+import { withHttpMetrics } from '../app/http-metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { openLocalStore } from './local-store.js';

@@ -16,7 +16,7 @@ import { consentPage, connectKeyPage, errorPage } from '../web/pages.js';
 import type { ClientDirectory, OAuthClient } from './clients.js';
 import { OAuthError, oauthErrorResponse, oauthJson } from './errors.js';
 import { MCP_SCOPE, authorizationServerMetadata, protectedResourceMetadata, type ServerUrls } from './metadata.js';
-import { isValidChallenge, isValidVerifier, newVerifier, verifyS256 } from './pkce.js';
+import { isValidChallenge, isValidVerifier, newVerifier, verifyS256 } from '../crypto/pkce.js';
 import { parseRedirectUri, redirectMatches } from './redirect-uris.js';
 import type { IdentityProvider } from './upstream-oidc.js';
 

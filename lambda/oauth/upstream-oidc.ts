@@ -6,7 +6,7 @@
  */
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import * as z from 'zod';
-import { challengeFor } from './pkce.js';
+import { challengeFor } from '../crypto/pkce.js';
 
 export interface UpstreamIdentity {
   issuer: string;

@@ -2,7 +2,7 @@
  * Structured JSON logs, one object per line. Callers pass ids and numbers, never tokens or keys; the
  * logger additionally redacts anything shaped like one, because a log line is forever.
  */
-import { scrub } from '../openrouter/errors.js';
+import { scrub } from './scrub.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;

@@ -5,7 +5,7 @@
  * the account store's encryption; they are never logged or shown.
  */
 import * as z from 'zod';
-import { challengeFor } from '../oauth/pkce.js';
+import { challengeFor } from '../crypto/pkce.js';
 
 export class KeyExchangeError extends Error {
   override readonly name = 'KeyExchangeError';

@@ -3,7 +3,10 @@
  * module is capped and scrubbed of anything that looks like a key, because OpenRouter (or a provider
  * behind it) may echo request material back.
  */
+import { scrub } from '../observability/scrub.js';
 import { UpstreamErrorBody } from './schemas.js';
+
+export { scrub };
 
 export type UpstreamErrorKind = 'http' | 'timeout' | 'network' | 'invalid_response' | 'stream';
 
@@ -25,16 +28,6 @@ export class UpstreamError extends Error {
   ) {
     super(scrub(message));
   }
-}
-
-const MAX_MESSAGE_CHARS = 500;
-const KEY_PATTERNS: RegExp[] = [/sk-or-[A-Za-z0-9_-]{8,}/g, /ormc[pr]_[A-Za-z0-9_-]{8,}/g, /Bearer\s+[A-Za-z0-9._~+/=-]{8,}/gi];
-
-/** Cap and redact a string that came from upstream before it is shown to anyone. */
-export function scrub(text: string, max = MAX_MESSAGE_CHARS): string {
-  let out = text;
-  for (const p of KEY_PATTERNS) out = out.replace(p, '[redacted]');
-  return out.length > max ? `${out.slice(0, max)}…` : out;
 }
 
 /** Parse `Retry-After` (seconds or HTTP date) into whole seconds, or undefined. */

@@ -7,7 +7,7 @@
 import type { AuthorizationServer } from '../oauth/authorization-server.js';
 import { continuePath, readPageForm, sameOrigin, type ContinuePath } from '../oauth/authorization-server.js';
 import type { ServerUrls } from '../oauth/metadata.js';
-import { newVerifier } from '../oauth/pkce.js';
+import { newVerifier } from '../crypto/pkce.js';
 import type { Logger } from '../observability/logger.js';
 import { KeyExchangeError, exchangeOpenRouterCode, openRouterAuthorizeUrl, type OpenRouterAuthOptions } from '../openrouter/auth-keys.js';
 import { OpenRouterClient } from '../openrouter/client.js';

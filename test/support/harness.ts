@@ -14,7 +14,7 @@ import { OAuthStore } from '../../lambda/store/oauth-store.js';
 import { newSecretString, parseKeyring, type Keyring } from '../../lambda/crypto/keyring.js';
 import { listen, type LocalServer } from '../../lambda/local/node-adapter.js';
 import { tableLimiter } from '../../lambda/limits/index.js';
-import { withHttpMetrics } from '../../lambda/observability/http-metrics.js';
+import { withHttpMetrics } from '../../lambda/app/http-metrics.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { emfMetrics } from '../../lambda/observability/metrics.js';
 import { AccountStore } from '../../lambda/store/account-store.js';

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppConfig } from '../../lambda/app/config.js';
 import type { MetadataFetcher } from '../../lambda/oauth/client-metadata.js';
-import { challengeFor, newVerifier } from '../../lambda/oauth/pkce.js';
+import { challengeFor, newVerifier } from '../../lambda/crypto/pkce.js';
 import { OidcProvider } from '../../lambda/oauth/upstream-oidc.js';
 import { startHarness, type Harness } from './harness.js';
 import { MetadataFetchError } from '../../lambda/oauth/client-metadata.js';

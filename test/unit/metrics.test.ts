@@ -1,6 +1,6 @@
 /** The EMF document builder and sink, the request id and upstream trace, and the limits/metrics settings. */
 import { loadConfig, ConfigError } from '../../lambda/app/config.js';
-import { withHttpMetrics } from '../../lambda/observability/http-metrics.js';
+import { withHttpMetrics } from '../../lambda/app/http-metrics.js';
 import { METRICS_NAMESPACE, emfDocument, emfMetrics, httpDocument, toolCallDocument } from '../../lambda/observability/metrics.js';
 import { UpstreamTrace, requestIdOf } from '../../lambda/observability/request-context.js';
 import { UpstreamError } from '../../lambda/openrouter/errors.js';

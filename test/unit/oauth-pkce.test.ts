@@ -1,4 +1,4 @@
-import { challengeFor, isValidChallenge, isValidVerifier, newVerifier, verifyS256 } from '../../lambda/oauth/pkce.js';
+import { challengeFor, isValidChallenge, isValidVerifier, newVerifier, verifyS256 } from '../../lambda/crypto/pkce.js';
 
 // RFC 7636 Appendix B.
 const RFC_VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';

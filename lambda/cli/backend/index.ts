@@ -1,14 +1,11 @@
 /** The store the CLI works on: the local data dir (default) or a deployed stack (`--stack`). */
-import type { AccountStore } from '../../store/account-store.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../spec.js';
+import type { Backend } from './backend.js';
 import { openLocalBackend } from './local.js';
 import { destroyAll, openStackBackend, readStackOutputs } from './stack.js';
 
-export interface Backend {
-  store: AccountStore;
-  close(): Promise<void>;
-}
+export type { Backend };
 
 export function openBackend(globals: GlobalOptions, io: CliIo, options: { create: boolean }): Promise<Backend> {
   if (globals.stack) return openStackBackend(globals.stack, globals.region, io.aws ?? {});

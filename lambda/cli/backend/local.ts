@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openLocalStore } from '../../local/local-store.js';
 import { CliError } from '../errors.js';
-import type { Backend } from './index.js';
+import type { Backend } from './backend.js';
 
 export async function openLocalBackend(dataDir: string, cwd: string, options: { create: boolean }): Promise<Backend> {
   const dir = resolve(cwd, dataDir);

@@ -11,7 +11,7 @@ import { AccountStore } from '../../store/account-store.js';
 import { documentClient } from '../../store/dynamo.js';
 import { CliError, awsMessage } from '../errors.js';
 import type { AwsClients } from '../io.js';
-import type { Backend } from './index.js';
+import type { Backend } from './backend.js';
 
 const REQUIRED_OUTPUTS = ['TableName', 'SecretArn'] as const;
 

@@ -1,0 +1,84 @@
+/**
+ * The import rules `npm test` checks (test/architecture/imports.test.ts). Imports run one way, from the hosts
+ * down to crypto and observability:
+ *
+ *   hosts      aws/ (Lambda)   local/ (npm start)   cli/ (ormcp)
+ *   app        app/            composition root, routing, configuration contract
+ *   features   mcp/ tools/     oauth/ web/
+ *   services   openrouter/ catalog/ limits/ auth/ store/
+ *   base       http/ crypto/ observability/ version.ts
+ *
+ * A module may import its own folder and any folder on a lower floor, never one on its own floor (features and
+ * services name their peers explicitly below) or above. infra/ may import only the contracts it shares with the
+ * runtime (the environment contract, the table schema and the metric names).
+ */
+const FLOORS = [
+  ['aws', 'local', 'cli'],
+  ['app'],
+  ['mcp', 'tools', 'oauth', 'web'],
+  ['openrouter', 'catalog', 'limits', 'auth', 'store'],
+  ['http', 'crypto', 'observability'],
+];
+/** Peers on one floor that one may import: [from, to]. */
+const PEER_EDGES = [
+  ['cli', 'local'], // the CLI's local mode opens the same embedded store npm start runs
+  ['mcp', 'tools'], // the MCP server registers the tools
+  ['web', 'oauth'], // the pages sign users in through the façade's identity-provider step
+  ['tools', 'catalog'],
+  ['tools', 'openrouter'],
+  ['tools', 'limits'],
+  ['catalog', 'openrouter'],
+  ['limits', 'store'],
+  ['auth', 'store'],
+  ['store', 'auth'],
+];
+
+const floorOf = new Map(FLOORS.flatMap((names, i) => names.map((n) => [n, i])));
+const folders = [...floorOf.keys()];
+const forbidden = [];
+for (const from of folders) {
+  const allowed = folders.filter((to) => to === from || floorOf.get(to) > floorOf.get(from) || PEER_EDGES.some(([a, b]) => a === from && b === to));
+  const denied = folders.filter((to) => !allowed.includes(to));
+  if (denied.length === 0) continue;
+  forbidden.push({
+    name: `layer-${from}`,
+    comment: `lambda/${from}/ sits on floor ${floorOf.get(from)}; it may not import ${denied.join(', ')} (see the floors at the top of this file)`,
+    severity: 'error',
+    from: { path: `^lambda/${from}/` },
+    to: { path: `^lambda/(${denied.join('|')})/` },
+  });
+}
+forbidden.push(
+  { name: 'no-circular', comment: 'import cycles make the floors meaningless', severity: 'error', from: {}, to: { circular: true } },
+  {
+    name: 'runtime-not-infra-or-tests',
+    comment: 'the Lambda bundle and the local tools never import the stack or the tests',
+    severity: 'error',
+    from: { path: '^lambda/' },
+    to: { path: '^(infra|test|bench)/' },
+  },
+  {
+    name: 'infra-only-contracts',
+    comment: 'the stack shares only contracts with the runtime: the environment contract, the table schema and the metric names',
+    severity: 'error',
+    from: { path: '^infra/' },
+    to: { path: '^lambda/', pathNot: '^lambda/(app/env-contract|store/schema|observability/metrics)\\.ts$' },
+  },
+  {
+    name: 'local-only-packages',
+    comment: 'the embedded identity provider and dynalite serve npm start only; they never enter the Lambda bundle',
+    severity: 'error',
+    from: { pathNot: '^(lambda/local|lambda/cli|test|bench)/' },
+    to: { path: 'node_modules/(oidc-provider|dynalite)/' },
+  },
+);
+
+module.exports = {
+  forbidden,
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    exclude: { path: '\\.d\\.ts$' },
+  },
+};
