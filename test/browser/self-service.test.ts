@@ -1,9 +1,9 @@
 /**
  * The self-service pages in headless Chromium against the real handler over HTTP on loopback: sign in at the Cognito
- * stand-in, copy the MCP URL, connect a key (pasted, then through OpenRouter's PKCE flow), see its usage, create a
- * personal token, use it from a real MCP client, revoke it, approve an OAuth client on the consent page and
- * disconnect it, remove the key, sign out; and a new user arriving from an MCP client, who connects OpenRouter inside
- * the authorization and then denies it.
+ * stand-in, copy the MCP URL, connect a key (pasted, then through OpenRouter's PKCE flow, confirming the
+ * replacement), see its usage, create a personal token, use it from a real MCP client, revoke it, approve an OAuth
+ * client on the consent page and disconnect it, remove the key, sign out; and a new user arriving from an MCP client,
+ * who connects OpenRouter inside the authorization and then denies it.
  * Every page is checked for CSP violations and for secrets that must not be on it.
  */
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
