@@ -99,7 +99,6 @@ ${csrfField(session)}
   });
 }
 
-
 export interface ReplaceKeyDetails {
   /** When the current key was connected (ISO), if known. */
   connectedAt?: string;

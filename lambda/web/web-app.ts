@@ -185,7 +185,7 @@ export class WebApp {
 
   private startOpenRouterConnect(session: Session, form: URLSearchParams, urls: ServerUrls): Response {
     const flow: OpenRouterConnect = { verifier: newVerifier(), nonce: randomBytes(24).toString('base64url'), uid: session.userId, next: continuePath(form.get('next')) };
-    // The nonce rides in the callback's path, not its query: OpenRouter appends `code` to the URL it is given.
+    // The nonce rides in the callback's path, not its query, so it survives however OpenRouter adds `code` to the URL.
     const location = openRouterAuthorizeUrl(this.o.openRouter, `${urls.base}${OPENROUTER_CALLBACK}/${flow.nonce}`, flow.verifier);
     return redirect(location, [this.o.cookies.writeFlow(FLOW_COOKIES.openRouterConnect, flow)], 303);
   }
