@@ -207,6 +207,7 @@ function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstream
     resourceName: config.appTitle,
     accessTokenTtlSeconds: config.accessTokenSeconds,
     ...(provisioning ? { afterSignIn: (userId: string) => provisioning.provisionIfMissing(userId) } : {}),
+    openRouterAuthOrigin: new URL(config.openRouterAuthUrl).origin,
   });
   const web = new WebApp({
     accounts: d.accounts,

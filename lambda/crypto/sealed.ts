@@ -8,7 +8,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Keyring } from './keyring.js';
 
-export type SealPurpose = 'session' | 'authorization' | 'upstream-login' | 'openrouter-connect' | 'new-token';
+export type SealPurpose = 'session' | 'authorization' | 'upstream-login' | 'openrouter-connect' | 'openrouter-replace' | 'new-token';
 
 const FORMAT = 's1';
 

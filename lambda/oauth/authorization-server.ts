@@ -7,10 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import type { AccountStore } from '../store/account-store.js';
+import { StoreError, type AccountStore } from '../store/account-store.js';
 import type { OAuthStore } from '../store/oauth-store.js';
 import type { Logger } from '../observability/logger.js';
-import { FLOW_COOKIES, csrfMatches, type Cookies } from '../web/session.js';
+import { FLOW_COOKIES, csrfMatches, secretMatches, type Cookies } from '../web/session.js';
 import { redirect } from '../web/html.js';
 import { consentPage, connectKeyPage, errorPage } from '../web/pages.js';
 import type { ClientDirectory, OAuthClient } from './clients.js';
@@ -31,6 +31,8 @@ export interface AuthorizationServerOptions {
   resourceName: string;
   /** Runs once a user has signed in, before the flow continues (e.g. creating their OpenRouter key). */
   afterSignIn?: (userId: string) => Promise<void>;
+  /** Origin of OpenRouter's consent page: the connect-key page's form redirects there (its CSP must allow it). */
+  openRouterAuthOrigin?: string;
   accessTokenTtlSeconds?: number;
   refreshTokenTtlSeconds?: number;
   codeTtlSeconds?: number;
@@ -39,6 +41,8 @@ export interface AuthorizationServerOptions {
 
 /** The client's request, carried from /oauth/authorize through sign-in to the consent decision. */
 interface PendingAuthorization {
+  /** Names this one request: the consent form carries it, so a decision cannot land on a request started later. */
+  requestId: string;
   clientId: string;
   clientName: string;
   redirectUri: string;
@@ -201,6 +205,7 @@ export class AuthorizationServer {
     if (resource === null || (resource !== undefined && resource !== urls.resource)) return fail('invalid_target', `resource must be ${urls.resource}`);
 
     const pending: PendingAuthorization = {
+      requestId: randomBytes(18).toString('base64url'),
       clientId: client.clientId,
       clientName: client.clientName,
       redirectUri,
@@ -249,8 +254,8 @@ export class AuthorizationServer {
     if (!session) return this.startLogin(urls, '/oauth/consent');
     const user = await this.o.accounts.getUser(session.userId);
     if (!user) return this.startLogin(urls, '/oauth/consent', [this.o.cookies.endSession()]);
-    if (!user.hasKey) return connectKeyPage(urls.base, session, '/oauth/consent', pending.clientName);
-    return consentPage(urls.base, session, { clientName: pending.clientName, redirectHost: describeRedirect(pending.redirectUri), userName: user.name }, [pending.redirectUri]);
+    if (!user.hasKey) return connectKeyPage(urls.base, session, '/oauth/consent', pending.clientName, this.o.openRouterAuthOrigin ? [this.o.openRouterAuthOrigin] : []);
+    return consentPage(urls.base, session, { clientName: pending.clientName, redirectHost: describeRedirect(pending.redirectUri), userName: user.name, requestId: pending.requestId }, [pending.redirectUri]);
   }
 
   private async decideConsent(request: Request, urls: ServerUrls): Promise<Response> {
@@ -262,6 +267,17 @@ export class AuthorizationServer {
     }
     const pending = this.o.cookies.readFlow<PendingAuthorization>(request, FLOW_COOKIES.authorization);
     if (!pending) return errorPage(urls.base, 'Nothing to approve', 'This authorization request expired or was already answered. Start again from your client.');
+    // Any page can start another authorization in this browser (a top-level GET replaces the pending cookie), so
+    // the answer counts only for the request this page showed; the newer one is left for its own consent page.
+    if (typeof pending.requestId !== 'string' || !secretMatches(pending.requestId, form.get('request'))) {
+      this.o.logger.warn('consent answer for another authorization request refused', { user_id: session.userId, client_id: pending.clientId });
+      return errorPage(
+        urls.base,
+        'This authorization request changed',
+        'Another authorization was started in this browser after this page was shown, so your answer was not sent to any application and nothing was changed. Start again from the application you want to connect.',
+        409,
+      );
+    }
     const clearPending = this.o.cookies.clearFlow(FLOW_COOKIES.authorization);
     if (form.get('decision') !== 'approve') return this.denied(pending, urls, [clearPending], 303);
     const user = await this.o.accounts.getUser(session.userId);
@@ -302,8 +318,14 @@ export class AuthorizationServer {
       throw err;
     }
     if (req.resource !== undefined && req.resource !== urls.resource) throw new OAuthError('invalid_target', `This server issues tokens only for ${urls.resource}.`);
-    if (req.grant_type === 'authorization_code') return this.exchangeCode(req, client);
-    if (req.grant_type === 'refresh_token') return this.refresh(req, client);
+    try {
+      if (req.grant_type === 'authorization_code') return await this.exchangeCode(req, client);
+      if (req.grant_type === 'refresh_token') return await this.refresh(req, client);
+    } catch (err) {
+      // The user was removed after the code or refresh token was issued: the grant is gone (RFC 6749 §5.2).
+      if (err instanceof StoreError && err.code === 'no_such_user') throw new OAuthError('invalid_grant', 'The user this authorization was issued to no longer exists.');
+      throw err;
+    }
     throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token.');
   }
 

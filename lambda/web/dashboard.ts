@@ -23,6 +23,7 @@ export interface DashboardData {
 const NOTICES = {
   'key-connected': 'Your OpenRouter key is connected.',
   'key-removed': 'Your OpenRouter key was removed. The tools stop working until you connect one again.',
+  'key-kept': 'Your current OpenRouter key was kept. The key OpenRouter just created was not stored; you can delete it in your OpenRouter account.',
   'token-revoked': 'The token was revoked. Clients using it are refused from now on.',
   'app-disconnected': 'The application was disconnected. It has to ask you again to get back in.',
 } as const;

@@ -19,10 +19,18 @@ function csrfField(session: Session): Html {
   return html`<input type="hidden" name="csrf" value="${session.csrf}">`;
 }
 
-/** Shown during an authorization (and on the dashboard) while the user has no OpenRouter key yet. */
+/**
+ * Shown during an authorization (and on the dashboard) while the user has no OpenRouter key yet. "Connect
+ * OpenRouter" is a form post (not a link) so that no other site can start the flow; the page showing it must allow
+ * OpenRouter's consent page as a form-action, since the post ends in a redirect there.
+ */
 export function connectKeyForms(base: string, session: Session, next: string): Html {
   return html`<div class="connect">
-<a class="button primary" href="${base}/app/openrouter/connect?next=${encodeURIComponent(next)}">Connect OpenRouter</a>
+<form method="post" action="${base}/app/openrouter/connect">
+${csrfField(session)}
+<input type="hidden" name="next" value="${next}">
+<button type="submit" class="primary">Connect OpenRouter</button>
+</form>
 <p class="muted">Signs you in at OpenRouter and creates a key for this server.</p>
 <form method="post" action="${base}/app/key" class="stack">
 ${csrfField(session)}
@@ -34,11 +42,12 @@ ${csrfField(session)}
 </div>`;
 }
 
-export function connectKeyPage(base: string, session: Session, next: string, clientName: string): Response {
+/** `formActions`: OpenRouter's consent page origin, where "Connect OpenRouter" redirects. */
+export function connectKeyPage(base: string, session: Session, next: string, clientName: string, formActions: string[] = []): Response {
   return page({
     base,
     title: 'Connect OpenRouter',
-    formActions: [],
+    formActions,
     body: html`<section class="card"><h1>Connect OpenRouter first</h1>
 <p>${clientName} will use OpenRouter through your account. Connect your OpenRouter key once; it is stored encrypted and used only for your requests.</p>
 ${connectKeyForms(base, session, next)}
@@ -51,6 +60,8 @@ export interface ConsentDetails {
   /** Where the client's code will be sent (host or app scheme). */
   redirectHost: string;
   userName: string;
+  /** The pending request this page shows: the decision is refused unless it comes back unchanged. */
+  requestId: string;
 }
 
 /**
@@ -80,8 +91,31 @@ export function consentPage(base: string, session: Session, details: ConsentDeta
 <p class="muted">After you decide, you return to <strong>${details.redirectHost}</strong>. Only allow applications you just connected yourself.</p>
 <form method="post" action="${base}/oauth/consent" class="actions">
 ${csrfField(session)}
+<input type="hidden" name="request" value="${details.requestId}">
 <button type="submit" name="decision" value="approve" class="primary">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
+</form>
+</section>`,
+  });
+}
+
+export interface ReplaceKeyDetails {
+  /** When the current key was connected (ISO), if known. */
+  connectedAt?: string;
+}
+
+/** After OpenRouter handed over a new key while one is connected: nothing is replaced until the user says so. */
+export function replaceKeyPage(base: string, session: Session, details: ReplaceKeyDetails): Response {
+  return page({
+    base,
+    title: 'Replace your OpenRouter key?',
+    body: html`<section class="card"><h1>Replace your OpenRouter key?</h1>
+<p data-testid="replace-key-status">You already have an OpenRouter key connected${details.connectedAt ? html` (since ${details.connectedAt.slice(0, 10)})` : ''}. OpenRouter just created a new key for this server.</p>
+<p>If you replace it, your requests use the new key from now on. Only replace it if you just pressed "Connect OpenRouter" yourself.</p>
+<form method="post" action="${base}/app/openrouter/confirm" class="actions">
+${csrfField(session)}
+<button type="submit" name="decision" value="replace" class="primary">Replace my key</button>
+<button type="submit" name="decision" value="keep">Keep my current key</button>
 </form>
 </section>`,
   });

@@ -29,8 +29,10 @@ export const FLOW_COOKIES = {
   authorization: { name: 'ormcp_authz', purpose: 'authorization', ttlSeconds: 15 * 60 },
   /** Our own login at the identity provider (state, nonce, PKCE verifier, where to go next). */
   upstreamLogin: { name: 'ormcp_login', purpose: 'upstream-login', ttlSeconds: 10 * 60 },
-  /** The OpenRouter OAuth PKCE verifier while the user approves at OpenRouter. */
+  /** The OpenRouter OAuth PKCE verifier and callback nonce while the user approves at OpenRouter. */
   openRouterConnect: { name: 'ormcp_orconnect', purpose: 'openrouter-connect', ttlSeconds: 10 * 60 },
+  /** A key OpenRouter just handed over, held until the user confirms it replaces the key they already have. */
+  openRouterReplace: { name: 'ormcp_orreplace', purpose: 'openrouter-replace', ttlSeconds: 10 * 60 },
   /** A token just created, between the form post and the one page that shows it (post/redirect/get). */
   newToken: { name: 'ormcp_newtoken', purpose: 'new-token', ttlSeconds: 5 * 60 },
 } as const satisfies Record<string, FlowCookie>;
@@ -71,8 +73,13 @@ export class Cookies {
 
 /** Constant-time check of a submitted CSRF value against the session's. */
 export function csrfMatches(session: Session, submitted: unknown): boolean {
+  return secretMatches(session.csrf, submitted);
+}
+
+/** Constant-time check of a submitted value against one only this server and the user's browser know. */
+export function secretMatches(expected: string, submitted: unknown): boolean {
   if (typeof submitted !== 'string') return false;
-  const a = Buffer.from(session.csrf);
+  const a = Buffer.from(expected);
   const b = Buffer.from(submitted);
   return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -4,6 +4,7 @@
  * or created with the operator's management key), personal MCP tokens (shown once), connected applications
  * (OAuth grants), and sign-out. Every state change is a POST carrying the session's CSRF value from this origin.
  */
+import { randomBytes } from 'node:crypto';
 import type { AuthorizationServer } from '../oauth/authorization-server.js';
 import { continuePath, readPageForm, sameOrigin, type ContinuePath } from '../oauth/authorization-server.js';
 import type { ServerUrls } from '../oauth/metadata.js';
@@ -16,9 +17,9 @@ import type { KeyInfo } from '../openrouter/schemas.js';
 import { StoreError, type AccountStore } from '../store/account-store.js';
 import { redirect } from './html.js';
 import { dashboardPage, isNotice, landingPage, tokenCreatedPage, type DashboardData, type Notice } from './dashboard.js';
-import { errorPage } from './pages.js';
+import { errorPage, replaceKeyPage } from './pages.js';
 import type { KeyProvisioner } from './provisioning.js';
-import { FLOW_COOKIES, csrfMatches, type Cookies, type Session } from './session.js';
+import { FLOW_COOKIES, csrfMatches, secretMatches, type Cookies, type Session } from './session.js';
 import { STATIC_ASSETS } from './static.js';
 
 export interface WebAppOptions {
@@ -37,6 +38,24 @@ interface NewToken {
   label: string;
   uid: string;
 }
+
+/** The Connect OpenRouter flow, between our form post and OpenRouter's redirect back to the callback. */
+interface OpenRouterConnect {
+  verifier: string;
+  /** Also the last segment of the callback URL: a callback that does not carry it was not sent by this flow. */
+  nonce: string;
+  uid: string;
+  next: string;
+}
+
+/** A key OpenRouter handed over while the user already had one, until they confirm the replacement. */
+interface PendingReplacement {
+  key: string;
+  uid: string;
+  next: string;
+}
+
+const OPENROUTER_CALLBACK = '/app/openrouter/callback';
 
 const EXPIRY_CHOICES: Record<string, number | undefined> = { '7d': 7, '30d': 30, '90d': 90, '365d': 365, never: undefined };
 
@@ -57,13 +76,14 @@ export class WebApp {
     if (!(await this.o.accounts.getUser(session.userId))) return redirect(`${urls.base}/`, [this.o.cookies.endSession()]);
 
     if (get) {
+      if (path === OPENROUTER_CALLBACK || path.startsWith(`${OPENROUTER_CALLBACK}/`)) return this.finishOpenRouterConnect(request, session, urls, path.slice(OPENROUTER_CALLBACK.length + 1));
       switch (path) {
         case '/app':
           return this.dashboard(session, urls, new URL(request.url).searchParams.get('done'));
         case '/app/openrouter/connect':
-          return this.startOpenRouterConnect(request, urls);
-        case '/app/openrouter/callback':
-          return this.finishOpenRouterConnect(request, session, urls);
+          return notAllowed(urls, 'POST');
+        case '/app/openrouter/confirm':
+          return this.showReplaceKey(request, session, urls);
         case '/app/tokens/new':
           return this.showNewToken(request, session, urls);
         default:
@@ -85,6 +105,10 @@ export class WebApp {
         return redirect(afterAction(urls, '/app', 'key-removed'), [], 303);
       case '/app/key/provision':
         return this.provisionKey(session, form, urls);
+      case '/app/openrouter/connect':
+        return this.startOpenRouterConnect(session, form, urls);
+      case '/app/openrouter/confirm':
+        return this.confirmReplaceKey(request, session, form, urls);
       case '/app/tokens':
         return this.createToken(session, form, urls);
       case '/app/tokens/revoke':
@@ -113,7 +137,7 @@ export class WebApp {
       key,
       provisioningAvailable: Boolean(this.o.provisioning),
       ...(isNotice(done) ? { notice: done } : {}),
-      formActions: await this.o.auth.identityOrigins(),
+      formActions: [...(await this.o.auth.identityOrigins()), new URL(this.o.openRouter.authUrl).origin],
     };
     return dashboardPage(urls, data);
   }
@@ -159,19 +183,21 @@ export class WebApp {
     return redirect(afterAction(urls, continuePath(form.get('next')), 'key-connected'), [], 303);
   }
 
-  private startOpenRouterConnect(request: Request, urls: ServerUrls): Response {
-    const next = continuePath(new URL(request.url).searchParams.get('next'));
-    const verifier = newVerifier();
-    const location = openRouterAuthorizeUrl(this.o.openRouter, `${urls.base}/app/openrouter/callback`, verifier);
-    return redirect(location, [this.o.cookies.writeFlow(FLOW_COOKIES.openRouterConnect, { verifier, next })]);
+  private startOpenRouterConnect(session: Session, form: URLSearchParams, urls: ServerUrls): Response {
+    const flow: OpenRouterConnect = { verifier: newVerifier(), nonce: randomBytes(24).toString('base64url'), uid: session.userId, next: continuePath(form.get('next')) };
+    // The nonce rides in the callback's path, not its query, so it survives however OpenRouter adds `code` to the URL.
+    const location = openRouterAuthorizeUrl(this.o.openRouter, `${urls.base}${OPENROUTER_CALLBACK}/${flow.nonce}`, flow.verifier);
+    return redirect(location, [this.o.cookies.writeFlow(FLOW_COOKIES.openRouterConnect, flow)], 303);
   }
 
-  private async finishOpenRouterConnect(request: Request, session: Session, urls: ServerUrls): Promise<Response> {
-    const flow = this.o.cookies.readFlow<{ verifier: string; next: string }>(request, FLOW_COOKIES.openRouterConnect);
+  private async finishOpenRouterConnect(request: Request, session: Session, urls: ServerUrls, nonce: string): Promise<Response> {
+    const flow = this.o.cookies.readFlow<OpenRouterConnect>(request, FLOW_COOKIES.openRouterConnect);
     const clear = this.o.cookies.clearFlow(FLOW_COOKIES.openRouterConnect);
     const code = new URL(request.url).searchParams.get('code');
-    if (!flow) {
-      return errorPage(urls.base, 'OpenRouter connection expired', 'This connection attempt is unknown or took too long. Nothing was changed; start again.', 400, [clear]);
+    // A callback this browser's own flow did not produce (a forged link, another user's flow, an old tab) is
+    // refused without touching the flow in progress, so it can neither connect a key nor cancel the real attempt.
+    if (!flow || typeof flow.nonce !== 'string' || flow.uid !== session.userId || !secretMatches(flow.nonce, nonce)) {
+      return errorPage(urls.base, 'OpenRouter connection expired', 'This connection attempt is unknown or took too long. Nothing was changed; start again.', 400, flow ? [] : [clear]);
     }
     if (!code || code.length > 500) {
       return errorPage(urls.base, 'OpenRouter did not connect', 'OpenRouter sent you back without a key: the request was cancelled or refused. Nothing was changed; you can try again or paste a key.', 400, [clear]);
@@ -183,9 +209,40 @@ export class WebApp {
       this.o.logger.warn('openrouter key exchange failed', { user_id: session.userId, error: err instanceof KeyExchangeError ? err.message : 'unknown' });
       return errorPage(urls.base, 'OpenRouter did not connect', 'OpenRouter did not hand over a key. Nothing was changed; try again.', 502, [clear]);
     }
+    const next = continuePath(flow.next);
+    const user = await this.o.accounts.getUser(session.userId);
+    if (user?.hasKey) {
+      // A working key is never swapped out by a redirect alone: the user confirms on our page first.
+      const pending: PendingReplacement = { key, uid: session.userId, next };
+      return redirect(`${urls.base}/app/openrouter/confirm`, [clear, this.o.cookies.writeFlow(FLOW_COOKIES.openRouterReplace, pending)]);
+    }
     await this.o.accounts.setOpenRouterKey(session.userId, key);
     this.o.logger.info('openrouter key connected', { user_id: session.userId, method: 'openrouter_oauth' });
-    return redirect(afterAction(urls, continuePath(flow.next), 'key-connected'), [clear]);
+    return redirect(afterAction(urls, next, 'key-connected'), [clear]);
+  }
+
+  private async showReplaceKey(request: Request, session: Session, urls: ServerUrls): Promise<Response> {
+    const pending = this.o.cookies.readFlow<PendingReplacement>(request, FLOW_COOKIES.openRouterReplace);
+    if (!pending || pending.uid !== session.userId) return redirect(`${urls.base}/app`, [this.o.cookies.clearFlow(FLOW_COOKIES.openRouterReplace)]);
+    const user = await this.o.accounts.getUser(session.userId);
+    return replaceKeyPage(urls.base, session, { ...(user?.keyUpdatedAt ? { connectedAt: user.keyUpdatedAt } : {}) });
+  }
+
+  private async confirmReplaceKey(request: Request, session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
+    const pending = this.o.cookies.readFlow<PendingReplacement>(request, FLOW_COOKIES.openRouterReplace);
+    const clear = this.o.cookies.clearFlow(FLOW_COOKIES.openRouterReplace);
+    if (!pending || pending.uid !== session.userId || typeof pending.key !== 'string') {
+      return errorPage(urls.base, 'Nothing to confirm', 'This key replacement expired or was already answered. Nothing was changed; connect OpenRouter again if you want a new key.', 400, [clear]);
+    }
+    const decision = form.get('decision');
+    if (decision === 'keep') {
+      this.o.logger.info('openrouter key replacement declined', { user_id: session.userId });
+      return redirect(afterAction(urls, '/app', 'key-kept'), [clear], 303);
+    }
+    if (decision !== 'replace') return errorPage(urls.base, 'Choose an answer', 'Choose "Replace my key" or "Keep my current key". Nothing was changed.', 400);
+    await this.o.accounts.setOpenRouterKey(session.userId, pending.key);
+    this.o.logger.info('openrouter key connected', { user_id: session.userId, method: 'openrouter_oauth', replaced: true });
+    return redirect(afterAction(urls, continuePath(pending.next), 'key-connected'), [clear], 303);
   }
 
   private async createToken(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {

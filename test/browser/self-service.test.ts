@@ -1,9 +1,9 @@
 /**
  * The self-service pages in headless Chromium against the real handler over HTTP on loopback: sign in at the Cognito
- * stand-in, copy the MCP URL, connect a key (pasted, then through OpenRouter's PKCE flow), see its usage, create a
- * personal token, use it from a real MCP client, revoke it, approve an OAuth client on the consent page and
- * disconnect it, remove the key, sign out; and a new user arriving from an MCP client, who connects OpenRouter inside
- * the authorization and then denies it.
+ * stand-in, copy the MCP URL, connect a key (pasted, then through OpenRouter's PKCE flow, confirming the
+ * replacement), see its usage, create a personal token, use it from a real MCP client, revoke it, approve an OAuth
+ * client on the consent page and disconnect it, remove the key, sign out; and a new user arriving from an MCP client,
+ * who connects OpenRouter inside the authorization and then denies it.
  * Every page is checked for CSP violations and for secrets that must not be on it.
  */
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
@@ -155,15 +155,22 @@ test('a pasted key is checked at OpenRouter, stored, and its usage shown', async
   expect(h.fake.calls('/key').at(-1)!.apiKey).toBe(PASTED_KEY);
 });
 
-test('"Connect OpenRouter" replaces the key through OpenRouter\'s PKCE flow', async () => {
+test('"Connect OpenRouter" replaces the key through OpenRouter\'s PKCE flow, after asking', async () => {
   await page.getByText('Replace the key').click();
-  await page.getByRole('link', { name: 'Connect OpenRouter' }).click();
-  await page.waitForURL(`${base}/app?done=key-connected`);
-  // The browser went to OpenRouter's consent page with an S256 challenge, and came back to our callback.
+  await page.getByRole('button', { name: 'Connect OpenRouter' }).click();
+  // The browser went to OpenRouter's consent page with an S256 challenge, and came back to our callback with the
+  // flow's nonce in its path.
+  await page.waitForURL(`${base}/app/openrouter/confirm`);
   const auth = h.fake.calls('/auth').at(-1)!;
   expect(auth.query.get('code_challenge_method')).toBe('S256');
-  expect(auth.query.get('callback_url')).toBe(`${base}/app/openrouter/callback`);
+  expect(auth.query.get('callback_url')).toMatch(new RegExp(`^${base}/app/openrouter/callback/[A-Za-z0-9_-]{32}$`));
   expect(h.fake.calls('/auth/keys').at(-1)!.body).toMatchObject({ code_verifier: expect.any(String), code_challenge_method: 'S256' });
+  // A key is connected already: nothing is replaced until the user says so on our page.
+  await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Replace your OpenRouter key?');
+  await expect(page.getByTestId('replace-key-status').textContent()).resolves.toContain('You already have an OpenRouter key connected');
+  expect(await h.store.getOpenRouterKey((await dana()).userId)).toBe(PASTED_KEY);
+  await page.getByRole('button', { name: 'Replace my key' }).click();
+  await page.waitForURL(`${base}/app?done=key-connected`);
   const stored = (await h.store.getOpenRouterKey((await dana()).userId))!;
   expect(stored).toMatch(/^sk-or-v1-oauth-/);
   neverShown.push(stored);
@@ -328,6 +335,8 @@ test('keyboard and labels: every field has a label, every button a name, and Ent
 
 test('error pages say what happened and that nothing changed', async () => {
   const user = await dana();
+  await page.goto(`${base}/app`);
+  const csrf = (await page.locator('input[name="csrf"]').first().getAttribute('value'))!;
   const key = await h.store.getOpenRouterKey(user.userId);
   const expectPage = async (title: string) => {
     await expect(page.getByRole('alert').locator('h1').textContent()).resolves.toBe(title);
@@ -340,8 +349,9 @@ test('error pages say what happened and that nothing changed', async () => {
   expect(res.status()).toBe(400);
   await expectPage('OpenRouter connection expired');
   // Back from OpenRouter without a code (the user cancelled there).
-  expect((await page.request.get(`${base}/app/openrouter/connect?next=%2Fapp`, { maxRedirects: 0 })).status()).toBe(302);
-  res = (await page.goto(`${base}/app/openrouter/callback`))!;
+  const started = await page.request.post(`${base}/app/openrouter/connect`, { form: { csrf, next: '/app' }, maxRedirects: 0 });
+  expect(started.status()).toBe(303);
+  res = (await page.goto(new URL(started.headers().location!).searchParams.get('callback_url')!))!;
   expect(res.status()).toBe(400);
   await expectPage('OpenRouter did not connect');
   expect((await context.cookies(base)).some((c) => c.name === 'ormcp_orconnect')).toBe(false);
@@ -390,7 +400,7 @@ test('a new user arriving from an MCP client signs in, connects OpenRouter first
     await p.goto(authorizeUrl(clientId, redirectUri, pkcePair().challenge, 'st-2'));
     await p.waitForURL(`${base}/oauth/consent`);
     await expect(p.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Connect OpenRouter first');
-    await p.getByRole('link', { name: 'Connect OpenRouter' }).click();
+    await p.getByRole('button', { name: 'Connect OpenRouter' }).click();
     // Back from OpenRouter to the same consent URL, now asking the question.
     await p.getByRole('heading', { name: 'Allow Another Client?' }).waitFor();
     const user = (await h.store.findUserByName(erin.email))!;

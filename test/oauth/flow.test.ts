@@ -3,7 +3,7 @@
  * → connect OpenRouter → consent → code → tokens → /mcp, then refresh rotation and reuse detection.
  */
 import { connectV2, IN_PROCESS_URL, textOf } from '../support/harness.js';
-import { Browser, csrfOf, pkcePair, startOAuthHarness, type OAuthHarness } from '../support/oauth.js';
+import { Browser, csrfOf, hiddenFields, pkcePair, startOAuthHarness, type OAuthHarness } from '../support/oauth.js';
 
 const ORIGIN = 'http://127.0.0.1';
 const REDIRECT = 'http://127.0.0.1:9999/callback';
@@ -57,7 +57,7 @@ test('a new user goes from the bare URL to a tool call through OAuth', async () 
   step = await browser.follow(new URL(saved.headers.get('location')!, ORIGIN).toString(), REDIRECT);
   page = await step.response!.text();
   expect(page).toContain('Allow Test Client?');
-  const decided = await browser.post(`${ORIGIN}/oauth/consent`, { csrf: csrfOf(page), decision: 'approve' });
+  const decided = await browser.post(`${ORIGIN}/oauth/consent`, { ...hiddenFields(page, '/oauth/consent'), decision: 'approve' });
   expect(decided.status).toBe(303);
   const back = new URL(decided.headers.get('location')!);
   expect(back.origin + back.pathname).toBe(REDIRECT);

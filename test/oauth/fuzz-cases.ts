@@ -82,6 +82,7 @@ const AUTHZ = 'ormcp_authz';
 const LOGIN = 'ormcp_login';
 const OR_CONNECT = 'ormcp_orconnect';
 const NEW_TOKEN = 'ormcp_newtoken';
+const OR_REPLACE = 'ormcp_orreplace';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Pairs = [string, string][];
@@ -941,7 +942,7 @@ class CaseGen {
     const { ctx } = this;
     const session = this.sessionCookie();
     const parts: Pairs = session === undefined ? [] : [[SESSION, session]];
-    if (r.chance(0.15)) parts.push([r.pick([NEW_TOKEN, OR_CONNECT]), r.chance(0.5) ? this.garbageSeal() : r.pick([ctx.session, ctx.authzCookie, ctx.loginCookie])]);
+    if (r.chance(0.15)) parts.push([r.pick([NEW_TOKEN, OR_CONNECT, OR_REPLACE]), r.chance(0.5) ? this.garbageSeal() : r.pick([ctx.session, ctx.authzCookie, ctx.loginCookie])]);
     if (r.chance(0.05)) parts.push([`__Host-${SESSION}`, r.chance(0.5) ? ctx.session : this.garbageSeal()]);
     const cookies = this.cookieHeader(parts);
     if (r.chance(0.4)) {
@@ -953,6 +954,8 @@ class CaseGen {
         `/app/openrouter/connect?${new URLSearchParams({ next: r.pick(['/oauth/consent', '/app', 'https://evil.example', '//evil.example', this.hostile()]) })}`,
         `/app/openrouter/callback?${new URLSearchParams(r.chance(0.7) ? [['code', r.chance(0.5) ? this.plantSecret() : this.hostile()]] : [])}`,
         '/app/openrouter/callback?code=' + 'c'.repeat(501),
+        `/app/openrouter/callback/${new URLSearchParams([['n', r.pick([r.hex(32), '', this.hostile()])]]).toString().slice(2)}?${new URLSearchParams([['code', this.plantSecret()]])}`,
+        '/app/openrouter/confirm',
         '/app/tokens/new',
         `/app?${new URLSearchParams({ done: r.pick(['key-connected', '__proto__', 'constructor', 'toString', '<script>', this.hostile()]) })}`,
         '/app/nope',
@@ -974,6 +977,8 @@ class CaseGen {
       ['/app/tokens/revoke', 12],
       ['/app/grants/revoke', 10],
       ['/app/key/provision', 5],
+      ['/app/openrouter/connect', 4],
+      ['/app/openrouter/confirm', 4],
       ['/app/logout', 5],
       ['/app/nope', 4],
       ['/app', 3],
@@ -994,6 +999,10 @@ class CaseGen {
         break;
       case '/app/tokens/revoke':
         pairs.push(['token_id', r.pick([...ctx.foreignTokenIds, r.hex(16), r.hex(15), `${r.hex(15)}G`, this.hostile(), ''])]);
+        break;
+      case '/app/openrouter/confirm':
+        // No key is waiting for confirmation in this run, so even "replace" with the genuine CSRF value changes nothing.
+        pairs.push(['decision', r.pick(['replace', 'keep', 'REPLACE', '', this.hostile()])]);
         break;
       case '/app/grants/revoke':
         pairs.push(['grant_id', r.pick([`${r.hex(8)}-${r.hex(4)}-${r.hex(4)}-${r.hex(4)}-${r.hex(12)}`, '-'.repeat(36), r.hex(36), this.hostile(), ''])]);

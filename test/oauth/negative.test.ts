@@ -4,7 +4,7 @@
  * RFC 7591 error and for leaving the table exactly as it was. Token, refresh, /mcp and revocation cases are in
  * negative-tokens.test.ts.
  */
-import { TEST_ORIGIN as ORIGIN, Browser, authorizeUrl, csrfOf, dumpTable, mapMetadataFetcher, obtainCode, registerClient, registerRequest, startOAuthHarness, tableDiff, type OAuthHarness, type RegisteredTestClient } from '../support/oauth.js';
+import { TEST_ORIGIN as ORIGIN, Browser, authorizeUrl, csrfOf, dumpTable, hiddenFields, mapMetadataFetcher, obtainCode, registerClient, registerRequest, startOAuthHarness, tableDiff, type OAuthHarness, type RegisteredTestClient } from '../support/oauth.js';
 import { continuePath } from '../../lambda/oauth/authorization-server.js';
 import { RESOURCE, authorizeParams, exchange, expectAccepted, expectErrorPage, expectErrorRedirect, expectOAuthError, mcpStatus, tokensOf, unchanged } from './negative-helpers.js';
 
@@ -198,10 +198,11 @@ describe('/oauth/authorize', () => {
 
 describe('the consent decision', () => {
   /** dave at the consent page for `pub`, with the pending request in his cookies. */
-  async function atConsent(): Promise<{ csrf: string }> {
+  async function atConsent(): Promise<{ csrf: string; request: string }> {
     const step = await browser.follow(authorizeUrl(authorizeParams(pub)), LOOPBACK);
     expect(step.url).toBe(`${ORIGIN}/oauth/consent`);
-    return { csrf: csrfOf(await step.response!.text()) };
+    const { csrf, request } = hiddenFields(await step.response!.text(), '/oauth/consent');
+    return { csrf: csrf!, request: request! };
   }
 
   test.each<[string, (csrf: string) => [Record<string, string>, Record<string, string>]]>([
@@ -211,31 +212,48 @@ describe('the consent decision', () => {
     ['from another origin', (csrf) => [{ decision: 'approve', csrf }, { Origin: 'https://evil.example' }]],
     ['from a null origin', (csrf) => [{ decision: 'approve', csrf }, { Origin: 'null' }]],
   ])('a POST %s is refused with 403 and issues nothing; the real approval still works', async (_what, make) => {
-    const { csrf } = await atConsent();
+    const { csrf, request } = await atConsent();
     const [form, headers] = make(csrf);
-    const res = await unchanged(h, () => browser.post(`${ORIGIN}/oauth/consent`, form, headers));
+    const res = await unchanged(h, () => browser.post(`${ORIGIN}/oauth/consent`, { ...form, request }, headers));
     expect({ status: res.status, location: res.headers.get('location') }).toEqual({ status: 403, location: null });
-    const approved = await browser.post(`${ORIGIN}/oauth/consent`, { decision: 'approve', csrf });
+    const approved = await browser.post(`${ORIGIN}/oauth/consent`, { decision: 'approve', csrf, request });
+    expect(approved.status).toBe(303);
+    expect(new URL(approved.headers.get('location')!).searchParams.get('code')).toEqual(expect.any(String));
+  });
+
+  test.each<[string, (request: string) => Record<string, string>]>([
+    ['without the request id', () => ({})],
+    ['with an empty request id', () => ({ request: '' })],
+    ['with another request id', (request) => ({ request: `${request.slice(0, -2)}xx` })],
+    ['with a request id that only contains the real one', (request) => ({ request: `${request},${request}` })],
+  ])('a decision %s is refused with 409 and sends nothing anywhere; the real approval still works', async (_what, make) => {
+    const { csrf, request } = await atConsent();
+    for (const decision of ['approve', 'deny']) {
+      const res = await unchanged(h, () => browser.post(`${ORIGIN}/oauth/consent`, { decision, csrf, ...make(request) }));
+      expect({ status: res.status, location: res.headers.get('location') }).toEqual({ status: 409, location: null });
+      expect(await res.text()).toContain('This authorization request changed');
+    }
+    const approved = await browser.post(`${ORIGIN}/oauth/consent`, { decision: 'approve', csrf, request });
     expect(approved.status).toBe(303);
     expect(new URL(approved.headers.get('location')!).searchParams.get('code')).toEqual(expect.any(String));
   });
 
   test('a POST without a session is refused with 403', async () => {
-    const { csrf } = await atConsent();
+    const { csrf, request } = await atConsent();
     const stranger = new Browser(h.fetch, ORIGIN);
-    const res = await unchanged(h, () => stranger.post(`${ORIGIN}/oauth/consent`, { decision: 'approve', csrf }));
+    const res = await unchanged(h, () => stranger.post(`${ORIGIN}/oauth/consent`, { decision: 'approve', csrf, request }));
     expect({ status: res.status, location: res.headers.get('location') }).toEqual({ status: 403, location: null });
   });
 
   test('deny sends access_denied (with state and iss) to the client and stores nothing', async () => {
-    const { csrf } = await atConsent();
-    const res = await unchanged(h, () => browser.post(`${ORIGIN}/oauth/consent`, { decision: 'deny', csrf }));
+    const { csrf, request } = await atConsent();
+    const res = await unchanged(h, () => browser.post(`${ORIGIN}/oauth/consent`, { decision: 'deny', csrf, request }));
     expect(res.status).toBe(303);
     const back = new URL(res.headers.get('location')!);
     expect(`${back.origin}${back.pathname}`).toBe(LOOPBACK);
     expect(Object.fromEntries(back.searchParams)).toEqual({ error: 'access_denied', error_description: expect.any(String), state: 'state-1', iss: ORIGIN });
     // The pending request is gone: approving now has nothing to approve.
-    const again = await unchanged(h, () => browser.post(`${ORIGIN}/oauth/consent`, { decision: 'approve', csrf }));
+    const again = await unchanged(h, () => browser.post(`${ORIGIN}/oauth/consent`, { decision: 'approve', csrf, request }));
     expect({ status: again.status, location: again.headers.get('location') }).toEqual({ status: 400, location: null });
     expect(await again.text()).toContain('Nothing to approve');
   });
@@ -291,14 +309,14 @@ describe('sign-in at the identity provider (/oauth/callback)', () => {
     for (const next of ['https://evil.example/', '//evil.example', '/app/../oauth/token', '/\\evil.example', undefined, 42]) expect(continuePath(next)).toBe('/app');
   });
 
-  test('a user without an OpenRouter key cannot approve: no code until a key is connected', async () => {
+  test('a user without an OpenRouter key cannot approve: no consent form is shown, and a forged decision issues no code', async () => {
     const nokey = new Browser(h.fetch, ORIGIN, { sub: 'sub-nokey', email: 'nokey@example.com' });
     const step = await nokey.follow(authorizeUrl(authorizeParams(pub)), LOOPBACK);
     const page = await step.response!.text();
     expect(page).toContain('Connect OpenRouter first');
+    expect(page).not.toContain('name="decision"');
     const res = await unchanged(h, () => nokey.post(`${ORIGIN}/oauth/consent`, { csrf: csrfOf(page), decision: 'approve' }));
-    expect(res.status).toBe(303);
-    expect(new URL(res.headers.get('location')!, ORIGIN).toString()).toBe(`${ORIGIN}/oauth/consent`);
+    expect({ status: res.status, location: res.headers.get('location') }).toEqual({ status: 409, location: null });
   });
 });
 

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalServer } from '../../lambda/local/node-adapter.js';
 import { freePort, npmStartNodeArgs, textOf } from '../support/harness.js';
-import { Browser, csrfOf, startOAuthHarness, TEST_OIDC_CLIENT_ID, type OAuthHarness } from '../support/oauth.js';
+import { Browser, csrfOf, hiddenFields, startOAuthHarness, TEST_OIDC_CLIENT_ID, type OAuthHarness } from '../support/oauth.js';
 
 const REDIRECT = 'http://127.0.0.1:45454/oauth/callback';
 
@@ -97,10 +97,11 @@ async function authorizeThroughBrowser(serverUrl: string, who: { sub: string; em
   let step = await browser.follow(authUrl.toString(), REDIRECT);
   let page = await step.response!.text();
   expect(page).toContain('Connect OpenRouter first');
-  step = await browser.follow(`${serverUrl}/app/openrouter/connect?next=/oauth/consent`, REDIRECT);
+  const connect = await browser.post(`${serverUrl}/app/openrouter/connect`, { csrf: csrfOf(page), next: '/oauth/consent' });
+  step = await browser.follow(`${serverUrl}/app/openrouter/connect`, REDIRECT, connect);
   page = await step.response!.text();
   expect(page).toContain('Allow Headless MCP test client?');
-  const decided = await browser.post(`${serverUrl}/oauth/consent`, { csrf: csrfOf(page), decision: 'approve' });
+  const decided = await browser.post(`${serverUrl}/oauth/consent`, { ...hiddenFields(page, '/oauth/consent'), decision: 'approve' });
   const callback = new URL(decided.headers.get('location')!);
   expect(callback.origin + callback.pathname).toBe(REDIRECT);
 

@@ -142,6 +142,18 @@ export function csrfOf(html: string): string {
   return m[1]!;
 }
 
+/**
+ * The hidden fields of the page's form that posts to `action` (a path on this server), as the browser would send
+ * them: e.g. the consent form's CSRF value and the id of the request it shows.
+ */
+export function hiddenFields(html: string, action: string): Record<string, string> {
+  const form = new RegExp(`<form [^>]*action="[^"]*${action.replace(/[/.]/g, '\\$&')}"[^>]*>([\\s\\S]*?)</form>`).exec(html);
+  if (!form) throw new Error(`no form posting to ${action} on the page`);
+  const fields: Record<string, string> = {};
+  for (const m of form[1]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]!] = m[2]!;
+  return fields;
+}
+
 export function pkcePair(): { verifier: string; challenge: string } {
   const verifier = newVerifier();
   return { verifier, challenge: challengeFor(verifier) };
@@ -245,7 +257,7 @@ export async function obtainCode(
     page = step.response ? await step.response.text() : '';
   }
   if (step.url !== `${TEST_ORIGIN}/oauth/consent` || !page.includes('name="decision"')) throw new Error(`expected the consent page, got ${step.url}: ${page.slice(0, 300)}`);
-  const decided = await browser.post(`${TEST_ORIGIN}/oauth/consent`, { csrf: csrfOf(page), decision: 'approve' });
+  const decided = await browser.post(`${TEST_ORIGIN}/oauth/consent`, { ...hiddenFields(page, '/oauth/consent'), decision: 'approve' });
   const back = new URL(decided.headers.get('location') ?? 'about:blank');
   const code = back.searchParams.get('code');
   if (decided.status !== 303 || !code || `${back.origin}${back.pathname}` !== `${new URL(redirectUri).origin}${new URL(redirectUri).pathname}`) {

@@ -5,7 +5,7 @@
  */
 import { Html, contentSecurityPolicy, escapeHtml, html, htmlResponse, page, redirect } from '../../lambda/web/html.js';
 import { dashboardPage, isNotice, landingPage, tokenCreatedPage, usd, type DashboardData } from '../../lambda/web/dashboard.js';
-import { connectKeyPage, consentPage, errorPage, formActionSource } from '../../lambda/web/pages.js';
+import { connectKeyPage, consentPage, errorPage, formActionSource, replaceKeyPage } from '../../lambda/web/pages.js';
 import { serverUrls } from '../../lambda/oauth/metadata.js';
 
 const urls = serverUrls('https://mcp.example.com/prod');
@@ -82,7 +82,7 @@ describe('formActionSource (where the consent decision may redirect)', () => {
   });
 
   test('the consent page allows its client\'s callback as a form-action destination', () => {
-    const csp = consentPage(urls.base, session, { clientName: 'C', redirectHost: 'h', userName: 'u' }, ['cursor://anysphere.cursor-mcp/oauth/callback']).headers.get('content-security-policy')!;
+    const csp = consentPage(urls.base, session, { clientName: 'C', redirectHost: 'h', userName: 'u', requestId: 'r' }, ['cursor://anysphere.cursor-mcp/oauth/callback']).headers.get('content-security-policy')!;
     expect(csp).toContain("form-action 'self' cursor:;");
   });
 });
@@ -146,8 +146,9 @@ describe('pages render hostile text as text', () => {
   });
 
   test('consent, connect-key and error pages', async () => {
-    assertInert(await consentPage(urls.base, session, { clientName: EVIL, redirectHost: EVIL, userName: EVIL }, ['http://127.0.0.1:1']).text());
+    assertInert(await consentPage(urls.base, session, { clientName: EVIL, redirectHost: EVIL, userName: EVIL, requestId: EVIL }, ['http://127.0.0.1:1']).text());
     assertInert(await connectKeyPage(urls.base, session, '/oauth/consent', EVIL).text());
+    assertInert(await replaceKeyPage(urls.base, session, { connectedAt: EVIL }).text());
     assertInert(await errorPage(urls.base, EVIL, EVIL).text());
   });
 
