@@ -1,8 +1,9 @@
 /**
  * Getting a user an OpenRouter key without copy and paste: OpenRouter's OAuth PKCE flow (the user approves at
  * openrouter.ai/auth, we exchange the code at `POST /auth/keys`), and, where the operator configured a
- * management key, creating a per-user key with a credit limit (`POST /keys`). Keys returned here go straight to
- * the account store's encryption; they are never logged or shown.
+ * management key, creating a per-user key with a credit limit (`POST /keys`) and deleting it again
+ * (`DELETE /keys/{hash}`). Keys returned here go straight to the account store's encryption; they are never logged
+ * or shown.
  */
 import * as z from 'zod';
 import { challengeFor } from '../oauth/pkce.js';
