@@ -153,6 +153,22 @@ describe('operator default: one created key per user, ever, unless the operator 
     expect(mints(h, s)).toHaveLength(1);
   });
 
+  test('Connect OpenRouter over a created key deletes it first; if that fails, the key from OpenRouter is not stored', async () => {
+    const s = await signIn(h, 'walter');
+    const { hash, key: createdKey } = onlyLive(h, s);
+    const connect = () => s.browser.follow(`${ORIGIN}/app/openrouter/connect`);
+    h.fake.fault(`/keys/${hash}`, { kind: 'status', status: 503 }, 1);
+    const refused = await connect();
+    await expectPage(refused.response!, 502, 'Your old key could not be deleted');
+    expect(await h.store.getOpenRouterKey(s.userId)).toBe(createdKey);
+    const done = await connect();
+    expect(done.url).toBe(`${ORIGIN}/app?done=key-connected`);
+    expect(deletions(h).filter((d) => d === hash)).toHaveLength(2);
+    expect(live(h, s)).toHaveLength(0);
+    expect(await h.store.getOpenRouterKey(s.userId)).toMatch(/^sk-or-v1-oauth-/);
+    expect(mints(h, s)).toHaveLength(1);
+  });
+
   test('the operator\'s reset allows exactly one more key, and the one before is deleted first', async () => {
     const s = await signIn(h, 'oscar');
     const first = live(h, s)[0]![0];
