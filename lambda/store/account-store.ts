@@ -119,7 +119,6 @@ export interface KeyLeaseOptions {
 /** A held lease on the user's key, and the state it was taken over. */
 export interface KeyLease {
   leaseId: string;
-  hasKey: boolean;
   provisionedKeyHash?: string;
 }
 
@@ -280,9 +279,12 @@ export class AccountStore implements Authenticator {
       if (!o.provision.allowAgain) conditions.push('attribute_not_exists(provisionUsed)');
       conditions.push('(attribute_not_exists(keyCiphertext) OR attribute_exists(provisionedKeyHash))');
       // The window read above must still be the stored one: a concurrent start fails this write instead of double-counting.
-      if (item.provisionWindowStart === undefined) conditions.push('attribute_not_exists(provisionWindowStart)');
-      else conditions.push('provisionWindowStart = :start');
-      if (item.provisionWindowStart !== undefined) values[':start'] = item.provisionWindowStart;
+      if (item.provisionWindowStart === undefined) {
+        conditions.push('attribute_not_exists(provisionWindowStart)');
+      } else {
+        conditions.push('provisionWindowStart = :start');
+        values[':start'] = item.provisionWindowStart;
+      }
       if (windowOpen(item, now, o.provision.windowMs)) {
         conditions.push('provisionWindowCount < :max');
         set.push('provisionWindowCount = provisionWindowCount + :one');
@@ -303,7 +305,7 @@ export class AccountStore implements Authenticator {
       if (!current) throw new StoreError('no_such_user', 'no such user');
       throw new KeyChangeRefused(keyLeaseRefusal(current, now, o) ?? 'busy');
     }
-    return { leaseId, hasKey: Boolean(item.keyCiphertext), ...(item.provisionedKeyHash ? { provisionedKeyHash: item.provisionedKeyHash } : {}) };
+    return { leaseId, ...(item.provisionedKeyHash ? { provisionedKeyHash: item.provisionedKeyHash } : {}) };
   }
 
   /**
