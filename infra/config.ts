@@ -41,6 +41,8 @@ export interface McpStackConfig {
   readonly managementKeySecretArn: string | undefined;
   /** Credit limit (USD) of keys created with the management key. */
   readonly provisionedKeyLimitUsd: number | undefined;
+  /** Whether a user may have another key created after theirs was removed, without `ormcp user reset-key`. */
+  readonly allowReprovision: boolean;
   /** Per-user tool calls per minute, across all Lambda instances; 0 turns the rate limit off. */
   readonly rateLimitPerMinute: number;
   /** Per-user generations in flight, across all Lambda instances; 0 turns the concurrency limit off. */
@@ -62,6 +64,7 @@ export const CONTEXT_KEYS = [
   'oauthRedirectUris',
   'managementKeySecretArn',
   'provisionedKeyLimitUsd',
+  'allowReprovision',
   'lambdaMemoryMb',
   'lambdaTimeoutSeconds',
   'reservedConcurrency',
@@ -220,6 +223,7 @@ export function readConfig(node: Node): McpStackConfig {
     oauthRedirectUris,
     managementKeySecretArn,
     provisionedKeyLimitUsd: c.int('provisionedKeyLimitUsd', undefined, 0, 1_000_000),
+    allowReprovision: c.bool('allowReprovision', false),
     // Same defaults and bounds as the app's ORMCP_RATE_LIMIT_PER_MINUTE / ORMCP_MAX_CONCURRENT_PER_USER.
     rateLimitPerMinute: c.int('rateLimitPerMinute', 60, 0, 100_000),
     maxConcurrentPerUser: c.int('maxConcurrentPerUser', 4, 0, 1_000),

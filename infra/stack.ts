@@ -113,7 +113,7 @@ export class OpenRouterMcpStack extends Stack {
       userPoolClientId: this.users.client.userPoolClientId,
       cognitoDomainUrl: this.users.domainUrl,
     });
-    if (config.managementKeySecretArn) this.mcpFunction.useManagementKey(config.managementKeySecretArn, config.provisionedKeyLimitUsd);
+    if (config.managementKeySecretArn) this.mcpFunction.useManagementKey(config.managementKeySecretArn, config.provisionedKeyLimitUsd, config.allowReprovision);
     if (config.oauthRedirectUris.length) this.mcpFunction.function.addEnvironment('ORMCP_OAUTH_REDIRECT_URIS', config.oauthRedirectUris.join(','));
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });

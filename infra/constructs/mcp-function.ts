@@ -162,9 +162,10 @@ export class McpFunction extends Construct {
   }
 
   /** Lets the function read the operator's OpenRouter management key (to create a key per user). */
-  useManagementKey(secretArn: string, limitUsd: number | undefined): void {
+  useManagementKey(secretArn: string, limitUsd: number | undefined, allowReprovision = false): void {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'OpenRouterManagementKey', actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }));
     this.function.addEnvironment('ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN', secretArn);
     if (limitUsd !== undefined) this.function.addEnvironment('ORMCP_PROVISIONED_KEY_LIMIT_USD', String(limitUsd));
+    if (allowReprovision) this.function.addEnvironment('ORMCP_ALLOW_REPROVISION', 'true');
   }
 }

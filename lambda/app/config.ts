@@ -30,6 +30,7 @@ const EnvSchema = z.object({
   ORMCP_ACCESS_TOKEN_SECONDS: int(3600, 300, 86_400),
   ORMCP_OPENROUTER_AUTH_URL: z.url().default('https://openrouter.ai/auth'),
   ORMCP_PROVISIONED_KEY_LIMIT_USD: z.coerce.number().min(0).max(1_000_000).optional(),
+  ORMCP_ALLOW_REPROVISION: z.enum(['true', 'false']).default('false'),
 });
 
 export interface AppConfig {
@@ -62,6 +63,8 @@ export interface AppConfig {
   openRouterAuthUrl: string;
   /** Credit limit (USD) of keys created with the operator's management key. */
   provisionedKeyLimitUsd?: number;
+  /** Whether a user may have another key created after theirs was removed, without the operator's `user reset-key`. */
+  allowReprovision: boolean;
 }
 
 export class ConfigError extends Error {
@@ -106,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     accessTokenSeconds: e.ORMCP_ACCESS_TOKEN_SECONDS,
     openRouterAuthUrl: e.ORMCP_OPENROUTER_AUTH_URL,
     ...(e.ORMCP_PROVISIONED_KEY_LIMIT_USD !== undefined ? { provisionedKeyLimitUsd: e.ORMCP_PROVISIONED_KEY_LIMIT_USD } : {}),
+    allowReprovision: e.ORMCP_ALLOW_REPROVISION === 'true',
     ...overrides,
   };
 }

@@ -195,7 +195,7 @@ function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstream
   const clients = new ClientDirectory({ store: d.oauth, metadata: d.metadataFetcher ?? httpsMetadataFetcher(), extraRedirectUris: config.oauthRedirectUris });
   const openRouter = { baseUrl: config.openRouterBaseUrl, authUrl: config.openRouterAuthUrl, ...(upstreamFetch ? { fetch: upstreamFetch } : {}) };
   const provisioning = d.managementKey
-    ? new KeyProvisioner({ accounts: d.accounts, openRouter, managementKey: d.managementKey, logger, ...(config.provisionedKeyLimitUsd !== undefined ? { limitUsd: config.provisionedKeyLimitUsd } : {}) })
+    ? new KeyProvisioner({ accounts: d.accounts, openRouter, managementKey: d.managementKey, logger, allowReprovision: config.allowReprovision, ...(config.provisionedKeyLimitUsd !== undefined ? { limitUsd: config.provisionedKeyLimitUsd } : {}) })
     : undefined;
   const auth = new AuthorizationServer({
     accounts: d.accounts,

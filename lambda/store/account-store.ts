@@ -17,6 +17,8 @@ export interface User {
   createdAt: string;
   hasKey: boolean;
   keyUpdatedAt?: string;
+  /** A key was created for the user with the management key, and the operator has not allowed another since. */
+  provisionUsed?: boolean;
 }
 
 export interface TokenInfo {
@@ -86,7 +88,42 @@ interface UserItem {
   keyCiphertext?: string;
   keyVersion?: string;
   keyUpdatedAt?: string;
+  /** OpenRouter's hash of the key we created for this user that is still live at OpenRouter (not a secret, never shown). */
+  provisionedKeyHash?: string;
+  provisionUsed?: boolean;
+  /** The per-user provisioning rate limit: a fixed window's start (epoch ms) and the starts counted in it. */
+  provisionWindowStart?: number;
+  provisionWindowCount?: number;
+  /** Who may change the key right now (a provisioning or a replacement in progress), and until when (epoch ms). */
+  keyLease?: string;
+  keyLeaseUntil?: number;
 }
+
+/** Why a key change could not start; nothing was written. */
+export type KeyChangeRefusal = 'busy' | 'provision_used' | 'own_key' | 'rate_limited';
+
+export class KeyChangeRefused extends Error {
+  override readonly name = 'KeyChangeRefused';
+  constructor(readonly reason: KeyChangeRefusal) {
+    super(`key change refused: ${reason}`);
+  }
+}
+
+export interface KeyLeaseOptions {
+  /** How long the lease holds if its holder dies: longer than the OpenRouter calls it covers. */
+  leaseMs: number;
+  /** Taken to create a key with the management key: the once-only rule and the rate limit apply. */
+  provision?: { allowAgain: boolean; maxPerWindow: number; windowMs: number };
+}
+
+/** A held lease on the user's key, and the state it was taken over. */
+export interface KeyLease {
+  leaseId: string;
+  provisionedKeyHash?: string;
+}
+
+/** What a lease's holder stores: a key (with its hash when we created it), or no key. */
+export type KeyChange = { key: string; provisionedKeyHash?: string } | { key: undefined };
 
 export interface AccountStoreOptions {
   client: DynamoDBDocumentClient;
@@ -219,6 +256,115 @@ export class AccountStore implements Authenticator {
       if (isConditionFailure(err)) throw new StoreError('no_such_user', 'no such user');
       throw err;
     });
+  }
+
+  // ---- key changes under a lease (used when keys are created with the management key) ---------------
+
+  /**
+   * Takes the user's key lease with one conditional write, so two presses (or a press and a paste) never both
+   * reach OpenRouter: the write succeeds only if no live lease exists. With `provision`, the once-only rule, the
+   * user's own key and the rate limit are part of the same condition, and the start is counted in the same write.
+   */
+  async acquireKeyLease(userId: string, o: KeyLeaseOptions): Promise<KeyLease> {
+    const item = await this.getUserItem(userId);
+    if (!item) throw new StoreError('no_such_user', 'no such user');
+    const now = this.now().getTime();
+    const refused = keyLeaseRefusal(item, now, o);
+    if (refused) throw new KeyChangeRefused(refused);
+    const leaseId = randomUUID();
+    const conditions = ['attribute_exists(pk)', '(attribute_not_exists(keyLease) OR keyLeaseUntil < :now)'];
+    const set = ['keyLease = :l', 'keyLeaseUntil = :u'];
+    const values: Record<string, unknown> = { ':l': leaseId, ':u': now + o.leaseMs, ':now': now };
+    if (o.provision) {
+      if (!o.provision.allowAgain) conditions.push('attribute_not_exists(provisionUsed)');
+      conditions.push('(attribute_not_exists(keyCiphertext) OR attribute_exists(provisionedKeyHash))');
+      // The window read above must still be the stored one: a concurrent start fails this write instead of double-counting.
+      if (item.provisionWindowStart === undefined) {
+        conditions.push('attribute_not_exists(provisionWindowStart)');
+      } else {
+        conditions.push('provisionWindowStart = :start');
+        values[':start'] = item.provisionWindowStart;
+      }
+      if (windowOpen(item, now, o.provision.windowMs)) {
+        conditions.push('provisionWindowCount < :max');
+        set.push('provisionWindowCount = provisionWindowCount + :one');
+        Object.assign(values, { ':max': o.provision.maxPerWindow, ':one': 1 });
+      } else {
+        set.push('provisionWindowStart = :now', 'provisionWindowCount = :one');
+        values[':one'] = 1;
+      }
+    }
+    try {
+      await this.db.send(
+        new UpdateCommand({ TableName: this.table, Key: keys.user(userId), UpdateExpression: `SET ${set.join(', ')}`, ConditionExpression: conditions.join(' AND '), ExpressionAttributeValues: values }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // Someone changed the item between the read and the write: say what stands in the way now.
+      const current = await this.getUserItem(userId);
+      if (!current) throw new StoreError('no_such_user', 'no such user');
+      throw new KeyChangeRefused(keyLeaseRefusal(current, now, o) ?? 'busy');
+    }
+    return { leaseId, ...(item.provisionedKeyHash ? { provisionedKeyHash: item.provisionedKeyHash } : {}) };
+  }
+
+  /**
+   * Stores the lease holder's change and ends the lease, only while the lease is still its own. The holder calls
+   * this after OpenRouter deleted the previous created key, so the stored hash is replaced or cleared.
+   */
+  async commitKeyLease(userId: string, leaseId: string, change: KeyChange): Promise<void> {
+    if (change.key !== undefined && !/^\S{8,512}$/.test(change.key)) throw new StoreError('invalid_input', 'that does not look like an OpenRouter API key');
+    const values: Record<string, unknown> = { ':l': leaseId };
+    const set: string[] = [];
+    const remove = ['keyLease', 'keyLeaseUntil'];
+    if (change.key === undefined) {
+      remove.push('keyCiphertext', 'keyVersion', 'keyUpdatedAt', 'provisionedKeyHash');
+    } else {
+      set.push('keyCiphertext = :c', 'keyVersion = :v', 'keyUpdatedAt = :t');
+      Object.assign(values, { ':c': encryptForUser(this.keyring.current.dataKey, userId, change.key), ':v': this.keyring.currentVersion, ':t': this.now().toISOString() });
+      if (change.provisionedKeyHash) {
+        set.push('provisionedKeyHash = :h', 'provisionUsed = :used');
+        Object.assign(values, { ':h': change.provisionedKeyHash, ':used': true });
+      } else {
+        remove.push('provisionedKeyHash');
+      }
+    }
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.user(userId),
+          UpdateExpression: `${set.length ? `SET ${set.join(', ')} ` : ''}REMOVE ${remove.join(', ')}`,
+          ConditionExpression: 'keyLease = :l',
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new KeyChangeRefused('busy');
+      throw err;
+    }
+  }
+
+  /** Ends a lease without changing the key (idempotent; a lease taken over meanwhile is left alone). */
+  async releaseKeyLease(userId: string, leaseId: string): Promise<void> {
+    await this.db
+      .send(new UpdateCommand({ TableName: this.table, Key: keys.user(userId), UpdateExpression: 'REMOVE keyLease, keyLeaseUntil', ConditionExpression: 'keyLease = :l', ExpressionAttributeValues: { ':l': leaseId } }))
+      .catch((err: unknown) => {
+        if (!isConditionFailure(err)) throw err;
+      });
+  }
+
+  /** Lets the user have a key created once more (the operator's `user reset-key`); false when that was already allowed. */
+  async allowProvisioningAgain(userId: string): Promise<boolean> {
+    try {
+      const res = await this.db.send(
+        new UpdateCommand({ TableName: this.table, Key: keys.user(userId), UpdateExpression: 'REMOVE provisionUsed', ConditionExpression: 'attribute_exists(pk)', ReturnValues: 'UPDATED_OLD' }),
+      );
+      return Boolean(res.Attributes?.provisionUsed);
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('no_such_user', 'no such user');
+      throw err;
+    }
   }
 
   /** Removes the user and revokes every token they had; nothing of theirs authenticates afterwards. */
@@ -513,7 +659,23 @@ function toUser(item: UserItem): User {
     createdAt: item.createdAt,
     hasKey: Boolean(item.keyCiphertext),
     ...(item.keyUpdatedAt ? { keyUpdatedAt: item.keyUpdatedAt } : {}),
+    ...(item.provisionUsed ? { provisionUsed: true } : {}),
   };
+}
+
+/** Why a key lease cannot be taken over this state, if it cannot. */
+function keyLeaseRefusal(item: UserItem, now: number, o: KeyLeaseOptions): KeyChangeRefusal | undefined {
+  if (item.keyLease && (item.keyLeaseUntil ?? 0) >= now) return 'busy';
+  if (!o.provision) return undefined;
+  if (item.provisionUsed && !o.provision.allowAgain) return 'provision_used';
+  // A key the user brought is theirs to remove; creating one must not silently replace it.
+  if (item.keyCiphertext && !item.provisionedKeyHash) return 'own_key';
+  if (windowOpen(item, now, o.provision.windowMs) && (item.provisionWindowCount ?? 0) >= o.provision.maxPerWindow) return 'rate_limited';
+  return undefined;
+}
+
+function windowOpen(item: UserItem, now: number, windowMs: number): boolean {
+  return item.provisionWindowStart !== undefined && now - item.provisionWindowStart < windowMs && item.provisionWindowCount !== undefined;
 }
 
 /** The listable view of a token: never the hash. */

@@ -18,7 +18,7 @@ import { StoreError, type AccountStore } from '../store/account-store.js';
 import { redirect } from './html.js';
 import { dashboardPage, isNotice, landingPage, tokenCreatedPage, type DashboardData, type Notice } from './dashboard.js';
 import { errorPage, replaceKeyPage } from './pages.js';
-import type { KeyProvisioner } from './provisioning.js';
+import { PROVISION_RATE, type KeyChangeFailure, type KeyChangeOutcome, type KeyProvisioner } from './provisioning.js';
 import { FLOW_COOKIES, csrfMatches, secretMatches, type Cookies, type Session } from './session.js';
 import { STATIC_ASSETS } from './static.js';
 
@@ -100,9 +100,7 @@ export class WebApp {
       case '/app/key':
         return this.saveKey(session, form, urls);
       case '/app/key/remove':
-        await this.o.accounts.removeOpenRouterKey(session.userId);
-        this.o.logger.info('openrouter key removed', { user_id: session.userId });
-        return redirect(afterAction(urls, '/app', 'key-removed'), [], 303);
+        return this.removeKey(session, urls);
       case '/app/key/provision':
         return this.provisionKey(session, form, urls);
       case '/app/openrouter/connect':
@@ -135,7 +133,7 @@ export class WebApp {
       tokens: tokens.filter((t) => !t.revokedAt),
       grants: grants.filter((g) => !g.revokedAt),
       key,
-      provisioningAvailable: Boolean(this.o.provisioning),
+      provisioningAvailable: Boolean(this.o.provisioning?.mayProvision(user)),
       ...(isNotice(done) ? { notice: done } : {}),
       formActions: [...(await this.o.auth.identityOrigins()), new URL(this.o.openRouter.authUrl).origin],
     };
@@ -170,16 +168,34 @@ export class WebApp {
         rejected ? 400 : 502,
       );
     }
-    await this.o.accounts.setOpenRouterKey(session.userId, key);
+    const stored = await this.storeOwnKey(session.userId, key);
+    if (!stored.ok) return keyChangeFailedPage(urls, stored.reason);
     this.o.logger.info('openrouter key connected', { user_id: session.userId, method: 'paste' });
     return redirect(afterAction(urls, next, 'key-connected'), [], 303);
   }
 
+  /** A key the user brought replaces theirs; one this server created for them is deleted at OpenRouter first. */
+  private async storeOwnKey(userId: string, key: string): Promise<KeyChangeOutcome> {
+    if (this.o.provisioning) return this.o.provisioning.replace(userId, key);
+    await this.o.accounts.setOpenRouterKey(userId, key);
+    return { ok: true };
+  }
+
+  private async removeKey(session: Session, urls: ServerUrls): Promise<Response> {
+    if (this.o.provisioning) {
+      const removed = await this.o.provisioning.remove(session.userId);
+      if (!removed.ok) return keyChangeFailedPage(urls, removed.reason);
+    } else {
+      await this.o.accounts.removeOpenRouterKey(session.userId);
+    }
+    this.o.logger.info('openrouter key removed', { user_id: session.userId });
+    return redirect(afterAction(urls, '/app', 'key-removed'), [], 303);
+  }
+
   private async provisionKey(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
     if (!this.o.provisioning) return errorPage(urls.base, 'Not available', 'This server does not create OpenRouter keys; connect your own.', 404);
-    if (!(await this.o.provisioning.provision(session.userId))) {
-      return errorPage(urls.base, 'No key was created', 'OpenRouter did not create a key. Nothing was changed; try again later or connect your own key.', 502);
-    }
+    const created = await this.o.provisioning.provision(session.userId);
+    if (!created.ok) return keyChangeFailedPage(urls, created.reason);
     return redirect(afterAction(urls, continuePath(form.get('next')), 'key-connected'), [], 303);
   }
 
@@ -216,7 +232,8 @@ export class WebApp {
       const pending: PendingReplacement = { key, uid: session.userId, next };
       return redirect(`${urls.base}/app/openrouter/confirm`, [clear, this.o.cookies.writeFlow(FLOW_COOKIES.openRouterReplace, pending)]);
     }
-    await this.o.accounts.setOpenRouterKey(session.userId, key);
+    const stored = await this.storeOwnKey(session.userId, key);
+    if (!stored.ok) return keyChangeFailedPage(urls, stored.reason, [clear]);
     this.o.logger.info('openrouter key connected', { user_id: session.userId, method: 'openrouter_oauth' });
     return redirect(afterAction(urls, next, 'key-connected'), [clear]);
   }
@@ -240,7 +257,8 @@ export class WebApp {
       return redirect(afterAction(urls, '/app', 'key-kept'), [clear], 303);
     }
     if (decision !== 'replace') return errorPage(urls.base, 'Choose an answer', 'Choose "Replace my key" or "Keep my current key". Nothing was changed.', 400);
-    await this.o.accounts.setOpenRouterKey(session.userId, pending.key);
+    const stored = await this.storeOwnKey(session.userId, pending.key);
+    if (!stored.ok) return keyChangeFailedPage(urls, stored.reason, [clear]);
     this.o.logger.info('openrouter key connected', { user_id: session.userId, method: 'openrouter_oauth', replaced: true });
     return redirect(afterAction(urls, continuePath(pending.next), 'key-connected'), [clear], 303);
   }
@@ -307,6 +325,29 @@ export class WebApp {
 /** Where an action lands: the dashboard says what just happened (a fixed message, never text from the URL). */
 function afterAction(urls: ServerUrls, next: ContinuePath, notice: Notice): string {
   return next === '/app' ? `${urls.base}/app?done=${notice}` : `${urls.base}${next}`;
+}
+
+/** The one mapping from a refused or failed key change to the page that says why (nothing was changed in each case). */
+function keyChangeFailedPage(urls: ServerUrls, reason: KeyChangeFailure, cookies: string[] = []): Response {
+  const pages: Record<KeyChangeFailure, [string, string, number]> = {
+    busy: ['Your key is being changed', 'Another change to your OpenRouter key is in progress. Nothing was changed; reload the page in a moment.', 409],
+    provision_used: [
+      'No further key can be created',
+      'This server already created an OpenRouter key for you once. Nothing was changed. Connect your own key, or ask the operator to allow another one.',
+      403,
+    ],
+    own_key: ['You already have a key', 'Your OpenRouter key is one you connected yourself. Nothing was changed; remove it first if you want this server to create one.', 409],
+    rate_limited: ['Too many keys created', `A key can be created for you at most ${PROVISION_RATE.maxPerWindow} times an hour. Nothing was changed; try again later.`, 429],
+    delete_failed: [
+      'Your old key could not be deleted',
+      'OpenRouter did not delete the key this server created for you, so nothing was changed and no other key was stored. Try again in a moment.',
+      502,
+    ],
+    create_failed: ['No key was created', 'OpenRouter did not create a key. Try again later or connect your own key.', 502],
+    no_such_user: ['Signed out', 'Your account no longer exists. Nothing was changed.', 404],
+  };
+  const [title, message, status] = pages[reason];
+  return errorPage(urls.base, title, message, status, cookies);
 }
 
 function serveStatic(name: string): Response {

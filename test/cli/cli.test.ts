@@ -143,6 +143,32 @@ describe('ormcp on a local data dir (child process)', () => {
     expect(gone).toMatchObject({ code: 1, stderr: 'ormcp: no user named "bob" (see: ormcp user list)\n' });
   }, 60_000);
 
+  test('user reset-key: allows one more created key, once; an unknown user is an error', async () => {
+    // carol had a key created with the management key (as the server records it), so she may not get another.
+    const local = await openLocalStore(dataDir);
+    try {
+      const carol = (await local.store.findUserByName('carol'))!;
+      const lease = await local.store.acquireKeyLease(carol.userId, { leaseMs: 60_000 });
+      await local.store.commitKeyLease(carol.userId, lease.leaseId, { key: carolKey, provisionedKeyHash: 'f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943' });
+      expect((await local.store.getUser(carol.userId))!.provisionUsed).toBe(true);
+    } finally {
+      await local.close();
+    }
+    const reset = await spawnCli(['user', 'reset-key', 'carol', ...d()]);
+    expect(reset).toMatchObject({ code: 0, stdout: '"carol" may have one more OpenRouter key created.\n' });
+    const again = await spawnCli(['user', 'reset-key', 'carol', ...d()]);
+    expect(again).toMatchObject({ code: 0, stdout: '"carol" may already have an OpenRouter key created; nothing changed.\n' });
+    const after = await openLocalStore(dataDir);
+    try {
+      const carol = (await after.store.findUserByName('carol'))!;
+      expect(carol.provisionUsed).toBeUndefined();
+      expect(await after.store.getOpenRouterKey(carol.userId)).toBe(carolKey); // the key itself is untouched
+    } finally {
+      await after.close();
+    }
+    expect(await spawnCli(['user', 'reset-key', 'nobody', ...d()])).toMatchObject({ code: 1, stderr: 'ormcp: no user named "nobody" (see: ormcp user list)\n' });
+  }, 60_000);
+
   test('no file under the data dir (LevelDB included) holds a token or an OpenRouter key, nor does any stored item', async () => {
     const secrets = [aliceKey, bobKey, carolKey, ...Object.values(tokens), ...Object.values(tokens).map((t) => t.slice(23))];
     const files = allFileContents(dataDir);

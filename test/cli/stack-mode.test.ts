@@ -117,6 +117,16 @@ describe('ormcp --stack (deployed mode)', () => {
     expect(removed).toMatchObject({ code: 0, stdout: 'Removed user "erin" (revoked 0 tokens).\n' });
   });
 
+  test('user reset-key on the stack', async () => {
+    const store = new AccountStore({ client: dynamo.client, tableName: TABLE, keyring: parseKeyring(secretString) });
+    const { userId } = await store.createUser('frank');
+    const lease = await store.acquireKeyLease(userId, { leaseMs: 60_000, provision: { allowAgain: false, maxPerWindow: 3, windowMs: 3_600_000 } });
+    await store.commitKeyLease(userId, lease.leaseId, { key, provisionedKeyHash: 'f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943' });
+    const reset = await runCli(['user', 'reset-key', 'frank', ...stackArgs], { aws });
+    expect(reset).toMatchObject({ code: 0, stdout: '"frank" may have one more OpenRouter key created.\n' });
+    expect((await store.getUser(userId))!.provisionUsed).toBeUndefined();
+  });
+
   test('without an injected DynamoDB client, the default one honours AWS_ENDPOINT_URL_DYNAMODB and the credentials chain', async () => {
     const saved = { ...process.env };
     Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });

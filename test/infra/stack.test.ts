@@ -476,6 +476,7 @@ describe('context: OpenRouter management key and extra OAuth redirect URIs', () 
     const env = lambdaFunction(s).Properties.Environment.Variables;
     expect(env.ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN).toBe(ARN);
     expect(env.ORMCP_PROVISIONED_KEY_LIMIT_USD).toBe('25');
+    expect(env.ORMCP_ALLOW_REPROVISION).toBeUndefined(); // default: no second key without the operator
     expect(env.ORMCP_OAUTH_REDIRECT_URIS).toBe('https://agents.example.com/oauth/cb,myapp://oauth/cb');
     const statements = Object.values(resourcesOf(s.json, 'AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
     const grant = statements.find((st) => [st.Resource].flat().includes(ARN));
@@ -486,11 +487,17 @@ describe('context: OpenRouter management key and extra OAuth redirect URIs', () 
     expect(s.nag.violations).toEqual([]);
   });
 
+  test('allowReprovision reaches the function as ORMCP_ALLOW_REPROVISION', () => {
+    const allowed = synth({ managementKeySecretArn: ARN, allowReprovision: 'true' });
+    expect(lambdaFunction(allowed).Properties.Environment.Variables.ORMCP_ALLOW_REPROVISION).toBe('true');
+  });
+
   test.each([
     [{ managementKeySecretArn: 'openrouter-management' }, /managementKeySecretArn/],
     [{ oauthRedirectUris: 'http://example.com/cb' }, /oauthRedirectUris/],
     [{ oauthRedirectUris: 'https://example.com/cb#frag' }, /oauthRedirectUris/],
     [{ provisionedKeyLimitUsd: -1 }, /provisionedKeyLimitUsd/],
+    [{ allowReprovision: 'sometimes' }, /allowReprovision/],
   ])('rejects %j', (context, message) => {
     expect(() => readConfig(new App({ context }).node)).toThrow(message);
   });

@@ -113,8 +113,10 @@ export class FakeOpenRouter {
     return this.baseUrl.replace(/\/api\/v1$/, '/auth');
   }
 
-  /** Keys that may create keys (`POST /keys`), as an operator's management key. */
+  /** Keys that may create and delete keys (`POST /keys`, `DELETE /keys/{hash}`), as an operator's management key. */
   readonly managementKeys = new Set<string>();
+  /** Keys created with a management key and not deleted since: hash → the key and the name it was created with. */
+  readonly provisioned = new Map<string, { key: string; name: string }>();
   /** Pending OAuth PKCE codes of the consent page stand-in: code → S256 challenge. */
   private readonly authCodes = new Map<string, string>();
 
@@ -195,8 +197,26 @@ export class FakeOpenRouter {
     const key = `sk-or-v1-provisioned-${randomBytes(16).toString('hex')}`;
     const limit = typeof body?.limit === 'number' ? body.limit : null;
     this.addKey(key, { limit, usage: 0 });
+    // Like OpenRouter's: 64 hex characters identifying the key, not derivable back to it.
+    const hash = createHash('sha256').update(key).digest('hex');
+    this.provisioned.set(hash, { key, name: String(body?.name ?? '') });
     res.writeHead(201, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ data: { name: body?.name, label: 'sk-or-v1-pro...', limit, usage: 0, disabled: false, hash: randomBytes(8).toString('hex') }, key }));
+    res.end(JSON.stringify({ data: { name: body?.name, label: 'sk-or-v1-pro...', limit, usage: 0, disabled: false, hash }, key }));
+  }
+
+  /** DELETE /keys/{hash} with a management key: the key stops working at once; an unknown hash is a 404. */
+  private deleteKey(res: ServerResponse, apiKey: string | undefined, hash: string): void {
+    if (!apiKey || !this.managementKeys.has(apiKey)) return this.error(res, 401, 'Management key required');
+    const created = this.provisioned.get(hash);
+    if (!created) return this.error(res, 404, 'Resource not found');
+    this.provisioned.delete(hash);
+    this.keys.delete(created.key);
+    this.json(res, { deleted: true });
+  }
+
+  /** Every `DELETE /keys/{hash}` received (faulted ones included), oldest first. */
+  keyDeletions(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === 'DELETE' && r.path.startsWith('/keys/'));
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -227,6 +247,8 @@ export class FakeOpenRouter {
     if (req.method === 'GET' && url.pathname === '/auth') return this.authorizePage(res, url.searchParams);
     if (req.method === 'POST' && path === '/auth/keys') return this.exchangeAuthCode(res, body);
     if (req.method === 'POST' && path === '/keys') return this.createKey(res, apiKey, body);
+    const keyHash = /^\/keys\/([^/]+)$/.exec(path);
+    if (req.method === 'DELETE' && keyHash) return this.deleteKey(res, apiKey, decodeURIComponent(keyHash[1]!));
     if (!apiKey || !this.keys.has(apiKey)) return this.error(res, 401, 'User not found.');
     if (req.method === 'POST' && path === '/chat/completions') return this.generate(res, path, body, 'chat');
     if (req.method === 'POST' && path === '/completions') return this.generate(res, path, body, 'text');

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       oauthRedirectUris: [],
       accessTokenSeconds: 3600,
       openRouterAuthUrl: 'https://openrouter.ai/auth',
+      allowReprovision: false,
     });
   });
 
@@ -60,6 +61,7 @@ describe('loadConfig', () => {
       ORMCP_ACCESS_TOKEN_SECONDS: '900',
       ORMCP_OPENROUTER_AUTH_URL: 'https://openrouter.example/auth',
       ORMCP_PROVISIONED_KEY_LIMIT_USD: '12.5',
+      ORMCP_ALLOW_REPROVISION: 'true',
     });
     expect(c).toEqual({
       openRouterBaseUrl: 'http://127.0.0.1:9999/api/v1',
@@ -81,6 +83,7 @@ describe('loadConfig', () => {
       accessTokenSeconds: 900,
       openRouterAuthUrl: 'https://openrouter.example/auth',
       provisionedKeyLimitUsd: 12.5,
+      allowReprovision: true,
     });
   });
 
@@ -130,6 +133,7 @@ describe('loadConfig', () => {
     ['ORMCP_LOG_LEVEL', 'verbose'],
     ['ORMCP_LOG_LEVEL', 'INFO'],
     ['ORMCP_APP_TITLE', 'x'.repeat(101)],
+    ['ORMCP_ALLOW_REPROVISION', 'yes'],
   ])('an invalid %s (%j) throws a ConfigError naming the variable', (name, value) => {
     const err = configError({ [name]: value });
     expect(err).toBeInstanceOf(Error);

@@ -1,4 +1,4 @@
-/** `ormcp user set-key | list | remove`. */
+/** `ormcp user set-key | list | remove | reset-key`. */
 import { json, shortTime, table, tokenStatus } from '../format.js';
 import { describeSource, keyForSetKey } from '../key-input.js';
 import type { CommandSpec } from '../spec.js';
@@ -98,6 +98,28 @@ export const userRemove: CommandSpec = {
     const revoked = await store.revokeAllTokens(user.userId);
     await store.removeUser(user.userId);
     ctx.out(`Removed user "${name}" (revoked ${revoked} token${revoked === 1 ? '' : 's'}).`);
+    return 0;
+  },
+};
+
+export const userResetKey: CommandSpec = {
+  path: ['user', 'reset-key'],
+  summary: 'let a user have an OpenRouter key created for them once more (with the management key)',
+  synopsis: 'user reset-key <name>',
+  positionals: ['name'],
+  options: {},
+  optionHelp: [],
+  details: [
+    'The server creates a key for a user at most once unless ORMCP_ALLOW_REPROVISION is true (the stack: context',
+    'allowReprovision). This allows one more: on the next sign-in without a key, or "Create a key for me". A key it',
+    'created before is deleted at OpenRouter before the new one is made.',
+  ].join('\n'),
+  async run(ctx) {
+    const name = ctx.args[0]!;
+    const store = await ctx.openStore({ create: false });
+    const user = await requireUser(store, name);
+    const changed = await store.allowProvisioningAgain(user.userId);
+    ctx.out(changed ? `"${name}" may have one more OpenRouter key created.` : `"${name}" may already have an OpenRouter key created; nothing changed.`);
     return 0;
   },
 };
