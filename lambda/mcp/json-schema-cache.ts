@@ -12,6 +12,9 @@
  * every later response: the SDK itself shares them the same way for `fromJsonSchema()` schemas and only ever
  * copies (`{ type: 'object', ...schema }`, the legacy output wrap), so a write would be a bug — and would throw
  * instead of leaking one request's change into the next.
+ *
+ * What a schema converts to is the cache's `convert` function: the server passes the advertised conversion
+ * (advertised-schema.ts: compact forms, portable subset); by default it is the schema's own.
  */
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import type { Io, JsonSchemaOptions } from './advertised-schema.js';
