@@ -3,7 +3,9 @@
  * stateless), so what tools/list costs per request is what every catalog refresh of every client costs. Ours
  * (the real handler, authenticated from a warm token cache, six tools with large zod schemas) against the minimal
  * MCP SDK v2 stateless handler with one tool (bench/fixtures/hello-lambda.ts's factory), both in-process, the
- * same 2025-era request. CPU per call over a batch, and calls per second on one core (1000 / CPU ms).
+ * same 2025-era request. CPU per call over a batch, and calls per second on one core (1000 / CPU ms). Also the size
+ * of the answer itself — every client puts it into the model's context on every conversation — in bytes of compact
+ * JSON and in estimated tokens.
  *
  *   tsx bench/tools-list.ts          (BENCH_TOOLS_LIST_N=1000 by default)
  */
@@ -21,6 +23,20 @@ const WARMUP = Math.min(200, N);
 const ROUNDS = 3;
 
 type Call = () => Promise<void>;
+
+/** Goal for the tools/list result (issue: ≤ 12 KB of compact JSON). */
+const SIZE_GOAL_BYTES = 12 * 1024;
+/** A rough token estimate for JSON-heavy text: about 4 bytes per token with the common tokenizers. */
+const BYTES_PER_TOKEN = 4;
+
+/** Bytes of the tools/list result as compact JSON, as a client receives and forwards it. */
+async function toolsListBytes(fetchHandler: (r: Request) => Promise<Response>, headers: Record<string, string>): Promise<number> {
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+  const res = await fetchHandler(new Request('http://127.0.0.1/mcp', { method: 'POST', headers, body }));
+  const answer = rpcMessages(res.headers.get('content-type'), await res.text()).find((m) => m.id === 1) as { result?: unknown } | undefined;
+  if (answer?.result === undefined) throw new Error(`tools/list: no result (HTTP ${res.status})`);
+  return Buffer.byteLength(JSON.stringify(answer.result));
+}
 
 async function cpuPerCall(call: Call, n: number): Promise<number> {
   const cpu0 = process.cpuUsage();
@@ -74,19 +90,31 @@ export async function run(): Promise<BenchResult> {
     const best = (xs: number[]) => Math.min(...xs);
     const oursCpu = best(oursMs);
     const helloCpu = best(helloMs);
+    const bytes = await toolsListBytes(app.fetch, headers);
+    const tokens = bytes / BYTES_PER_TOKEN;
     process.stdout.write(
       `${table(['warm tools/list (CPU per call, best of rounds)', 'ms', 'calls/s on one core'], [
         ['hello: MCP SDK v2, one tool', fmt(helloCpu, 3), fmtInt(1000 / helloCpu)],
         ['ours: authenticated, six tools', fmt(oursCpu, 3), fmtInt(1000 / oursCpu)],
         ['ratio ours / hello', `${fmt(oursCpu / helloCpu, 2)}×`, ''],
-      ])}\n`,
+      ])}\n\n` +
+        `${table(['tools/list result (compact JSON)', 'bytes', '≈ tokens'], [['ours: six tools', fmtInt(bytes), fmtInt(tokens)]])}\n`,
     );
-    printSummaryLine(`Warm tools/list: ${fmt(oursCpu, 2)} ms CPU per call (${fmtInt(1000 / oursCpu)}/s on one core) vs hello ${fmt(helloCpu, 2)} ms (${fmt(oursCpu / helloCpu, 2)}×).`);
+    printSummaryLine(
+      `Warm tools/list: ${fmt(oursCpu, 2)} ms CPU per call (${fmtInt(1000 / oursCpu)}/s on one core) vs hello ${fmt(helloCpu, 2)} ms (${fmt(oursCpu / helloCpu, 2)}×); ` +
+        `${fmtInt(bytes)} bytes, ≈ ${fmtInt(tokens)} tokens.`,
+    );
     return {
       name: 'warm tools/list',
       figures: [
         { label: 'CPU per call: hello / ours', value: `${fmt(helloCpu, 2)} / ${fmt(oursCpu, 2)} ms` },
         { label: 'calls per second on one core (ours)', value: fmtInt(1000 / oursCpu) },
+        {
+          label: 'tools/list size (compact JSON, ≈ tokens at 4 bytes each)',
+          value: `${fmtInt(bytes)} bytes, ≈ ${fmtInt(tokens)} tokens`,
+          goal: `≤ ${fmtInt(SIZE_GOAL_BYTES)} bytes`,
+          met: bytes <= SIZE_GOAL_BYTES,
+        },
       ],
     };
   } finally {

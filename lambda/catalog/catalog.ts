@@ -29,10 +29,10 @@ export const CompactModel = z.object({
 export type CompactModel = z.infer<typeof CompactModel>;
 
 export const CatalogPage = z.object({
-  total: z.number().describe('Models matching the filters.'),
+  total: z.number(),
   offset: z.number(),
   limit: z.number(),
-  next_offset: z.number().nullable().describe('Pass as `offset` for the next page; null on the last page.'),
+  next_offset: z.number().nullable().describe('The next page\'s offset; null on the last page.'),
   models: z.array(CompactModel),
 });
 export type CatalogPage = z.infer<typeof CatalogPage>;
@@ -132,9 +132,19 @@ function matches(model: Model, c: CompactModel, q: CatalogQuery): boolean {
 
 type Scored = { compact: CompactModel; score: number };
 
+// Built on first use, like pricing.ts's number format: the first Intl object loads ICU data, which a cold start
+// that never sorts the catalog (tools/list, authentication) should not pay.
+let collator: Intl.Collator | undefined;
+
+/** Natural order: numbers inside ids and names compare as numbers ("model-2" before "model-10"); ties by code unit. */
+export function naturalCompare(a: string, b: string): number {
+  collator ??= new Intl.Collator('en', { numeric: true });
+  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 function comparator(sort: CatalogSort): (a: Scored, b: Scored) => number {
   const price = (c: CompactModel) => (c.prompt_price_per_m ?? Infinity) + (c.completion_price_per_m ?? Infinity);
-  const byId = (a: Scored, b: Scored) => a.compact.id.localeCompare(b.compact.id);
+  const byId = (a: Scored, b: Scored) => naturalCompare(a.compact.id, b.compact.id);
   switch (sort) {
     case 'relevance':
       return (a, b) => b.score - a.score || (b.compact.created ?? 0) - (a.compact.created ?? 0) || byId(a, b);
@@ -152,7 +162,7 @@ function comparator(sort: CatalogSort): (a: Scored, b: Scored) => number {
     case 'context_desc':
       return (a, b) => (b.compact.context_length ?? 0) - (a.compact.context_length ?? 0) || byId(a, b);
     case 'name':
-      return (a, b) => a.compact.name.localeCompare(b.compact.name) || byId(a, b);
+      return (a, b) => naturalCompare(a.compact.name, b.compact.name) || byId(a, b);
   }
 }
 

@@ -18,6 +18,18 @@ export const DEFAULT_TOKEN_PLACEHOLDER = '<your-token>';
 
 const SERVER_NAME = 'openrouter';
 
+/**
+ * ChatGPT's menu paths, named once: `ormcp client-config chatgpt`, the self-service page and the README's ChatGPT
+ * steps all use these (test/cli/readme-clients.test.ts holds the README to them). ChatGPT renames its menus now and
+ * then; change them here and the README follows.
+ */
+export const CHATGPT_MENUS = {
+  developerMode: 'Settings → Apps → Advanced settings → Developer mode',
+  adminAllows: 'Workspace settings → Permissions & roles',
+  createApp: 'Settings → Apps → Create app',
+  inChat: '+ → More → Developer mode',
+} as const;
+
 export function clientSetup(client: ClientName, url: string, token: string): ClientSetup {
   const bearer = `Bearer ${token}`;
   const publicHttps = isPublicHttps(url);
@@ -69,15 +81,15 @@ export function clientSetup(client: ClientName, url: string, token: string): Cli
           'ChatGPT connects through a developer-mode connector. Connectors sign in with OAuth only: a static token',
           'cannot be used; ChatGPT opens this server\'s sign-in page, where you connect your OpenRouter key.',
           '',
-          '1. Turn on developer mode: Settings → Apps & Connectors → Advanced settings → Developer mode',
-          '   (Business/Enterprise/Edu: a workspace admin allows it under Workspace settings → Permissions & roles).',
-          '2. Settings → Apps & Connectors → Create, and fill in:',
+          `1. Turn on developer mode: ${CHATGPT_MENUS.developerMode}`,
+          `   (Business/Enterprise/Edu: a workspace admin allows it under ${CHATGPT_MENUS.adminAllows}).`,
+          `2. ${CHATGPT_MENUS.createApp}, and fill in:`,
           '     Name:            OpenRouter',
           '     Description:     Chat with any OpenRouter model on my own OpenRouter key',
           `     MCP Server URL:  ${url}`,
           '     Authentication:  OAuth',
           '   Tick "I trust this application", click Create, and sign in when asked.',
-          '3. In a chat: + → Developer mode → turn on OpenRouter, then ask for a model by name.',
+          `3. In a chat: ${CHATGPT_MENUS.inChat}, turn on OpenRouter, then ask for a model by name.`,
         ].join('\n'),
         after: token !== DEFAULT_TOKEN_PLACEHOLDER ? ['note: --token is not used for ChatGPT (OAuth only).'] : [],
       };

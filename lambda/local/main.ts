@@ -13,6 +13,7 @@ import { createLogger } from '../observability/logger.js';
 import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { openLocalStore } from './local-store.js';
 import { listen } from './node-adapter.js';
+import { writeServerUrl } from './server-url.js';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8787);
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
   }), metrics);
   const server = await listen(app.fetch, { host, port });
   const mcpUrl = `${server.url}/mcp`;
+  const removeServerUrl = writeServerUrl(dataDir, mcpUrl);
   process.stdout.write(`OpenRouter MCP server listening on ${mcpUrl}\n`);
   if (firstToken) {
     process.stdout.write(`Created local user "local". Your MCP token (shown once, keep it secret):\n${firstToken}\n`);
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
   }
 
   const shutdown = () => {
+    removeServerUrl();
     void Promise.all([app.close(), server.close()])
       .then(closeStore)
       .finally(() => process.exit(0));

@@ -12,17 +12,25 @@
  * every later response: the SDK itself shares them the same way for `fromJsonSchema()` schemas and only ever
  * copies (`{ type: 'object', ...schema }`, the legacy output wrap), so a write would be a bug — and would throw
  * instead of leaking one request's change into the next.
+ *
+ * What a schema converts to is the cache's `convert` function: the server passes the advertised conversion
+ * (advertised-schema.ts: compact forms, portable subset); by default it is the schema's own.
  */
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
+import type { Io, JsonSchemaOptions } from './advertised-schema.js';
 
 type Props = StandardSchemaWithJSON['~standard'];
-type JsonSchemaOptions = Parameters<Props['jsonSchema']['input']>[0];
-type Io = 'input' | 'output';
+/** How a schema becomes JSON Schema; by default the schema's own conversion. */
+export type Convert = (std: Props, io: Io, options: JsonSchemaOptions) => Record<string, unknown>;
+
+const OWN_CONVERSION: Convert = (std, io, options) => std.jsonSchema[io](options);
 
 export class JsonSchemaCache {
   private readonly wrappers = new WeakMap<object, StandardSchemaWithJSON>();
   /** How many conversions actually ran (cache misses): 2 per schema and io at most. */
   conversions = 0;
+
+  constructor(private readonly convertSchema: Convert = OWN_CONVERSION) {}
 
   /** The cached counterpart of a Standard Schema; anything else (undefined, a raw zod shape) passes through. */
   wrap<T>(schema: T): T {
@@ -36,7 +44,7 @@ export class JsonSchemaCache {
       let json = converted.get(key);
       if (json === undefined) {
         this.conversions++;
-        json = deepFreeze(original.jsonSchema[io](options));
+        json = deepFreeze(this.convertSchema(original, io, options));
         converted.set(key, json);
       }
       return json as Record<string, unknown>;

@@ -5,6 +5,7 @@ import type { ToolDeps } from '../tools/context.js';
 import { registerGenerationTools } from '../tools/generate.js';
 import { registerModelTools } from '../tools/models.js';
 import { SERVER_NAME, SERVER_VERSION } from '../version.js';
+import { advertisedJsonSchema } from './advertised-schema.js';
 import { JsonSchemaCache } from './json-schema-cache.js';
 
 const INSTRUCTIONS =
@@ -14,8 +15,8 @@ const INSTRUCTIONS =
   'provider that served, token usage and cost; get_generation gives the final billed cost and get_key_usage the ' +
   'remaining credit.';
 
-/** One per process: the tool schemas are module constants, so their JSON Schemas are too. */
-const PROCESS_SCHEMA_CACHE = new JsonSchemaCache();
+/** One per process: the tool schemas are module constants, so their (advertised) JSON Schemas are too. */
+const PROCESS_SCHEMA_CACHE = new JsonSchemaCache(advertisedJsonSchema);
 
 /** An McpServer whose tools advertise JSON Schemas converted once per process (see json-schema-cache.ts). */
 class CachedSchemaMcpServer extends McpServer {

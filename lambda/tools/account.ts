@@ -3,6 +3,7 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { formatUsd } from '../catalog/pricing.js';
 import { UpstreamError } from '../openrouter/errors.js';
+import { advertiseAs } from './advertised.js';
 import { READ_ONLY, type ToolDeps } from './context.js';
 import { ToolInputError, runTool } from './run.js';
 
@@ -13,37 +14,72 @@ export const GenerationInput = z.strictObject({
 
 export const KeyUsageInput = z.strictObject({});
 
-export const GenerationStats = z.object({
+// Upstream leaves out what it does not know, and so do these: an absent field is unknown (never a `null`).
+export const GenerationStats = advertiseAs(z.object({
   id: z.string(),
-  model: z.string().nullable(),
-  provider: z.string().nullable(),
-  created_at: z.string().nullable(),
-  total_cost: z.number().nullable().describe('Final billed cost in dollars.'),
-  cache_discount: z.number().nullable(),
-  tokens_prompt: z.number().nullable(),
-  tokens_completion: z.number().nullable(),
-  native_tokens_prompt: z.number().nullable(),
-  native_tokens_completion: z.number().nullable(),
-  native_tokens_reasoning: z.number().nullable(),
-  latency_ms: z.number().nullable().describe('Time to first token.'),
-  generation_time_ms: z.number().nullable(),
-  finish_reason: z.string().nullable(),
-  streamed: z.boolean().nullable(),
-  cancelled: z.boolean().nullable(),
-  is_byok: z.boolean().nullable(),
+  model: z.string().optional(),
+  provider: z.string().optional(),
+  created_at: z.string().optional(),
+  total_cost: z.number().optional(),
+  cache_discount: z.number().optional(),
+  tokens_prompt: z.number().optional(),
+  tokens_completion: z.number().optional(),
+  native_tokens_prompt: z.number().optional(),
+  native_tokens_completion: z.number().optional(),
+  native_tokens_reasoning: z.number().optional(),
+  latency_ms: z.number().optional(),
+  generation_time_ms: z.number().optional(),
+  finish_reason: z.string().optional(),
+  streamed: z.boolean().optional(),
+  cancelled: z.boolean().optional(),
+  is_byok: z.boolean().optional(),
+}), {
+  type: 'object',
+  description:
+    'id, model, provider, created_at, total_cost (billed dollars), cache_discount, tokens_prompt, tokens_completion, ' +
+    'native_tokens_prompt, native_tokens_completion, native_tokens_reasoning, latency_ms (to first token), ' +
+    'generation_time_ms, finish_reason, streamed, cancelled, is_byok; unknown fields are left out',
+  required: ['id'],
+});
+type GenerationStats = z.infer<typeof GenerationStats>;
+
+export const KeyUsage = advertiseAs(z.object({
+  limit: z.number().optional(),
+  limit_remaining: z.number().optional(),
+  limit_reset: z.string().optional(),
+  usage: z.number().optional(),
+  usage_daily: z.number().optional(),
+  usage_weekly: z.number().optional(),
+  usage_monthly: z.number().optional(),
+  is_free_tier: z.boolean().optional(),
+  expires_at: z.string().optional(),
+}), {
+  type: 'object',
+  description:
+    'Dollars: limit (absent: no limit), limit_remaining, usage (all time), usage_daily, usage_weekly, usage_monthly; ' +
+    'limit_reset (e.g. "monthly"), is_free_tier (no credits ever bought), expires_at; unknown fields are left out',
 });
 
-export const KeyUsage = z.object({
-  limit: z.number().nullable().describe('Credit limit in dollars (null: no limit).'),
-  limit_remaining: z.number().nullable(),
-  limit_reset: z.string().nullable().describe('How often the limit resets (e.g. "monthly"), if it does.'),
-  usage: z.number().nullable().describe('Dollars spent with this key, all time.'),
-  usage_daily: z.number().nullable(),
-  usage_weekly: z.number().nullable(),
-  usage_monthly: z.number().nullable(),
-  is_free_tier: z.boolean().nullable().describe('True until credits have ever been purchased.'),
-  expires_at: z.string().nullable(),
-});
+/** `fields` without the ones upstream left out or sent as null. */
+function known<T extends Record<string, unknown>>(fields: { [K in keyof T]: T[K] | null | undefined }): T {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== undefined)) as T;
+}
+
+/** One line of what is known about a generation; unknown parts are left out rather than printed as "?". */
+export function generationLine(g: GenerationStats): string {
+  const route = g.model ? `${g.model}${g.provider ? ` via ${g.provider}` : ''}` : g.provider ? `via ${g.provider}` : undefined;
+  const tokens = g.tokens_prompt !== undefined || g.tokens_completion !== undefined
+    ? [g.tokens_prompt !== undefined ? `${g.tokens_prompt} in` : undefined, g.tokens_completion !== undefined ? `${g.tokens_completion} out` : undefined].filter(Boolean).join(' / ') + ' tokens'
+    : undefined;
+  const parts = [
+    g.total_cost !== undefined ? formatUsd(g.total_cost) : 'cost not reported yet',
+    route,
+    tokens,
+    g.latency_ms !== undefined ? `latency ${g.latency_ms} ms` : undefined,
+    g.finish_reason !== undefined ? `finish_reason ${g.finish_reason}` : undefined,
+  ];
+  return `${g.id}: ${parts.filter((p) => p !== undefined).join(' · ')}`;
+}
 
 export function registerAccountTools(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -51,8 +87,8 @@ export function registerAccountTools(server: McpServer, deps: ToolDeps): void {
     {
       title: 'Generation cost and stats',
       description:
-        'Look up a finished generation by its id (the `id` returned by the chat/completion tools, "gen-…"): exact billed ' +
-        'cost, native token counts, provider, latency and finish reason. Stats can take a few seconds to appear.',
+        'A finished generation by its id ("gen-…", from the chat/completion tools): billed cost, native token counts, ' +
+        'provider, latency, finish reason. Stats appear a few seconds after it ends.',
       inputSchema: GenerationInput,
       outputSchema: GenerationStats,
       annotations: { title: 'Generation cost and stats', ...READ_ONLY },
@@ -68,30 +104,26 @@ export function registerAccountTools(server: McpServer, deps: ToolDeps): void {
           }
           throw err;
         }
-        const structured = {
+        const structured = known<GenerationStats>({
           id: g.id,
-          model: g.model ?? null,
-          provider: g.provider_name ?? null,
-          created_at: g.created_at ?? null,
-          total_cost: g.total_cost ?? g.usage ?? null,
-          cache_discount: g.cache_discount ?? null,
-          tokens_prompt: g.tokens_prompt ?? null,
-          tokens_completion: g.tokens_completion ?? null,
-          native_tokens_prompt: g.native_tokens_prompt ?? null,
-          native_tokens_completion: g.native_tokens_completion ?? null,
-          native_tokens_reasoning: g.native_tokens_reasoning ?? null,
-          latency_ms: g.latency ?? null,
-          generation_time_ms: g.generation_time ?? null,
-          finish_reason: g.finish_reason ?? null,
-          streamed: g.streamed ?? null,
-          cancelled: g.cancelled ?? null,
-          is_byok: g.is_byok ?? null,
-        };
-        const text =
-          `${structured.id}: ${formatUsd(structured.total_cost)} · ${structured.model ?? '?'} via ${structured.provider ?? '?'} · ` +
-          `${structured.tokens_prompt ?? '?'} in / ${structured.tokens_completion ?? '?'} out tokens · ` +
-          `latency ${structured.latency_ms ?? '?'} ms · finish_reason ${structured.finish_reason ?? 'n/a'}`;
-        return { structured, text: [text], log: { cost: structured.total_cost } };
+          model: g.model,
+          provider: g.provider_name,
+          created_at: g.created_at,
+          total_cost: g.total_cost ?? g.usage,
+          cache_discount: g.cache_discount,
+          tokens_prompt: g.tokens_prompt,
+          tokens_completion: g.tokens_completion,
+          native_tokens_prompt: g.native_tokens_prompt,
+          native_tokens_completion: g.native_tokens_completion,
+          native_tokens_reasoning: g.native_tokens_reasoning,
+          latency_ms: g.latency,
+          generation_time_ms: g.generation_time,
+          finish_reason: g.finish_reason,
+          streamed: g.streamed,
+          cancelled: g.cancelled,
+          is_byok: g.is_byok,
+        });
+        return { structured, text: [generationLine(structured)], log: { cost: structured.total_cost } };
       }),
   );
 
@@ -100,8 +132,8 @@ export function registerAccountTools(server: McpServer, deps: ToolDeps): void {
     {
       title: 'OpenRouter credit and limits',
       description:
-        'Show the connected OpenRouter key\'s spending: usage today, this week, this month and overall, its credit limit ' +
-        'and what remains, and whether it is on the free tier. Use it before large jobs or after a 402 error.',
+        'The connected OpenRouter key\'s spending (today, this week, this month, all time), its credit limit and what ' +
+        'remains, and whether it is on the free tier. Use it before large jobs or after a 402 error.',
       inputSchema: KeyUsageInput,
       outputSchema: KeyUsage,
       annotations: { title: 'OpenRouter credit and limits', ...READ_ONLY },
@@ -109,18 +141,18 @@ export function registerAccountTools(server: McpServer, deps: ToolDeps): void {
     (_args, ctx) =>
       runTool('get_key_usage', deps, async () => {
         const k = (await deps.openRouter.key(ctx.mcpReq.signal)).data;
-        const structured = {
-          limit: k.limit ?? null,
-          limit_remaining: k.limit_remaining ?? null,
-          limit_reset: k.limit_reset ?? null,
-          usage: k.usage ?? null,
-          usage_daily: k.usage_daily ?? null,
-          usage_weekly: k.usage_weekly ?? null,
-          usage_monthly: k.usage_monthly ?? null,
-          is_free_tier: k.is_free_tier ?? null,
-          expires_at: k.expires_at ?? null,
-        };
-        const limit = structured.limit === null ? 'no credit limit' : `limit ${formatUsd(structured.limit)} (${formatUsd(structured.limit_remaining)} left${structured.limit_reset ? `, resets ${structured.limit_reset}` : ''})`;
+        const structured = known<z.infer<typeof KeyUsage>>({
+          limit: k.limit,
+          limit_remaining: k.limit_remaining,
+          limit_reset: k.limit_reset,
+          usage: k.usage,
+          usage_daily: k.usage_daily,
+          usage_weekly: k.usage_weekly,
+          usage_monthly: k.usage_monthly,
+          is_free_tier: k.is_free_tier,
+          expires_at: k.expires_at,
+        });
+        const limit = structured.limit === undefined ? 'no credit limit' : `limit ${formatUsd(structured.limit)} (${formatUsd(structured.limit_remaining)} left${structured.limit_reset ? `, resets ${structured.limit_reset}` : ''})`;
         const text =
           `Spent ${formatUsd(structured.usage_daily)} today, ${formatUsd(structured.usage_weekly)} this week, ` +
           `${formatUsd(structured.usage_monthly)} this month, ${formatUsd(structured.usage)} in all · ${limit}` +

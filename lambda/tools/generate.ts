@@ -12,8 +12,8 @@ import { runTool } from './run.js';
 export const ChatInput = z.strictObject(ChatParams);
 
 export const CompletionInput = z.strictObject({
-  model: ModelId.describe('Model id, e.g. "openai/gpt-4o-mini" or "meta-llama/llama-3.1-8b-instruct".'),
-  prompt: z.string().min(1).describe('The text to continue. No chat template is applied.'),
+  model: ModelId.describe('e.g. "meta-llama/llama-3.1-8b-instruct".'),
+  prompt: z.string().min(1).describe('The text to continue (no chat template).'),
   ...SamplingParams,
   provider: ProviderPreferences.optional(),
   user: z.string().max(256).optional(),
@@ -40,12 +40,10 @@ export function registerGenerationTools(server: McpServer, deps: ToolDeps): void
     {
       title: 'Chat with an OpenRouter model',
       description:
-        'Send a chat conversation to any OpenRouter model and get its reply. Supports system/developer/user/assistant/tool ' +
-        'messages, images and files in user content, function calling (tools, tool_choice), structured outputs ' +
-        '(response_format json_schema), reasoning settings, provider routing, plugins (e.g. web search) and `models` ' +
-        'fallbacks. Parameters use OpenRouter\'s own names. The result reports the model and provider that served, the ' +
-        'generation id, token usage and the cost in dollars. Send a progress token to receive partial text as progress ' +
-        'notifications while the model writes.',
+        'Send a chat conversation to any OpenRouter model and get its reply, with OpenRouter\'s own parameters: images ' +
+        'and files, function calling, structured outputs, reasoning, provider routing, plugins (e.g. web search), ' +
+        '`models` fallbacks. Reports the model and provider that served, generation id, tokens and cost in dollars. A ' +
+        'progress token streams partial text.',
       inputSchema: ChatInput,
       outputSchema: GenerationOutput,
       annotations: { title: 'Chat with an OpenRouter model', ...PAID_CALL },
@@ -64,9 +62,9 @@ export function registerGenerationTools(server: McpServer, deps: ToolDeps): void
     {
       title: 'Text completion with an OpenRouter model',
       description:
-        'Send a raw text prompt (no chat roles or template) to an OpenRouter model and get the continuation. Use ' +
-        'send_chat_completion_request for conversations, tools or images. The result reports the model, provider, ' +
-        'generation id, token usage and cost in dollars; a progress token streams partial text.',
+        'Send a raw text prompt (no chat template) to an OpenRouter model and get the continuation; use ' +
+        'send_chat_completion_request for conversations, tools or images. Reports model, provider, generation id, tokens ' +
+        'and cost; a progress token streams partial text.',
       inputSchema: CompletionInput,
       outputSchema: GenerationOutput,
       annotations: { title: 'Text completion with an OpenRouter model', ...PAID_CALL },

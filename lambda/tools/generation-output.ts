@@ -5,31 +5,37 @@
 import * as z from 'zod';
 import { formatUsd } from '../catalog/pricing.js';
 import type { Generated } from '../openrouter/aggregate.js';
+import { advertiseAs } from './advertised.js';
 import type { ToolOutcome } from './run.js';
 
-export const GenerationOutput = z.object({
-  id: z.string().describe('OpenRouter generation id (gen-…); get_generation returns its final billed cost and stats.'),
-  model: z.string().describe('The model that actually served the request (with `models`, the fallback that answered).'),
-  provider: z.string().optional().describe('The provider that served it.'),
-  finish_reason: z.string().nullable().describe('tool_calls | stop | length | content_filter | error'),
+export const GenerationOutput = advertiseAs(z.object({
+  id: z.string(),
+  model: z.string(),
+  provider: z.string().optional(),
+  finish_reason: z.string().nullable(),
   native_finish_reason: z.string().nullable().optional(),
-  content: z.string().describe('The generated text.'),
-  reasoning: z.string().optional().describe('Reasoning text, when the model returned it.'),
+  content: z.string(),
+  reasoning: z.string().optional(),
   refusal: z.string().optional(),
-  tool_calls: z
-    .array(z.object({ id: z.string(), type: z.literal('function'), function: z.object({ name: z.string(), arguments: z.string() }) }))
-    .optional()
-    .describe('Function calls the model asks you to make; answer with role "tool" messages.'),
+  tool_calls: z.array(z.object({ id: z.string(), type: z.literal('function'), function: z.object({ name: z.string(), arguments: z.string() }) })).optional(),
   usage: z.object({
     prompt_tokens: z.number(),
     completion_tokens: z.number(),
     total_tokens: z.number(),
     reasoning_tokens: z.number().optional(),
     cached_tokens: z.number().optional(),
-    cost: z.number().nullable().describe('Cost in dollars as reported by OpenRouter (null if not reported).'),
+    cost: z.number().nullable(),
     is_byok: z.boolean().optional(),
   }),
-  notice: z.string().optional().describe('Why the answer is incomplete or empty, when it is.'),
+  notice: z.string().optional(),
+}), {
+  type: 'object',
+  description:
+    'id (for get_generation), model and provider? that served, finish_reason, native_finish_reason?, content, reasoning?, ' +
+    'refusal?, tool_calls? ({id, type, function:{name, arguments}}; answer each with a role "tool" message), usage ' +
+    '{prompt_tokens, completion_tokens, total_tokens, reasoning_tokens?, cached_tokens?, cost (dollars), is_byok?}, ' +
+    'notice? (why the answer is cut off or empty)',
+  required: ['id', 'model', 'finish_reason', 'content', 'usage'],
 });
 export type GenerationOutput = z.infer<typeof GenerationOutput>;
 

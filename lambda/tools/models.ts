@@ -1,33 +1,34 @@
 /** Catalog tools: search the model list, and look at one model's providers and prices. */
 import type { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { CatalogPage, SORTS, searchCatalog, type CompactModel } from '../catalog/catalog.js';
+import { CatalogPage, CompactModel, SORTS, searchCatalog } from '../catalog/catalog.js';
 import { formatUsd, perMillion } from '../catalog/pricing.js';
 import { UpstreamError } from '../openrouter/errors.js';
+import { advertiseAs } from './advertised.js';
 import { READ_ONLY, type ToolDeps } from './context.js';
 import { ModelId } from './params.js';
 import { ToolInputError, runTool } from './run.js';
 
 export const ModelsInput = z.strictObject({
-  query: z.string().max(200).optional().describe('Words to find in the model id, name or description, e.g. "claude sonnet" or "llama 70b".'),
-  input_modality: z.enum(['text', 'image', 'audio', 'file', 'video']).optional().describe('Only models that accept this input.'),
-  output_modality: z.enum(['text', 'image', 'audio', 'embeddings']).optional().describe('Only models that produce this output.'),
+  query: z.string().max(200).optional().describe('Words in the id, name or description, e.g. "claude sonnet".'),
+  input_modality: z.enum(['text', 'image', 'audio', 'file', 'video']).optional(),
+  output_modality: z.enum(['text', 'image', 'audio', 'embeddings']).optional(),
   supported_parameters: z
     .array(z.string().regex(/^[a-z_]{1,40}$/))
     .max(10)
     .optional()
-    .describe('Only models supporting all of these request parameters, e.g. ["tools"] or ["structured_outputs", "reasoning"].'),
-  max_prompt_price_per_m: z.number().min(0).optional().describe('Highest prompt price in dollars per million tokens.'),
-  max_completion_price_per_m: z.number().min(0).optional().describe('Highest completion price in dollars per million tokens.'),
-  min_context_length: z.number().int().min(0).optional().describe('Smallest acceptable context window in tokens.'),
-  free_only: z.boolean().optional().describe('Only models that cost nothing.'),
-  sort: z.enum(SORTS).optional().describe('Order of results (default: relevance with a query, otherwise newest).'),
-  limit: z.number().int().min(1).max(100).default(20).describe('Page size, 1–100 (default 20).'),
-  offset: z.number().int().min(0).default(0).describe('Models to skip; use next_offset from the previous page.'),
-  include_descriptions: z.boolean().default(false).describe('Include each model\'s description (longer output).'),
+    .describe('All of these, e.g. ["tools", "reasoning"].'),
+  max_prompt_price_per_m: z.number().min(0).optional(),
+  max_completion_price_per_m: z.number().min(0).optional(),
+  min_context_length: z.number().int().min(0).optional(),
+  free_only: z.boolean().optional(),
+  sort: z.enum(SORTS).optional().describe('Default: relevance with a query, else newest.'),
+  limit: z.number().int().min(1).max(100).default(20),
+  offset: z.number().int().min(0).default(0).describe('next_offset of the previous page.'),
+  include_descriptions: z.boolean().default(false),
 });
 
-const EndpointOut = z.object({
+const EndpointOut = advertiseAs(z.object({
   provider: z.string(),
   tag: z.string().optional(),
   quantization: z.string().nullable(),
@@ -37,10 +38,24 @@ const EndpointOut = z.object({
   completion_price_per_m: z.number().nullable(),
   uptime_last_30m: z.number().nullable().describe('Percent of successful requests in the last 30 minutes.'),
   supported_parameters: z.array(z.string()),
+}), {
+  type: 'object',
+  description:
+    'provider, tag?, quantization, context_length, max_completion_tokens, prompt_price_per_m, completion_price_per_m, ' +
+    'uptime_last_30m (percent), supported_parameters; null: unknown',
+});
+
+// Each model record of a catalog page is named in one line in tools/list; every result carries the full records.
+advertiseAs(CompactModel, {
+  type: 'object',
+  description:
+    'id, name, context_length, max_completion_tokens, input_modalities, output_modalities, prompt_price_per_m, ' +
+    'completion_price_per_m, request_price?, capabilities {tools, structured_outputs, reasoning, vision, free}, ' +
+    'created (unix time), description?; null: unknown',
 });
 
 // Module constants, not built per request: the JSON Schema the server advertises is cached per schema object.
-export const ModelDetailsInput = z.strictObject({ model: ModelId.describe('Model id, e.g. "anthropic/claude-sonnet-4.5".') });
+export const ModelDetailsInput = z.strictObject({ model: ModelId.describe('e.g. "anthropic/claude-sonnet-4.5".') });
 
 export const ModelDetailsOutput = z.object({
   id: z.string(),
@@ -51,11 +66,15 @@ export const ModelDetailsOutput = z.object({
   endpoints: z.array(EndpointOut).describe('Providers serving this model, cheapest first.'),
 });
 
+/** A context window as both tools print it: "128k ctx". */
+export function contextLabel(tokens: number | null | undefined): string {
+  return tokens ? `${Math.round(tokens / 1000)}k ctx` : 'ctx n/a';
+}
+
 function modelLine(m: CompactModel): string {
   const caps = Object.entries(m.capabilities).filter(([, on]) => on).map(([name]) => name);
   const price = m.capabilities.free ? 'free' : `${formatUsd(m.prompt_price_per_m)}/${formatUsd(m.completion_price_per_m)} per 1M in/out`;
-  const ctx = m.context_length ? `${Math.round(m.context_length / 1000)}k ctx` : 'ctx n/a';
-  return `- ${m.id} — ${m.name} · ${ctx} · ${price}${caps.length ? ` · ${caps.join(', ')}` : ''}`;
+  return `- ${m.id} — ${m.name} · ${contextLabel(m.context_length)} · ${price}${caps.length ? ` · ${caps.join(', ')}` : ''}`;
 }
 
 export function registerModelTools(server: McpServer, deps: ToolDeps): void {
@@ -64,9 +83,8 @@ export function registerModelTools(server: McpServer, deps: ToolDeps): void {
     {
       title: 'Search OpenRouter models',
       description:
-        'Search the OpenRouter model catalog: filter by words in id/name/description, input/output modality, supported ' +
-        'parameters (e.g. tools, structured_outputs, reasoning), price and context length; sort and page through ' +
-        'compact records. Prices are dollars per million tokens. Returns `total` and `next_offset` for paging.',
+        'Search the OpenRouter model catalog by words, modality, supported parameters (e.g. tools, reasoning), price and ' +
+        'context length; sorted, paged compact records. Prices are dollars per million tokens.',
       inputSchema: ModelsInput,
       outputSchema: CatalogPage,
       annotations: { title: 'Search OpenRouter models', ...READ_ONLY },
@@ -87,9 +105,8 @@ export function registerModelTools(server: McpServer, deps: ToolDeps): void {
     {
       title: 'Model details and providers',
       description:
-        'Details of one model: its description, modalities and every provider endpoint serving it with context length, ' +
-        'max output, quantization, prices per million tokens, recent uptime and supported parameters. Use it to choose ' +
-        'provider routing for send_chat_completion_request.',
+        'One model\'s description, modalities and every provider endpoint serving it: context length, max output, ' +
+        'quantization, prices, recent uptime, supported parameters. Use it to choose `provider` routing.',
       inputSchema: ModelDetailsInput,
       outputSchema: ModelDetailsOutput,
       annotations: { title: 'Model details and providers', ...READ_ONLY },
@@ -134,7 +151,7 @@ export function registerModelTools(server: McpServer, deps: ToolDeps): void {
           `${endpoints.length} provider endpoint(s):`,
           ...endpoints.map(
             (e) =>
-              `- ${e.provider}${e.quantization ? ` (${e.quantization})` : ''} · ${e.context_length ?? 'n/a'} ctx · ` +
+              `- ${e.provider}${e.quantization ? ` (${e.quantization})` : ''} · ${contextLabel(e.context_length)} · ` +
               `${formatUsd(e.prompt_price_per_m)}/${formatUsd(e.completion_price_per_m)} per 1M in/out` +
               (e.uptime_last_30m === null ? '' : ` · uptime ${e.uptime_last_30m}%`),
           ),

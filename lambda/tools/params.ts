@@ -5,31 +5,38 @@
  */
 import * as z from 'zod';
 import { decimalString } from '../catalog/pricing.js';
+import { advertiseAs } from './advertised.js';
 
-export const ModelId = z
+/*
+ * `advertiseAs(schema, json)` (see advertised.ts): what tools/list shows for a nested object instead of its full
+ * expansion — its fields named in one line. Validation is still the zod schema's, all of it.
+ */
+
+export const ModelId = advertiseAs(z
   .string()
   .min(1)
   .max(200)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@~-]*$/, 'a model id looks like "openai/gpt-4o" or "meta-llama/llama-3.1-8b-instruct:free"')
   // Ids become URL path segments (model details): no empty, "." or ".." segments that would change the path.
-  .refine((id) => id.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'), 'a model id has no empty, "." or ".." path segments');
+  .refine((id) => id.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'), 'a model id has no empty, "." or ".." path segments'),
+{ type: 'string' });
 
 export const SamplingParams = {
-  temperature: z.number().min(0).max(2).optional().describe('Sampling temperature, 0–2 (default 1).'),
-  max_tokens: z.number().int().min(1).max(1_000_000).optional().describe('Upper bound on generated tokens.'),
-  top_p: z.number().min(0).max(1).optional().describe('Nucleus sampling, 0–1.'),
-  top_k: z.number().int().min(0).optional().describe('Sample only from the K most likely tokens (0 disables).'),
-  min_p: z.number().min(0).max(1).optional().describe('Minimum probability relative to the most likely token, 0–1.'),
-  top_a: z.number().min(0).max(1).optional().describe('Dynamic top-a filtering, 0–1.'),
-  frequency_penalty: z.number().min(-2).max(2).optional().describe('-2 to 2; positive values discourage repeating frequent tokens.'),
-  presence_penalty: z.number().min(-2).max(2).optional().describe('-2 to 2; positive values encourage new topics.'),
-  repetition_penalty: z.number().min(0).max(2).optional().describe('0–2; 1 means no penalty.'),
-  seed: z.number().int().optional().describe('Seed for deterministic sampling, where the provider supports it.'),
-  stop: z.union([z.string().max(500), z.array(z.string().max(500)).max(4)]).optional().describe('Up to 4 stop sequences.'),
-  logit_bias: z
-    .record(z.string().regex(/^\d+$/, 'logit_bias keys are token ids'), z.number().min(-100).max(100))
+  // The well-known sampling parameters go without a description: their names and bounds say it all.
+  temperature: z.number().min(0).max(2).optional(),
+  max_tokens: z.number().int().min(1).max(1_000_000).optional(),
+  top_p: z.number().min(0).max(1).optional(),
+  top_k: z.number().int().min(0).optional().describe('0 disables.'),
+  min_p: z.number().min(0).max(1).optional(),
+  top_a: z.number().min(0).max(1).optional(),
+  frequency_penalty: z.number().min(-2).max(2).optional(),
+  presence_penalty: z.number().min(-2).max(2).optional(),
+  repetition_penalty: z.number().min(0).max(2).optional().describe('1 means none.'),
+  seed: z.number().int().optional(),
+  stop: z.union([z.string().max(500), z.array(z.string().max(500)).max(4)]).optional(),
+  logit_bias: advertiseAs(z.record(z.string().regex(/^\d+$/, 'logit_bias keys are token ids'), z.number().min(-100).max(100)), { type: 'object' })
     .optional()
-    .describe('Token id → bias from -100 to 100.'),
+    .describe('Token id -> bias, -100 to 100.'),
 };
 
 /** OpenRouter takes max prices as decimal strings; a number is accepted too and sent as a string. */
@@ -44,7 +51,7 @@ const PercentileThresholds = z.union([
   z.strictObject({ p50: z.number().min(0).optional(), p75: z.number().min(0).optional(), p90: z.number().min(0).optional(), p99: z.number().min(0).optional() }),
 ]);
 
-export const ProviderPreferences = z
+export const ProviderPreferences = advertiseAs(z
   .strictObject({
     order: z.array(z.string().max(100)).max(50).optional().describe('Providers to try in this order (slugs such as "openai", "anthropic", "together").'),
     only: z.array(z.string().max(100)).max(50).optional().describe('Allow only these providers.'),
@@ -78,7 +85,14 @@ export const ProviderPreferences = z
     preferred_min_throughput: PercentileThresholds.optional().describe('Preferred minimum tokens/second (number or percentile object).'),
     preferred_max_latency: PercentileThresholds.optional().describe('Preferred maximum latency in seconds (number or percentile object).'),
   })
-  .describe('OpenRouter provider routing preferences.');
+  .describe('OpenRouter provider routing preferences.'),
+{
+  type: 'object',
+  description:
+    'Routing: order, only, ignore (slugs like "openai"), allow_fallbacks, require_parameters, zdr, ' +
+    'enforce_distillable_text, data_collection (allow|deny), quantizations, sort (price|throughput|latency), max_price ' +
+    '{prompt, completion ($/M tokens), request, image, audio}, preferred_min_throughput, preferred_max_latency',
+});
 
 const ImageDetail = z.enum(['auto', 'low', 'high', 'original']);
 
@@ -109,7 +123,7 @@ export const ToolCallInput = z.strictObject({
 
 const Name = z.string().min(1).max(64).optional();
 
-export const Message = z.discriminatedUnion('role', [
+export const Message = advertiseAs(z.discriminatedUnion('role', [
   z.strictObject({ role: z.literal('system'), content: TextOnlyContent, name: Name }),
   z.strictObject({ role: z.literal('developer'), content: TextOnlyContent, name: Name }),
   z.strictObject({ role: z.literal('user'), content: RichContent, name: Name }),
@@ -121,11 +135,22 @@ export const Message = z.discriminatedUnion('role', [
     reasoning: z.string().nullable().optional().describe('Reasoning returned by an earlier turn, passed back for continuity.'),
   }),
   z.strictObject({ role: z.literal('tool'), content: RichContent, tool_call_id: z.string().min(1).max(200) }),
-]);
+]), {
+  type: 'object',
+  description:
+    'content: a string or parts: {type:"text",text}; for user/tool also image_url:{url,detail?}, file:{filename?,file_data}, ' +
+    'input_audio:{data,format}. name?; assistant: tool_calls?, reasoning?; tool: tool_call_id.',
+  properties: {
+    role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant', 'tool'] },
+    content: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }, { type: 'null' }] },
+    tool_call_id: { type: 'string' },
+  },
+  required: ['role'],
+});
 
 const JsonObject = z.record(z.string(), z.unknown());
 
-export const FunctionTool = z.strictObject({
+export const FunctionTool = advertiseAs(z.strictObject({
   type: z.literal('function'),
   function: z.strictObject({
     name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'function names use a-z, A-Z, 0-9, _ and -, up to 64 characters'),
@@ -133,14 +158,20 @@ export const FunctionTool = z.strictObject({
     parameters: JsonObject.optional().describe('JSON Schema of the arguments.'),
     strict: z.boolean().nullable().optional(),
   }),
+}), {
+  type: 'object',
+  description: 'A function the model may call: {type:"function", function:{name, description?, parameters (JSON Schema)?, strict?}}',
+  required: ['type', 'function'],
 });
 
-export const ToolChoice = z.union([
+export const ToolChoice = advertiseAs(z.union([
   z.enum(['none', 'auto', 'required']),
   z.strictObject({ type: z.literal('function'), function: z.strictObject({ name: z.string().min(1).max(64) }) }),
-]);
+]), {
+  anyOf: [{ type: 'string', enum: ['none', 'auto', 'required'] }, { type: 'object', description: '{type:"function", function:{name}}' }],
+});
 
-export const ResponseFormat = z.discriminatedUnion('type', [
+export const ResponseFormat = advertiseAs(z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('text') }),
   z.strictObject({ type: z.literal('json_object') }),
   z.strictObject({
@@ -152,18 +183,26 @@ export const ResponseFormat = z.discriminatedUnion('type', [
       strict: z.boolean().nullable().optional(),
     }),
   }),
-]);
+]), {
+  type: 'object',
+  description: 'JSON output: {type:"json_object"}, or {type:"json_schema", json_schema:{name, schema, strict?}} (structured outputs)',
+  required: ['type'],
+});
 
-export const Reasoning = z
+export const Reasoning = advertiseAs(z
   .strictObject({
     effort: z.enum(['max', 'xhigh', 'high', 'medium', 'low', 'minimal', 'none']).optional().describe('How hard a reasoning model should think.'),
     summary: z.enum(['auto', 'concise', 'detailed']).optional().describe('Reasoning summary verbosity, where supported.'),
   })
-  .describe('Reasoning settings for reasoning models.');
+  .describe('Reasoning settings for reasoning models.'),
+{
+  type: 'object',
+  description: 'effort (max|xhigh|high|medium|low|minimal|none), summary (auto|concise|detailed)',
+});
 
 const Enabled = z.boolean().optional();
 
-export const Plugin = z.discriminatedUnion('id', [
+export const Plugin = advertiseAs(z.discriminatedUnion('id', [
   z.strictObject({
     id: z.literal('web'),
     enabled: Enabled,
@@ -176,21 +215,27 @@ export const Plugin = z.discriminatedUnion('id', [
   z.strictObject({ id: z.literal('response-healing'), enabled: Enabled }),
   z.strictObject({ id: z.literal('moderation') }),
   z.strictObject({ id: z.literal('context-compression'), enabled: Enabled, engine: z.literal('middle-out').optional() }),
-]);
+]), {
+  type: 'object',
+  description:
+    '{id:"web", max_results?, search_prompt?, include_domains?, exclude_domains?}, {id:"file-parser", pdf?:{engine}}, ' +
+    '{id:"response-healing"}, {id:"moderation"} or {id:"context-compression"}; all but moderation take enabled?',
+  required: ['id'],
+});
 
 export const ChatParams = {
-  model: ModelId.optional().describe('Model id, e.g. "openai/gpt-4o". Omit to use the account default, or give `models`.'),
-  models: z.array(ModelId).min(1).max(10).optional().describe('Fallback list: tried in order; the result names the model that served.'),
-  messages: z.array(Message).min(1).max(2000).describe('The conversation so far.'),
+  model: ModelId.optional().describe('e.g. "openai/gpt-4o"; omit for the account default.'),
+  models: z.array(ModelId).min(1).max(10).optional().describe('Fallbacks, tried in order.'),
+  messages: z.array(Message).min(1).max(2000),
   ...SamplingParams,
-  logprobs: z.boolean().optional().describe('Return log probabilities of the output tokens.'),
-  top_logprobs: z.number().int().min(0).max(20).optional().describe('How many alternatives per token (needs logprobs).'),
-  response_format: ResponseFormat.optional().describe('Force JSON output; json_schema enforces a schema (structured outputs).'),
-  tools: z.array(FunctionTool).max(128).optional().describe('Functions the model may call; calls come back in tool_calls.'),
+  logprobs: z.boolean().optional(),
+  top_logprobs: z.number().int().min(0).max(20).optional(),
+  response_format: ResponseFormat.optional(),
+  tools: z.array(FunctionTool).max(128).optional(),
   tool_choice: ToolChoice.optional(),
   parallel_tool_calls: z.boolean().optional(),
   provider: ProviderPreferences.optional(),
   reasoning: Reasoning.optional(),
-  plugins: z.array(Plugin).max(10).optional().describe('OpenRouter plugins such as web search ({"id":"web"}) or PDF parsing.'),
-  user: z.string().max(256).optional().describe('A stable end-user identifier for abuse monitoring.'),
+  plugins: z.array(Plugin).max(10).optional(),
+  user: z.string().max(256).optional(),
 };

@@ -4,7 +4,9 @@
  * Spawns against one data dir run one at a time: without `npm start` only one process may open its LevelDB.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -318,6 +320,29 @@ describe('ormcp help, usage errors and client snippets', () => {
       'claude mcp add --transport http openrouter http://127.0.0.1:8787/mcp --header "Authorization: Bearer <your-token>"\n',
     );
     expect((await runCli(['client-config', 'vscode'], { env: { PORT: '9999' } })).stdout).toContain('"url": "http://127.0.0.1:9999/mcp"');
+  });
+
+  test('client-config takes the URL of the server running on the data dir, and ignores one that no longer answers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ormcp-client-config-'));
+    // Stands in for a running server: any HTTP answer (the MCP endpoint's 401 here) means it is up.
+    const live = createServer((_req, res) => res.writeHead(401).end());
+    await new Promise<void>((r) => live.listen(0, '127.0.0.1', r));
+    const liveUrl = `http://127.0.0.1:${(live.address() as AddressInfo).port}/mcp`;
+    try {
+      writeFileSync(join(dir, 'server-url'), `${liveUrl}\n`);
+      const running = await runCli(['client-config', 'claude-code', '--data-dir', dir], { env: { PORT: '9999' } });
+      expect(running.stdout).toContain(` ${liveUrl} `);
+      // --url still wins.
+      expect((await runCli(['client-config', 'claude-code', '--data-dir', dir, '--url', 'http://127.0.0.1:1/mcp'])).stdout).toContain(' http://127.0.0.1:1/mcp ');
+    } finally {
+      await new Promise((r) => live.close(r));
+    }
+    // The server is gone (a crash leaves the file behind): back to the default.
+    const stale = await runCli(['client-config', 'claude-code', '--data-dir', dir], { env: { PORT: '9999' } });
+    expect(stale.stdout).toContain(' http://127.0.0.1:9999/mcp ');
+    writeFileSync(join(dir, 'server-url'), 'not a url\n');
+    expect((await runCli(['client-config', 'claude-code', '--data-dir', dir])).stdout).toContain(' http://127.0.0.1:8787/mcp ');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('--expires: Nd, Nh, Nm or never', () => {

@@ -6,7 +6,7 @@
  * may overlap.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
@@ -53,8 +53,16 @@ describe('ormcp while npm start is running', () => {
       await exited;
     }
     await fake.stop();
+    // A stopped server no longer advertises its URL.
+    expect(existsSync(join(dataDir, 'server-url'))).toBe(false);
     rmSync(dataDir, { recursive: true, force: true });
   });
+
+  test('client-config prints the URL the server really listens on (its PORT, not the default), from the data dir', async () => {
+    expect(statSync(join(dataDir, 'server-url')).mode & 0o777).toBe(0o600);
+    const r = await spawnCli(['client-config', 'claude-code', '--data-dir', dataDir]);
+    expect(r).toMatchObject({ code: 0, stdout: `claude mcp add --transport http openrouter ${url} --header "Authorization: Bearer <your-token>"\n` });
+  }, 30_000);
 
   test('issue a token with the CLI, use it from an MCP client, revoke it: the next request is a 401', async () => {
     const issued = await spawnCli(['token', 'issue', '--user', 'alice', '--label', 'e2e', '--data-dir', dataDir], { env: { OPENROUTER_API_KEY: aliceKey } });

@@ -328,6 +328,12 @@ describe('model details, generation lookup and key usage', () => {
     expect(s.endpoints.map((e) => e.provider)).toEqual(['Cheapo', 'Pricey']);
     expect(s.endpoints[0]!.prompt_price_per_m).toBe(3);
     expect(h.fake.calls('/models/anthropic/claude-sonnet-4.5/endpoints')).toHaveLength(1);
+    // The context window reads as the model list prints it ("1000k ctx"), not as a raw token count.
+    const listed = await call(alice, 'retrieve_available_models', { query: 'claude sonnet' });
+    const listCtx = /· (\d+k ctx) ·/.exec(textOf(listed))?.[1];
+    expect(listCtx).toMatch(/^\d+k ctx$/);
+    expect(textOf(result)).toContain(`· ${listCtx} ·`);
+    expect(textOf(result)).not.toMatch(/\d{4,} ctx/);
   });
 
   test('get_model_details for an unknown model suggests the search tool', async () => {
@@ -342,6 +348,10 @@ describe('model details, generation lookup and key usage', () => {
     const result = await call(alice, 'get_generation', { id });
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ id, model: 'openai/gpt-4o', provider: 'FakeProvider', total_cost: (chat.structuredContent!.usage as { cost: number }).cost });
+    // Upstream sends cache_discount: null; what it does not know is left out, not passed on as null.
+    expect(result.structuredContent).not.toHaveProperty('cache_discount');
+    expect(Object.values(result.structuredContent!)).not.toContain(null);
+    expect(textOf(result)).toMatch(/latency 120 ms · finish_reason stop$/);
     expect(h.fake.calls('/generation').filter((r) => r.query.get('id') === id)).toHaveLength(2);
   });
 

@@ -112,6 +112,12 @@ describe.each(['legacy', 'modern'] as const)('Inspector CLI, --protocol-era %s',
     }
   });
 
+  test('tools/list passes the Inspector\'s schema portability lint (--strict): no warning, no error', async () => {
+    const run = await inspector([...eraArgs, '--method', 'tools/list', '--strict']);
+    expect(run.stderr).not.toMatch(/(Warning|Error): tool|Schema portability/);
+    expect(resultOf<{ tools: Tool[] }>(run).tools).toHaveLength(TOOL_NAMES.length);
+  });
+
   test('tools/call send_chat_completion_request reaches OpenRouter with alice\'s key', async () => {
     const before = h.fake.calls('/chat/completions').length;
     const result = resultOf<CallResult>(

@@ -442,3 +442,16 @@ describe('CatalogCache', () => {
     expect(fetcher).toHaveBeenCalledTimes(3);
   });
 });
+
+describe('natural order', () => {
+  // Same creation time, so the default (newest first) order falls to the id tie-break; the same for names.
+  const numbered = ['model-10', 'model-2', 'model-1', 'Model-3b', 'model-3a'].map((id, i) =>
+    model({ id: `x/${id}`, name: `X ${id}`, created: 7, context_length: 1000 + i, architecture: { input_modalities: ['text'], output_modalities: ['text'] }, pricing: { prompt: '0', completion: '0' } }),
+  );
+
+  test('ids and names with numbers sort as numbers: model-2 before model-10', () => {
+    const page = (sort?: CatalogQuery['sort']) => searchCatalog(numbered, { offset: 0, limit: 100, ...(sort ? { sort } : {}) });
+    expect(page().models.map((m) => m.id)).toEqual(['x/model-1', 'x/model-2', 'x/model-3a', 'x/Model-3b', 'x/model-10']);
+    expect(page('name').models.map((m) => m.name)).toEqual(['X model-1', 'X model-2', 'X model-3a', 'X Model-3b', 'X model-10']);
+  });
+});

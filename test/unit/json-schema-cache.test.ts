@@ -7,6 +7,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { InMemoryTransport, type StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { CatalogCache } from '../../lambda/catalog/catalog.js';
+import { advertisedJsonSchema } from '../../lambda/mcp/advertised-schema.js';
 import { JsonSchemaCache } from '../../lambda/mcp/json-schema-cache.js';
 import { createMcpServer } from '../../lambda/mcp/server.js';
 import { createLogger } from '../../lambda/observability/logger.js';
@@ -52,7 +53,7 @@ test('anything that is not a Standard Schema with JSON Schema support passes thr
 });
 
 test('every tool of a fresh server per request converts only on the first tools/list; calls still validate', async () => {
-  const cache = new JsonSchemaCache();
+  const cache = new JsonSchemaCache(advertisedJsonSchema);
   const deps = {
     principal: { userId: 'u1', tokenId: 't1' },
     // Never called: the tool call below is refused by input validation before any upstream work.

@@ -1,4 +1,6 @@
 /** `ormcp client-config <client>`: the snippet or steps to connect one MCP client. */
+import { resolve } from 'node:path';
+import { runningServerUrl } from '../../local/server-url.js';
 import { UsageError } from '../errors.js';
 import { CLIENTS, DEFAULT_TOKEN_PLACEHOLDER, clientSetup, type ClientName } from '../client-snippets.js';
 import type { CommandSpec } from '../spec.js';
@@ -10,7 +12,7 @@ export const clientConfig: CommandSpec = {
   positionals: ['client'],
   options: { url: { type: 'string' }, token: { type: 'string' } },
   optionHelp: [
-    ['--url <url>', "the MCP endpoint (default: the stack's McpUrl output with --stack, else http://127.0.0.1:${PORT:-8787}/mcp)"],
+    ['--url <url>', "the MCP endpoint (default: the stack's McpUrl output with --stack, else the URL of the server running on the data dir, else http://127.0.0.1:${PORT:-8787}/mcp)"],
     ['--token <token>', `the token to put in the snippet (default: the placeholder ${DEFAULT_TOKEN_PLACEHOLDER})`],
   ],
   details: [
@@ -28,7 +30,11 @@ export const clientConfig: CommandSpec = {
     const token = (ctx.values.token as string | undefined) ?? DEFAULT_TOKEN_PLACEHOLDER;
     if (/[\s"'`\\]/.test(token)) throw new UsageError('--token must not contain spaces, quotes or backslashes', 'client-config');
     if (token !== DEFAULT_TOKEN_PLACEHOLDER) ctx.handlesSecret(token);
-    const url = (ctx.values.url as string | undefined) ?? (await ctx.stackMcpUrl()) ?? defaultUrl(ctx.io.env);
+    const url =
+      (ctx.values.url as string | undefined) ??
+      (await ctx.stackMcpUrl()) ??
+      (ctx.globals.stack ? undefined : await runningServerUrl(resolve(ctx.io.cwd ?? process.cwd(), ctx.globals.dataDir))) ??
+      defaultUrl(ctx.io.env);
     if (!isHttpUrl(url)) throw new UsageError('--url must be an http:// or https:// URL', 'client-config');
     const setup = clientSetup(client as ClientName, url, token);
     for (const line of setup.before) ctx.err(line);
