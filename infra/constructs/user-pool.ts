@@ -180,6 +180,9 @@ export class McpUserPool extends Construct {
     const attributeMapping: cognito.AttributeMapping = {
       email: cognito.ProviderAttribute.other(p.emailAttribute ?? (saml ? SAML_EMAIL_ATTRIBUTE : 'email')),
       fullname: cognito.ProviderAttribute.other(p.nameAttribute ?? (saml ? SAML_NAME_ATTRIBUTE : 'name')),
+      // OIDC IdPs say whether they verified the address; a verified email lets the first sign-in adopt a user the
+      // operator created with the CLI. SAML has no such claim, so SAML users are never adopted by email.
+      ...(saml ? {} : { emailVerified: cognito.ProviderAttribute.other('email_verified') }),
       // Custom keys are written as given, so the key is the full pool attribute name.
       ...(p.groupsAttribute ? { custom: { [GROUPS_ATTRIBUTE]: cognito.ProviderAttribute.other(p.groupsAttribute) } } : {}),
     };

@@ -72,6 +72,7 @@ describe('context: SAML (URL and file) and OIDC providers, password sign-in off,
     const p = providersByName(s).Entra.Properties;
     expect(p.ProviderType).toBe('SAML');
     expect(p.ProviderDetails).toMatchObject({ MetadataURL: ENTRA_METADATA, IDPSignout: true });
+    // No email_verified: SAML has no such claim.
     expect(p.AttributeMapping).toEqual({ email: SAML_EMAIL_ATTRIBUTE, name: SAML_NAME_ATTRIBUTE, [GROUPS_ATTRIBUTE]: ENTRA_GROUPS });
     expect(p.IdpIdentifiers).toEqual(['example.com']);
   });
@@ -94,7 +95,7 @@ describe('context: SAML (URL and file) and OIDC providers, password sign-in off,
       attributes_request_method: 'GET',
     });
     expect(p.ProviderDetails.client_secret).toBe(`{{resolve:secretsmanager:${GOOGLE_SECRET_ARN}:SecretString:clientSecret::}}`);
-    expect(p.AttributeMapping).toEqual({ email: 'email', name: 'name' });
+    expect(p.AttributeMapping).toEqual({ email: 'email', name: 'name', email_verified: 'email_verified' });
     const okta = providersByName(s).OktaOidc.Properties;
     expect(okta.ProviderDetails.client_secret).toBe('{{resolve:secretsmanager:ormcp/okta-oidc:SecretString:::}}');
     expect(okta.ProviderDetails.authorize_scopes).toBe('openid email profile groups');
