@@ -23,7 +23,7 @@ const RESERVED_PROVIDER_NAMES = ['cognito', 'google', 'facebook', 'loginwithamaz
 
 const providerName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}[A-Za-z0-9]$/, 'must be 2-32 letters, digits, dots, hyphens or underscores')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,30}[A-Za-z0-9]$/, 'must be 3-32 letters, digits, dots, hyphens or underscores')
   .refine((n) => !RESERVED_PROVIDER_NAMES.includes(n.toLowerCase()), `must not be one of Cognito's reserved names (${RESERVED_PROVIDER_NAMES.join(', ')})`);
 const https = z.url({ protocol: /^https$/, error: 'must be an https URL' });
 const attributeName = z.string().min(1).max(256);

@@ -87,9 +87,11 @@ export class McpUserPool extends Construct {
       signInCaseSensitive: false,
       autoVerify: { email: true },
       keepOriginal: { email: true },
-      // Mapped attributes must be mutable: Cognito rewrites them from the IdP on every federated sign-in.
-      standardAttributes: { email: { required: true, mutable: true }, ...(federated.length ? { fullname: { required: false, mutable: true } } : {}) },
-      // Added only when a provider maps groups, so existing pools without company sign-in keep their schema.
+      // Mapped attributes must be mutable (Cognito rewrites them from the IdP on every federated sign-in); the
+      // standard `name` is mutable unless declared otherwise, so it is left undeclared and the schema unchanged.
+      standardAttributes: { email: { required: true, mutable: true } },
+      // Added only when a provider maps groups, so existing pools keep their schema. Cognito can add a custom
+      // attribute to a pool but never remove one: removing groupsAttribute later leaves it in place, unused.
       ...(this.mapsGroups ? { customAttributes: { groups: new cognito.StringAttribute({ minLen: 0, maxLen: 2048, mutable: true }) } } : {}),
       selfSignUpEnabled: passwordSignIn && (props.selfSignUp ?? false),
       passwordPolicy: {
