@@ -133,6 +133,15 @@ export class McpUserPool extends Construct {
         logoutUrls: [`${props.publicUrl}/`],
       },
       // The order here is the order of the buttons on managed login.
+      // Cognito writes mapped attributes through the app client, and without a list a client may write only
+      // standard attributes: with a groups mapping, list exactly what the providers map (custom:groups included).
+      ...(this.mapsGroups
+        ? {
+            writeAttributes: new cognito.ClientAttributes()
+              .withStandardAttributes({ email: true, fullname: true, emailVerified: federated.some((p) => p.type === 'oidc') })
+              .withCustomAttributes('groups'),
+          }
+        : {}),
       supportedIdentityProviders: [
         ...this.providers.map((p) => cognito.UserPoolClientIdentityProvider.custom(p.providerName)),
         ...(passwordSignIn ? [cognito.UserPoolClientIdentityProvider.COGNITO] : []),

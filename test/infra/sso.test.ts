@@ -123,6 +123,11 @@ describe('context: SAML (URL and file) and OIDC providers, password sign-in off,
     });
   });
 
+  test('the app client may write exactly the mapped attributes (Cognito writes mappings through it)', () => {
+    const [, client] = onlyResource(s.json, 'AWS::Cognito::UserPoolClient');
+    expect([...client.Properties.WriteAttributes].sort()).toEqual(['custom:groups', 'email', 'email_verified', 'name']);
+  });
+
   test('the operator group takes the configured name, and the function learns the group and the claim', () => {
     expect(onlyResource(s.json, 'AWS::Cognito::UserPoolGroup')[1].Properties.GroupName).toBe('mcp-operators');
     expect(lambdaEnv(s)).toMatchObject({ ORMCP_ADMIN_GROUP: 'mcp-operators', ORMCP_ADMIN_CLAIM: GROUPS_ATTRIBUTE });
@@ -144,6 +149,8 @@ describe('context: a provider next to Cognito passwords, no group mapping', () =
     expect(clientProviders(s)).toEqual(['GoogleWorkspace', 'COGNITO']);
     expect(onlyResource(s.json, 'AWS::Cognito::UserPool')[1].Properties.AdminCreateUserConfig).toEqual({ AllowAdminCreateUserOnly: false });
     expect(lambdaEnv(s).ORMCP_ADMIN_CLAIM).toBeUndefined();
+    // Without a groups mapping the client keeps Cognito's default (standard attributes writable).
+    expect(onlyResource(s.json, 'AWS::Cognito::UserPoolClient')[1].Properties.WriteAttributes).toBeUndefined();
     expect(s.nag.violations).toEqual([]);
   });
 });
