@@ -179,45 +179,55 @@ export function limitedMetadataFetcher(inner: MetadataFetcher, limits: MetadataF
   const now = limits.now ?? Date.now;
   const failures = new Map<string, { message: string; until: number }>();
   const hosts = new Map<string, HostUse>();
+  // Requests for a URL already being fetched share that fetch (many users adding one new client at once).
+  const pending = new Map<string, Promise<unknown>>();
   let inFlight = 0;
   const busy = () => new MetadataFetchError('too many fetches of client metadata documents from this host right now; try again in a minute');
 
+  async function limitedFetch(url: URL): Promise<unknown> {
+    const t = now();
+    const failed = failures.get(url.href);
+    if (failed && failed.until > t) throw new MetadataFetchError(failed.message);
+    if (failed) failures.delete(url.href);
+
+    const host = url.hostname.toLowerCase();
+    let use = hosts.get(host);
+    if (use && t - use.windowStart >= windowMs) {
+      use.count = 0;
+      use.windowStart = t;
+    }
+    if (!use) {
+      // Hosts with nothing in flight can be forgotten; their window restarts if they come back.
+      if (!makeRoom(hosts, maxEntries, (u) => u.inFlight === 0)) throw busy();
+      use = { inFlight: 0, windowStart: t, count: 0 };
+      hosts.set(host, use);
+    }
+    if (inFlight >= maxInFlight || use.inFlight >= maxInFlightPerHost || use.count >= maxPerHostPerWindow) throw busy();
+
+    inFlight++;
+    use.inFlight++;
+    use.count++;
+    try {
+      return await inner.fetchJson(url);
+    } catch (err) {
+      const message = err instanceof MetadataFetchError ? err.message : 'the fetch failed';
+      failures.delete(url.href);
+      makeRoom(failures, maxEntries);
+      failures.set(url.href, { message, until: now() + failureTtlMs });
+      throw err instanceof MetadataFetchError ? err : new MetadataFetchError(message);
+    } finally {
+      inFlight--;
+      use.inFlight--;
+    }
+  }
+
   return {
-    async fetchJson(url) {
-      const t = now();
-      const failed = failures.get(url.href);
-      if (failed && failed.until > t) throw new MetadataFetchError(failed.message);
-      if (failed) failures.delete(url.href);
-
-      const host = url.hostname.toLowerCase();
-      let use = hosts.get(host);
-      if (use && t - use.windowStart >= windowMs) {
-        use.count = 0;
-        use.windowStart = t;
-      }
-      if (!use) {
-        // Hosts with nothing in flight can be forgotten; their window restarts if they come back.
-        if (!makeRoom(hosts, maxEntries, (u) => u.inFlight === 0)) throw busy();
-        use = { inFlight: 0, windowStart: t, count: 0 };
-        hosts.set(host, use);
-      }
-      if (inFlight >= maxInFlight || use.inFlight >= maxInFlightPerHost || use.count >= maxPerHostPerWindow) throw busy();
-
-      inFlight++;
-      use.inFlight++;
-      use.count++;
-      try {
-        return await inner.fetchJson(url);
-      } catch (err) {
-        const message = err instanceof MetadataFetchError ? err.message : 'the fetch failed';
-        failures.delete(url.href);
-        makeRoom(failures, maxEntries);
-        failures.set(url.href, { message, until: now() + failureTtlMs });
-        throw err instanceof MetadataFetchError ? err : new MetadataFetchError(message);
-      } finally {
-        inFlight--;
-        use.inFlight--;
-      }
+    fetchJson(url) {
+      const shared = pending.get(url.href);
+      if (shared) return shared;
+      const fetch = limitedFetch(url).finally(() => pending.delete(url.href));
+      pending.set(url.href, fetch);
+      return fetch;
     },
   };
 }

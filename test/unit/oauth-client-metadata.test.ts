@@ -350,6 +350,18 @@ describe('limitedMetadataFetcher', () => {
     await other;
   });
 
+  test('requests for a URL already being fetched share that one fetch', async () => {
+    const good = 'https://popular.example/client.json';
+    const inner = scripted({ [good]: { client_id: good } });
+    const f = limitedMetadataFetcher(inner.fetcher, { maxInFlightPerHost: 1 });
+    inner.holdAll();
+    const all = Array.from({ length: 20 }, () => f.fetchJson(new URL(good)));
+    await new Promise((r) => setImmediate(r));
+    inner.releaseAll();
+    expect(await Promise.all(all)).toEqual(Array(20).fill({ client_id: good }));
+    expect(inner.calls).toEqual([good]);
+  });
+
   test('one host gets at most maxPerHostPerWindow fetches per window (fresh URLs each time)', async () => {
     let t = 0;
     const inner = scripted();
