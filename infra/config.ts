@@ -6,6 +6,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import * as z from 'zod';
 
 /** The longest an API Gateway REST integration may stream a response (and the Lambda maximum): 15 minutes. */
 export const STREAMING_MAX_SECONDS = 900;
@@ -16,6 +17,62 @@ export interface CustomDomainConfig {
   /** ARN of an ACM certificate for `domainName`, in the stack's region (REGIONAL endpoint). */
   readonly certificateArn: string;
 }
+
+/** Names Cognito keeps for its own or social providers; a SAML/OIDC provider may not take them. */
+const RESERVED_PROVIDER_NAMES = ['cognito', 'google', 'facebook', 'loginwithamazon', 'signinwithapple'];
+
+const providerName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,30}[A-Za-z0-9]$/, 'must be 3-32 letters, digits, dots, hyphens or underscores')
+  .refine((n) => !RESERVED_PROVIDER_NAMES.includes(n.toLowerCase()), `must not be one of Cognito's reserved names (${RESERVED_PROVIDER_NAMES.join(', ')})`);
+const https = z.url({ protocol: /^https$/, error: 'must be an https URL' });
+const attributeName = z.string().min(1).max(256);
+
+/** What every federated provider may say about attribute mapping and IdP discovery. */
+const providerCommon = {
+  name: providerName,
+  /** Email domains that go straight to this provider on managed login (Cognito "identifiers"). */
+  domains: z.array(z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be an email domain such as example.com')).max(50).optional(),
+  /** The IdP's claim/attribute holding the email address. @default `email` (OIDC), the WS-Fed emailaddress URI (SAML) */
+  emailAttribute: attributeName.optional(),
+  /** The IdP's claim/attribute holding the display name. @default `name` (OIDC), the WS-Fed name URI (SAML) */
+  nameAttribute: attributeName.optional(),
+  /** The IdP's claim/attribute listing the user's groups; mapped to the user pool's `custom:groups`. */
+  groupsAttribute: attributeName.optional(),
+};
+
+const SamlProvider = z
+  .strictObject({
+    type: z.literal('saml'),
+    ...providerCommon,
+    metadataUrl: https.optional(),
+    /** Path of the IdP's metadata XML, relative to the project root. */
+    metadataFile: z.string().min(1).optional(),
+    /** Also sign the user out at the IdP when they sign out. @default false */
+    idpSignout: z.boolean().optional(),
+  })
+  .refine((p) => (p.metadataUrl === undefined) !== (p.metadataFile === undefined), 'give exactly one of metadataUrl and metadataFile');
+
+const OidcProvider = z.strictObject({
+  type: z.literal('oidc'),
+  ...providerCommon,
+  issuer: https,
+  clientId: z.string().min(1).max(256),
+  /** ARN or name of the Secrets Manager secret holding the client secret (never the secret itself). */
+  clientSecret: z
+    .string()
+    .regex(/^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be the ARN or name of a Secrets Manager secret'),
+  /** When the secret is JSON: the field holding the client secret. */
+  clientSecretField: z.string().min(1).max(128).optional(),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).min(1).max(20).optional(),
+});
+
+export const IdentityProviderConfig = z.discriminatedUnion('type', [SamlProvider, OidcProvider]);
+export type IdentityProviderConfig = z.infer<typeof IdentityProviderConfig>;
+const IdentityProviders = z
+  .array(IdentityProviderConfig)
+  .max(10)
+  .refine((list) => new Set(list.map((p) => p.name.toLowerCase())).size === list.length, 'provider names must be unique');
 
 export interface McpStackConfig {
   readonly tableDeletionProtection: boolean;
@@ -51,6 +108,16 @@ export interface McpStackConfig {
   readonly alarmEmail: string | undefined;
   /** Alarm notifications: an existing SNS topic (e.g. one wired to chat or paging). */
   readonly alarmTopicArn: string | undefined;
+  /** A WAFv2 web ACL on the stage (AWS common rules + a per-IP rate rule). */
+  readonly waf: boolean;
+  /** Requests per client IP per 5 minutes before the WAF answers 429. */
+  readonly wafRateLimit: number;
+  /** SAML/OIDC providers federated into the user pool (company sign-in). */
+  readonly identityProviders: IdentityProviderConfig[];
+  /** Cognito's own email + password sign-in (and sign-up) on managed login. */
+  readonly cognitoPasswordSignIn: boolean;
+  /** The Cognito group (and IdP group name) whose members are operators. */
+  readonly adminGroup: string;
 }
 
 /** Context keys this stack reads (the CLI also reads `stackName` and `lambdaEntry` in `infra/app.ts`). */
@@ -79,7 +146,17 @@ export const CONTEXT_KEYS = [
   'maxConcurrentPerUser',
   'alarmEmail',
   'alarmTopicArn',
+  'waf',
+  'wafRateLimit',
+  'identityProviders',
+  'cognitoPasswordSignIn',
+  'adminGroup',
 ] as const;
+
+/** Reserved concurrency unless context says otherwise: caps what one flood can cost (0 or "none" turns it off). */
+export const DEFAULT_RESERVED_CONCURRENCY = 50;
+/** Requests per IP per 5 minutes: a busy user behind a shared office NAT stays well below it. */
+export const DEFAULT_WAF_RATE_LIMIT = 2_000;
 
 const RETENTION_VALUES = new Set<number>(
   Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'),
@@ -88,7 +165,7 @@ const RETENTION_VALUES = new Set<number>(
 class ContextReader {
   constructor(private readonly node: Node) {}
 
-  private raw(key: string): unknown {
+  raw(key: string): unknown {
     const v: unknown = this.node.tryGetContext(key);
     if (v === undefined || v === null) return undefined;
     if (typeof v === 'string' && v.trim() === '') return undefined;
@@ -120,6 +197,17 @@ class ContextReader {
       throw new Error(`context "${key}" must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
     }
     return n;
+  }
+
+  /** A JSON value: as JSON in cdk.json, or a JSON string from `-c key='[...]'`. */
+  json(key: string): unknown {
+    const v = this.raw(key);
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      throw new Error(`context "${key}" must be JSON, got ${JSON.stringify(v.slice(0, 80))}`);
+    }
   }
 
   list(key: string): string[] {
@@ -204,16 +292,30 @@ export function readConfig(node: Node): McpStackConfig {
     throw new Error(`context "alarmTopicArn" must be an SNS topic ARN, got "${alarmTopicArn}"`);
   }
 
+  const identityProviders = readIdentityProviders(c.json('identityProviders'));
+  const cognitoPasswordSignIn = c.bool('cognitoPasswordSignIn', true);
+  const selfSignUp = c.bool('selfSignUp', false);
+  if (!cognitoPasswordSignIn && identityProviders.length === 0) {
+    throw new Error('context "cognitoPasswordSignIn": false needs at least one entry in "identityProviders" (or nobody could sign in)');
+  }
+  if (!cognitoPasswordSignIn && selfSignUp) {
+    throw new Error('context "selfSignUp": true needs "cognitoPasswordSignIn" (self sign-up creates a Cognito password); with company sign-in, users arrive through their identity provider');
+  }
+  const adminGroup = c.string('adminGroup') ?? 'ormcp-admins';
+  if (!/^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u.test(adminGroup)) {
+    throw new Error(`context "adminGroup" must be 1-128 visible characters without spaces, got "${adminGroup}"`);
+  }
+
   return {
     tableDeletionProtection,
     userPoolDeletionProtection: c.bool('userPoolDeletionProtection', tableDeletionProtection),
-    selfSignUp: c.bool('selfSignUp', false),
+    selfSignUp,
     mfaRequired: c.bool('mfaRequired', false),
     cognitoDomainPrefix,
     callbackUrls: c.list('callbackUrls').map((u) => checkUrl('callbackUrls', u)),
     lambdaMemoryMb: c.int('lambdaMemoryMb', 1024, 128, 10240),
     lambdaTimeoutSeconds: c.int('lambdaTimeoutSeconds', STREAMING_MAX_SECONDS, 1, STREAMING_MAX_SECONDS),
-    reservedConcurrency: c.int('reservedConcurrency', undefined, 1, 100_000),
+    reservedConcurrency: readReservedConcurrency(c),
     logRetention: logRetentionDays as RetentionDays,
     logLevel: logLevel as McpStackConfig['logLevel'],
     stageName,
@@ -229,7 +331,31 @@ export function readConfig(node: Node): McpStackConfig {
     maxConcurrentPerUser: c.int('maxConcurrentPerUser', 4, 0, 1_000),
     alarmEmail,
     alarmTopicArn,
+    waf: c.bool('waf', true),
+    // WAF's own bounds for a rate-based rule.
+    wafRateLimit: c.int('wafRateLimit', DEFAULT_WAF_RATE_LIMIT, 10, 2_000_000_000),
+    identityProviders,
+    cognitoPasswordSignIn,
+    adminGroup,
   };
+}
+
+function readReservedConcurrency(c: ContextReader): number | undefined {
+  const v = c.raw('reservedConcurrency');
+  if (typeof v === 'string' && /^none$/i.test(v.trim())) return undefined;
+  const n = c.int('reservedConcurrency', DEFAULT_RESERVED_CONCURRENCY, 0, 100_000);
+  return n === 0 ? undefined : n;
+}
+
+function readIdentityProviders(value: unknown): IdentityProviderConfig[] {
+  if (value === undefined) return [];
+  const parsed = IdentityProviders.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length ? `[${issue.path.join('.')}]` : '';
+    throw new Error(`context "identityProviders"${where}: ${issue.message}`);
+  }
+  return parsed.data;
 }
 
 /** Cognito prefix domains: lowercase letters, digits and hyphens, no reserved words. */

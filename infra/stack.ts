@@ -17,7 +17,7 @@ import { McpApi } from './constructs/api.js';
 import { McpFunction } from './constructs/mcp-function.js';
 import { ServerSecret } from './constructs/server-secret.js';
 import { McpTable } from './constructs/table.js';
-import { McpUserPool } from './constructs/user-pool.js';
+import { GROUPS_ATTRIBUTE, McpUserPool } from './constructs/user-pool.js';
 
 /** The Lambda entry, relative to the project root. */
 export const DEFAULT_LAMBDA_ENTRY = 'lambda/aws/index.ts';
@@ -88,6 +88,7 @@ export class OpenRouterMcpStack extends Stack {
       throttleBurstLimit: config.throttleBurstLimit,
       logRetention: config.logRetention,
       customDomain: config.customDomain,
+      ...(config.waf ? { wafRateLimit: config.wafRateLimit } : {}),
     });
 
     this.alarms = new McpAlarms(this, 'Alarms', {
@@ -105,6 +106,10 @@ export class OpenRouterMcpStack extends Stack {
       mfaRequired: config.mfaRequired,
       domainPrefix: config.cognitoDomainPrefix,
       deletionProtection: config.userPoolDeletionProtection,
+      identityProviders: config.identityProviders,
+      projectRoot,
+      passwordSignIn: config.cognitoPasswordSignIn,
+      adminGroup: config.adminGroup,
     });
 
     this.mcpFunction.connect({
@@ -113,6 +118,7 @@ export class OpenRouterMcpStack extends Stack {
       userPoolClientId: this.users.client.userPoolClientId,
       cognitoDomainUrl: this.users.domainUrl,
     });
+    this.mcpFunction.useAdminGroup(config.adminGroup, this.users.mapsGroups ? GROUPS_ATTRIBUTE : undefined);
     if (config.managementKeySecretArn) this.mcpFunction.useManagementKey(config.managementKeySecretArn, config.provisionedKeyLimitUsd, config.allowReprovision);
     if (config.oauthRedirectUris.length) this.mcpFunction.function.addEnvironment('ORMCP_OAUTH_REDIRECT_URIS', config.oauthRedirectUris.join(','));
 

@@ -13,6 +13,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { CustomDomainConfig } from '../config.js';
+import { McpWaf } from './waf.js';
 
 export interface McpApiProps {
   readonly handler: lambda.IFunction;
@@ -23,6 +24,8 @@ export interface McpApiProps {
   readonly throttleBurstLimit: number;
   readonly logRetention: logs.RetentionDays;
   readonly customDomain?: CustomDomainConfig;
+  /** A WAF web ACL on the stage with this per-IP limit (requests per 5 minutes); none when undefined. */
+  readonly wafRateLimit?: number;
 }
 
 /**
@@ -62,6 +65,7 @@ export class McpApi extends Construct {
   /** The base every public URL is built on: the custom domain if configured, else {@link executeApiUrl}. */
   readonly publicUrl: string;
   readonly domain?: apigw.DomainName;
+  readonly waf?: McpWaf;
 
   constructor(scope: Construct, id: string, props: McpApiProps) {
     super(scope, id);
@@ -132,6 +136,10 @@ export class McpApi extends Construct {
       this.publicUrl = this.executeApiUrl;
     }
 
+    if (props.wafRateLimit !== undefined) {
+      this.waf = new McpWaf(this, 'Waf', { stage: this.stage, rateLimitPer5Min: props.wafRateLimit, metricPrefix: stack.stackName });
+    }
+
     // cdk-nag acknowledgments, each on the one resource it is about.
     Validations.of(this.api.node.defaultChild!).acknowledge({
       id: 'AwsSolutions-APIG2',
@@ -156,12 +164,14 @@ export class McpApi extends Construct {
         },
       );
     }
-    Validations.of(this.stage.node.defaultChild!).acknowledge({
-      id: 'AwsSolutions-APIG3',
-      reason:
-        'WAF is optional for the operator (paid per web ACL and request); the stage is throttled and the app ' +
-        'authenticates every MCP call. Associate a WAFv2 web ACL with the stage to add one.',
-    });
+    if (!this.waf) {
+      Validations.of(this.stage.node.defaultChild!).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'The operator turned the WAF off (context waf=false, e.g. to save its ~$7/month); the stage is still ' +
+          'throttled, the function has reserved concurrency, and the app authenticates every MCP call.',
+      });
+    }
     Validations.of(this.api.node.findChild('CloudWatchRole').node.defaultChild!).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
       reason:

@@ -31,14 +31,16 @@ import { Construct } from 'constructs';
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __ormcpCreateRequire } from 'node:module'; const require = __ormcpCreateRequire(import.meta.url);";
 
-/** The DynamoDB actions the app uses. Transactions are authorized per item by these same actions. */
+/**
+ * The DynamoDB actions the app uses. Transactions are authorized per item by these same actions; the app never
+ * sends a ConditionCheck (in a transaction or alone), so dynamodb:ConditionCheckItem is not granted.
+ */
 export const TABLE_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
   'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
 ] as const;
 
 export interface McpFunctionProps {
@@ -159,6 +161,17 @@ export class McpFunction extends Construct {
     this.function.addEnvironment('ORMCP_OIDC_CLIENT_ID', endpoints.userPoolClientId);
     // Cognito ends its own session at /logout (it has no OIDC end_session_endpoint).
     this.function.addEnvironment('ORMCP_OIDC_LOGOUT_URL', `${endpoints.cognitoDomainUrl}/logout`);
+  }
+
+  /**
+   * Who is an operator: members of the Cognito group `group` (ID-token claim `cognito:groups`, set only by an
+   * administrator) and, when an IdP maps its groups, federated users whose `claim` lists the group. The server must
+   * honour `claim` only for federated users (ID token with an `identities` claim): a password user could write
+   * their own custom attribute through Cognito's user API.
+   */
+  useAdminGroup(group: string, claim: string | undefined): void {
+    this.function.addEnvironment('ORMCP_ADMIN_GROUP', group);
+    if (claim) this.function.addEnvironment('ORMCP_ADMIN_CLAIM', claim);
   }
 
   /** Lets the function read the operator's OpenRouter management key (to create a key per user). */

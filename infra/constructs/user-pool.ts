@@ -1,11 +1,24 @@
 /**
  * Who the user is: a Cognito user pool (email sign-in), its managed-login domain (version 2, Cognito's default
  * style) and one app client for the server's OAuth façade (authorization code grant with PKCE, OIDC scopes).
+ *
+ * Company sign-in: SAML and OIDC providers are federated into the pool and shown on managed login. Each maps the
+ * user's email and name, and optionally their groups into `custom:groups`, where the server reads membership of
+ * the operator group. Cognito's own password sign-in can be switched off so the company IdP is the only way in.
  */
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { checkDomainPrefix } from '../config.js';
+import { checkDomainPrefix, type IdentityProviderConfig } from '../config.js';
+
+/** The user pool attribute an IdP's group list is mapped to (and the ID-token claim the server reads). */
+export const GROUPS_ATTRIBUTE = 'custom:groups';
+
+/** SAML attribute names most IdPs use for email and name (WS-Federation claim URIs; Entra ID sends these). */
+export const SAML_EMAIL_ATTRIBUTE = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress';
+export const SAML_NAME_ATTRIBUTE = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name';
 
 export interface McpUserPoolProps {
   /** The server's public base URL (no trailing slash); `<base>/oauth/callback` is always a callback URL. */
@@ -20,6 +33,14 @@ export interface McpUserPoolProps {
   readonly domainPrefix?: string;
   /** Deletion protection and RETAIN. @default true */
   readonly deletionProtection?: boolean;
+  /** Federated SAML/OIDC providers. @default none */
+  readonly identityProviders?: IdentityProviderConfig[];
+  /** Where a SAML provider's `metadataFile` is resolved from. @default cwd */
+  readonly projectRoot?: string;
+  /** Cognito's own password sign-in on managed login; false needs at least one identity provider. @default true */
+  readonly passwordSignIn?: boolean;
+  /** The Cognito group of operators. @default ormcp-admins */
+  readonly adminGroup?: string;
 }
 
 /** `<stack name>-<account>`: lowercase, only [a-z0-9-], without the words Cognito reserves. */
@@ -44,11 +65,19 @@ export class McpUserPool extends Construct {
   /** `https://<prefix>.auth.<region>.amazoncognito.com` */
   readonly domainUrl: string;
   readonly callbackUrls: string[];
+  readonly providers: cognito.IUserPoolIdentityProvider[] = [];
+  readonly adminGroup: cognito.CfnUserPoolGroup;
+  /** True when some provider maps its groups into {@link GROUPS_ATTRIBUTE}. */
+  readonly mapsGroups: boolean;
 
   constructor(scope: Construct, id: string, props: McpUserPoolProps) {
     super(scope, id);
     const stack = Stack.of(this);
     const protect = props.deletionProtection ?? true;
+    const federated = props.identityProviders ?? [];
+    const passwordSignIn = props.passwordSignIn ?? true;
+    if (!passwordSignIn && federated.length === 0) throw new Error('password sign-in can only be turned off when an identity provider is configured');
+    this.mapsGroups = federated.some((p) => p.groupsAttribute !== undefined);
 
     this.userPool = new cognito.UserPool(this, 'UserPool', {
       userPoolName: `${stack.stackName}-users`,
@@ -58,8 +87,13 @@ export class McpUserPool extends Construct {
       signInCaseSensitive: false,
       autoVerify: { email: true },
       keepOriginal: { email: true },
+      // Mapped attributes must be mutable (Cognito rewrites them from the IdP on every federated sign-in); the
+      // standard `name` is mutable unless declared otherwise, so it is left undeclared and the schema unchanged.
       standardAttributes: { email: { required: true, mutable: true } },
-      selfSignUpEnabled: props.selfSignUp ?? false,
+      // Added only when a provider maps groups, so existing pools keep their schema. Cognito can add a custom
+      // attribute to a pool but never remove one: removing groupsAttribute later leaves it in place, unused.
+      ...(this.mapsGroups ? { customAttributes: { groups: new cognito.StringAttribute({ minLen: 0, maxLen: 2048, mutable: true }) } } : {}),
+      selfSignUpEnabled: passwordSignIn && (props.selfSignUp ?? false),
       passwordPolicy: {
         minLength: 12,
         requireLowercase: true,
@@ -75,6 +109,16 @@ export class McpUserPool extends Construct {
       removalPolicy: protect ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
 
+    for (const provider of federated) this.providers.push(this.addProvider(provider, props.projectRoot ?? process.cwd()));
+
+    // Operators: members of this Cognito group (added by an administrator), or federated users whose IdP groups,
+    // mapped to custom:groups, include its name.
+    this.adminGroup = new cognito.CfnUserPoolGroup(this, 'AdminGroup', {
+      userPoolId: this.userPool.userPoolId,
+      groupName: props.adminGroup ?? 'ormcp-admins',
+      description: 'Operators of the OpenRouter MCP server',
+    });
+
     this.callbackUrls = [`${props.publicUrl}/oauth/callback`, ...(props.extraCallbackUrls ?? [])];
 
     this.client = this.userPool.addClient('AppClient', {
@@ -88,13 +132,29 @@ export class McpUserPool extends Construct {
         callbackUrls: this.callbackUrls,
         logoutUrls: [`${props.publicUrl}/`],
       },
-      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+      // The order here is the order of the buttons on managed login.
+      // Cognito writes mapped attributes through the app client, and without a list a client may write only
+      // standard attributes: with a groups mapping, list exactly what the providers map (custom:groups included).
+      ...(this.mapsGroups
+        ? {
+            writeAttributes: new cognito.ClientAttributes()
+              .withStandardAttributes({ email: true, fullname: true, emailVerified: federated.some((p) => p.type === 'oidc') })
+              .withCustomAttributes('groups'),
+          }
+        : {}),
+      supportedIdentityProviders: [
+        ...this.providers.map((p) => cognito.UserPoolClientIdentityProvider.custom(p.providerName)),
+        ...(passwordSignIn ? [cognito.UserPoolClientIdentityProvider.COGNITO] : []),
+      ],
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
       idTokenValidity: Duration.hours(1),
       accessTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.days(30),
     });
+
+    // The client may name a provider only once it exists.
+    for (const p of this.providers) this.client.node.addDependency(p);
 
     const domainPrefix = props.domainPrefix ?? defaultDomainPrefix(stack.stackName, stack.account);
     this.domain = this.userPool.addDomain('Domain', {
@@ -125,4 +185,53 @@ export class McpUserPool extends Construct {
       });
     }
   }
+
+  private addProvider(p: IdentityProviderConfig, projectRoot: string): cognito.IUserPoolIdentityProvider {
+    const saml = p.type === 'saml';
+    const attributeMapping: cognito.AttributeMapping = {
+      email: cognito.ProviderAttribute.other(p.emailAttribute ?? (saml ? SAML_EMAIL_ATTRIBUTE : 'email')),
+      fullname: cognito.ProviderAttribute.other(p.nameAttribute ?? (saml ? SAML_NAME_ATTRIBUTE : 'name')),
+      // OIDC IdPs say whether they verified the address; a verified email lets the first sign-in adopt a user the
+      // operator created with the CLI. SAML has no such claim, so SAML users are never adopted by email.
+      ...(saml ? {} : { emailVerified: cognito.ProviderAttribute.other('email_verified') }),
+      // Custom keys are written as given, so the key is the full pool attribute name.
+      ...(p.groupsAttribute ? { custom: { [GROUPS_ATTRIBUTE]: cognito.ProviderAttribute.other(p.groupsAttribute) } } : {}),
+    };
+    const common = {
+      userPool: this.userPool,
+      name: p.name,
+      attributeMapping,
+      ...(p.domains?.length ? { identifiers: p.domains } : {}),
+    };
+    if (p.type === 'saml') {
+      return new cognito.UserPoolIdentityProviderSaml(this, `Saml${p.name}`, {
+        ...common,
+        metadata: p.metadataUrl
+          ? cognito.UserPoolIdentityProviderSamlMetadata.url(p.metadataUrl)
+          : cognito.UserPoolIdentityProviderSamlMetadata.file(readMetadata(path.resolve(projectRoot, p.metadataFile!), p.name)),
+        idpSignout: p.idpSignout ?? false,
+      });
+    }
+    // A dynamic reference: CloudFormation reads the secret at deploy time; its value never enters the template.
+    const secret = SecretValue.secretsManager(p.clientSecret, p.clientSecretField ? { jsonField: p.clientSecretField } : {});
+    return new cognito.UserPoolIdentityProviderOidc(this, `Oidc${p.name}`, {
+      ...common,
+      issuerUrl: p.issuer,
+      clientId: p.clientId,
+      clientSecret: secret.unsafeUnwrap(),
+      scopes: p.scopes ?? ['openid', 'email', 'profile'],
+      attributeRequestMethod: cognito.OidcAttributeRequestMethod.GET,
+    });
+  }
+}
+
+function readMetadata(file: string, name: string): string {
+  let xml: string;
+  try {
+    xml = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`identity provider "${name}": cannot read metadataFile ${file}`);
+  }
+  if (!/<(\w+:)?EntityDescriptor[\s>]/.test(xml)) throw new Error(`identity provider "${name}": ${file} is not SAML metadata (no EntityDescriptor)`);
+  return xml;
 }

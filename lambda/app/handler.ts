@@ -7,7 +7,7 @@ import { createMcpHandler, localhostAllowedOrigins, validateOriginHeader, type A
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { AuthorizationServer } from '../oauth/authorization-server.js';
-import { httpsMetadataFetcher, type MetadataFetcher } from '../oauth/client-metadata.js';
+import { httpsMetadataFetcher, limitedMetadataFetcher, type MetadataFetcher } from '../oauth/client-metadata.js';
 import { ClientDirectory } from '../oauth/clients.js';
 import { MCP_PATH, MCP_SCOPE, serverUrls, type ServerUrls } from '../oauth/metadata.js';
 import type { IdentityProvider } from '../oauth/upstream-oidc.js';
@@ -192,7 +192,7 @@ interface SignIn {
 function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstreamFetch?: typeof fetch): SignIn {
   const secure = (config.publicUrl ?? '').startsWith('https://');
   const cookies = new Cookies(d.keyring, secure);
-  const clients = new ClientDirectory({ store: d.oauth, metadata: d.metadataFetcher ?? httpsMetadataFetcher(), extraRedirectUris: config.oauthRedirectUris });
+  const clients = new ClientDirectory({ store: d.oauth, metadata: d.metadataFetcher ?? limitedMetadataFetcher(httpsMetadataFetcher()), extraRedirectUris: config.oauthRedirectUris });
   const openRouter = { baseUrl: config.openRouterBaseUrl, authUrl: config.openRouterAuthUrl, ...(upstreamFetch ? { fetch: upstreamFetch } : {}) };
   const provisioning = d.managementKey
     ? new KeyProvisioner({ accounts: d.accounts, openRouter, managementKey: d.managementKey, logger, allowReprovision: config.allowReprovision, ...(config.provisionedKeyLimitUsd !== undefined ? { limitUsd: config.provisionedKeyLimitUsd } : {}) })

@@ -2,43 +2,28 @@
  * Client ID Metadata Documents: a client whose `client_id` is an https URL publishes its registration there.
  * Fetching a URL chosen by anyone is a server-side request forgery risk, so the fetch is fenced: https only,
  * no credentials or fragment in the URL, every resolved address must be public (checked at connect time, so a
- * DNS answer cannot change between check and use), no redirects, a size cap and a time cap. Documents are
- * cached per process for a bounded time; failures are not cached.
+ * DNS answer cannot change between check and use; the address policy is in public-address.ts), no redirects, a
+ * size cap and a time cap. A host that resolves to a non-public address gets the same answer as one that cannot
+ * be reached, so the fetcher cannot be used to map which names point inside a network.
+ *
+ * Unauthenticated callers choose these URLs, so `limitedMetadataFetcher` bounds the cost: failures are cached
+ * briefly (a failing URL is fetched at most once a minute per instance), and each host gets a few concurrent and
+ * recent fetches. Successful documents are cached by the ClientDirectory.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request } from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
+import { isPublicAddress } from './public-address.js';
+
+export { isPublicAddress } from './public-address.js';
 
 export const MAX_METADATA_BYTES = 5 * 1024;
 
+/** The one answer for "resolves to a non-public address", "does not resolve" and "refused the connection". */
+export const UNREACHABLE = 'the host could not be reached';
+
 export class MetadataFetchError extends Error {
   override readonly name = 'MetadataFetchError';
-}
-
-/** Non-public IPv4/IPv6 ranges (RFC 6890 special-purpose registries plus cloud metadata). */
-const BLOCKED = (() => {
-  const b = new BlockList();
-  for (const [net, prefix] of [
-    ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-    ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-    ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-  ] as const) b.addSubnet(net, prefix, 'ipv4');
-  for (const [net, prefix] of [
-    // No ::ffff:0:0/96 here: BlockList matches every IPv4 address against that rule (it would block them all);
-    // IPv4-mapped addresses are judged by the IPv4 rules instead (see isPublicAddress).
-    ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
-    ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
-  ] as const) b.addSubnet(net, prefix, 'ipv6');
-  return b;
-})();
-
-export function isPublicAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return false;
-  // An IPv4-mapped IPv6 address is judged as the IPv4 address it carries.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return !BLOCKED.check(mapped[1]!, 'ipv4');
-  return !BLOCKED.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 /** Why a client id URL cannot be a metadata document URL, or undefined when it can. */
@@ -86,7 +71,7 @@ export function httpsMetadataFetcher(options: HttpsMetadataFetcherOptions = {}):
     resolve(hostname, { all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, '', 0);
       if (!addresses.length || !addresses.every((a) => allowed(a.address))) {
-        return callback(Object.assign(new Error('the host resolves to a non-public address'), { code: 'ENOTPUBLIC' }), '', 0);
+        return callback(Object.assign(new Error(UNREACHABLE), { code: 'ENOTPUBLIC' }), '', 0);
       }
       const first = addresses[0]!;
       if ((opts as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
@@ -141,9 +126,108 @@ export function httpsMetadataFetcher(options: HttpsMetadataFetcherOptions = {}):
           req.destroy();
           fail('the fetch timed out');
         });
-        req.on('error', (err: NodeJS.ErrnoException) => fail(err.code === 'ENOTPUBLIC' ? 'the host resolves to a non-public address' : 'the host could not be reached'));
+        // One text for every way of not getting a connection: a distinct "non-public" answer would be an oracle.
+        req.on('error', () => fail(UNREACHABLE));
         req.on('close', () => clearTimeout(deadline));
         req.end();
       }),
+  };
+}
+
+export interface MetadataFetchLimits {
+  /** How long a failed fetch is answered from memory. @default 60 s */
+  failureTtlMs?: number;
+  /** Fetches to one host at the same time. @default 2 */
+  maxInFlightPerHost?: number;
+  /** Fetches to one host per window. @default 10 */
+  maxPerHostPerWindow?: number;
+  /** @default 60 s */
+  windowMs?: number;
+  /** Fetches at the same time, all hosts together (a wildcard DNS name gives an attacker endless hosts). @default 8 */
+  maxInFlight?: number;
+  /** Entries kept in each of the failure cache and the host table. @default 1000 */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+interface HostUse {
+  inFlight: number;
+  windowStart: number;
+  count: number;
+}
+
+/** Drops the oldest entries (Map keeps insertion order) until there is room for one more. */
+function makeRoom<K, V>(map: Map<K, V>, max: number, evictable: (v: V) => boolean = () => true): boolean {
+  for (const [key, value] of map) {
+    if (map.size < max) break;
+    if (evictable(value)) map.delete(key);
+  }
+  return map.size < max;
+}
+
+/**
+ * Wraps a fetcher with a negative cache and per-host caps. A refusal by a cap is a MetadataFetchError (the
+ * caller answers invalid_client) and is not itself cached: the host may be fine a moment later.
+ */
+export function limitedMetadataFetcher(inner: MetadataFetcher, limits: MetadataFetchLimits = {}): MetadataFetcher {
+  const failureTtlMs = limits.failureTtlMs ?? 60_000;
+  const maxInFlightPerHost = limits.maxInFlightPerHost ?? 2;
+  const maxPerHostPerWindow = limits.maxPerHostPerWindow ?? 10;
+  const windowMs = limits.windowMs ?? 60_000;
+  const maxInFlight = limits.maxInFlight ?? 8;
+  const maxEntries = limits.maxEntries ?? 1_000;
+  const now = limits.now ?? Date.now;
+  const failures = new Map<string, { message: string; until: number }>();
+  const hosts = new Map<string, HostUse>();
+  // Requests for a URL already being fetched share that fetch (many users adding one new client at once).
+  const pending = new Map<string, Promise<unknown>>();
+  let inFlight = 0;
+  const busy = () => new MetadataFetchError('too many fetches of client metadata documents from this host right now; try again in a minute');
+
+  async function limitedFetch(url: URL): Promise<unknown> {
+    const t = now();
+    const failed = failures.get(url.href);
+    if (failed && failed.until > t) throw new MetadataFetchError(failed.message);
+    if (failed) failures.delete(url.href);
+
+    const host = url.hostname.toLowerCase();
+    let use = hosts.get(host);
+    if (use && t - use.windowStart >= windowMs) {
+      use.count = 0;
+      use.windowStart = t;
+    }
+    if (!use) {
+      // Hosts with nothing in flight can be forgotten; their window restarts if they come back.
+      if (!makeRoom(hosts, maxEntries, (u) => u.inFlight === 0)) throw busy();
+      use = { inFlight: 0, windowStart: t, count: 0 };
+      hosts.set(host, use);
+    }
+    if (inFlight >= maxInFlight || use.inFlight >= maxInFlightPerHost || use.count >= maxPerHostPerWindow) throw busy();
+
+    inFlight++;
+    use.inFlight++;
+    use.count++;
+    try {
+      return await inner.fetchJson(url);
+    } catch (err) {
+      const message = err instanceof MetadataFetchError ? err.message : 'the fetch failed';
+      failures.delete(url.href);
+      makeRoom(failures, maxEntries);
+      failures.set(url.href, { message, until: now() + failureTtlMs });
+      throw err instanceof MetadataFetchError ? err : new MetadataFetchError(message);
+    } finally {
+      inFlight--;
+      use.inFlight--;
+    }
+  }
+
+  return {
+    fetchJson(url) {
+      const shared = pending.get(url.href);
+      if (shared) return shared;
+      const fetch = limitedFetch(url).finally(() => pending.delete(url.href));
+      pending.set(url.href, fetch);
+      return fetch;
+    },
   };
 }

@@ -5,7 +5,7 @@
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { readConfig, STREAMING_MAX_SECONDS } from '../../infra/config.js';
+import { DEFAULT_RESERVED_CONCURRENCY, readConfig, STREAMING_MAX_SECONDS } from '../../infra/config.js';
 import { TABLE_ACTIONS } from '../../infra/constructs/mcp-function.js';
 import { defaultDomainPrefix } from '../../infra/constructs/user-pool.js';
 import { applyNagChecks } from '../../infra/nag.js';
@@ -31,6 +31,7 @@ const LAMBDA_ENV = [
   'ORMCP_OIDC_ISSUER',
   'ORMCP_OIDC_CLIENT_ID',
   'ORMCP_OIDC_LOGOUT_URL',
+  'ORMCP_ADMIN_GROUP',
 ];
 
 /** Flattens an Fn::Join of literal strings and refs into a readable string: {Ref: X} → ${X}. */
@@ -82,7 +83,8 @@ describe('default stack', () => {
     expect(fn.MemorySize).toBe(1024);
     expect(fn.Timeout).toBe(STREAMING_MAX_SECONDS);
     expect(fn.Handler).toBe('index.handler');
-    expect(fn.ReservedConcurrentExecutions).toBeUndefined();
+    // Reserved by default: a flood cannot take the account's whole concurrency (or bill) with it.
+    expect(fn.ReservedConcurrentExecutions).toBe(DEFAULT_RESERVED_CONCURRENCY);
     const env = fn.Environment.Variables;
     for (const key of LAMBDA_ENV) expect(env[key]).toBeDefined();
     // No --enable-source-maps: it costs ~100 ms of every cold start (see the construct).
@@ -205,6 +207,9 @@ describe('default stack', () => {
     }
     const granted = new Set(statements.flatMap((st) => [st.Action].flat() as string[]));
     for (const a of TABLE_ACTIONS) expect(granted).toContain(a);
+    // Granted once and never used: least privilege means it is gone, not merely unused.
+    expect(granted).not.toContain('dynamodb:ConditionCheckItem');
+    expect(granted).not.toContain('dynamodb:Scan');
     expect(granted).toContain('secretsmanager:GetSecretValue');
   });
 
@@ -321,7 +326,6 @@ describe('default stack', () => {
         'OpenRouterMcp/Api/RestApi/Default/ANY/Resource AwsSolutions-COG4',
         'OpenRouterMcp/Api/RestApi/Default/{proxy+}/ANY/Resource AwsSolutions-APIG4',
         'OpenRouterMcp/Api/RestApi/Default/{proxy+}/ANY/Resource AwsSolutions-COG4',
-        'OpenRouterMcp/Api/RestApi/DeploymentStage.prod/Resource AwsSolutions-APIG3',
         'OpenRouterMcp/Api/RestApi/CloudWatchRole/Resource AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
         'OpenRouterMcp/Users/UserPool/Resource AwsSolutions-COG8',
         'OpenRouterMcp/Users/UserPool/Resource AwsSolutions-COG2',
@@ -517,7 +521,7 @@ describe('context validation', () => {
       callbackUrls: [],
       lambdaMemoryMb: 1024,
       lambdaTimeoutSeconds: 900,
-      reservedConcurrency: undefined,
+      reservedConcurrency: DEFAULT_RESERVED_CONCURRENCY,
       logRetention: 30,
       logLevel: 'info',
       stageName: 'prod',
