@@ -16,13 +16,13 @@ import {
   type StoredOAuthClientInformation,
   type StoredOAuthTokens,
 } from '@modelcontextprotocol/client';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnCli } from '../cli/support.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
-import { freePort, npmStartNodeArgs, textOf } from '../support/harness.js';
+import { textOf } from '../support/harness.js';
+import { startNpmStart, type NpmStart } from '../support/npm-start.js';
 import { Browser, csrfOf } from '../support/oauth.js';
 
 const REDIRECT = 'http://127.0.0.1:45455/oauth/callback';
@@ -73,10 +73,8 @@ class HeadlessProvider implements OAuthClientProvider {
 
 const fake = new FakeOpenRouter([PASTED_KEY]);
 const dataDir = mkdtempSync(join(tmpdir(), 'ormcp-local-idp-'));
-let proc: ChildProcess;
+let server: NpmStart;
 let url: string;
-let stdout = '';
-let logs = '';
 /** Every body the "browser" received, to prove no secret ever came back. */
 const bodies: string[] = [];
 
@@ -86,39 +84,13 @@ function cli(args: string[], stdin?: string) {
 
 beforeAll(async () => {
   await fake.start();
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    PORT: String(port),
-    ORMCP_DATA_DIR: dataDir,
-    OPENROUTER_API_KEY: '',
-    OPENROUTER_BASE_URL: fake.baseUrl,
-    ORMCP_OPENROUTER_AUTH_URL: fake.authUrl,
-  };
-  for (const name of Object.keys(env)) if (name.startsWith('ORMCP_OIDC_')) delete env[name];
-  proc = spawn(process.execPath, npmStartNodeArgs(), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
-  await new Promise<void>((resolveStart, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not come up: ${stdout}${logs}`)), 30_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (stdout.includes('Sign in at')) {
-        clearTimeout(timer);
-        resolveStart();
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`npm start exited ${code}: ${stdout}${logs}`)));
-  });
+  // No ORMCP_OIDC_* at all: startNpmStart removes any from the environment.
+  server = await startNpmStart({ ORMCP_DATA_DIR: dataDir, OPENROUTER_BASE_URL: fake.baseUrl, ORMCP_OPENROUTER_AUTH_URL: fake.authUrl }, 'Sign in at');
+  url = server.url;
 }, 40_000);
 
 afterAll(async () => {
-  if (proc.exitCode === null) {
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   await fake.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -152,8 +124,8 @@ async function text(res: Response): Promise<string> {
 }
 
 test('the first run says how to sign in locally', () => {
-  expect(stdout).toContain(`Sign in at ${url}/app`);
-  expect(stdout).toContain('npx ormcp user set-password local');
+  expect(server.stdout()).toContain(`Sign in at ${url}/app`);
+  expect(server.stdout()).toContain('npx ormcp user set-password local');
   // Discovery answers out of the box: no ORMCP_OIDC_* was set.
   return fetch(`${url}/.well-known/oauth-authorization-server`).then(async (res) => {
     expect(res.status).toBe(200);
@@ -253,7 +225,7 @@ test('repeated wrong passwords lock the user out for a while, even with the righ
 test('neither the password nor its hash appears in any response or log line', () => {
   const stored = JSON.parse(readFileSync(join(dataDir, 'local-passwords.json'), 'utf8')) as { users: Record<string, { hash: string; salt: string }> };
   const secrets = [PASSWORD, ...Object.values(stored.users).flatMap((u) => [u.hash, u.salt])];
-  const seen = [stdout, logs, ...bodies].join('\n');
+  const seen = [server.stdout(), server.logs(), ...bodies].join('\n');
   expect(bodies.length).toBeGreaterThan(5);
   for (const s of secrets) expect(seen).not.toContain(s);
 });
