@@ -14,6 +14,7 @@ import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { startLocalIdentityProvider, type LocalIdentityProvider } from './local-idp.js';
 import { LocalPasswords } from './local-passwords.js';
 import { openLocalStore } from './local-store.js';
+import { startupErrorLine } from './startup-error.js';
 import { listen } from './node-adapter.js';
 
 async function main(): Promise<void> {
@@ -77,6 +78,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`${startupErrorLine(err, { port: process.env.PORT ?? '8787', dataDir: resolve(process.env.ORMCP_DATA_DIR ?? '.ormcp') })}\n`);
   process.exit(1);
 });
