@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   if (localIdp) {
     const who = users.length === 1 ? users[0]!.name : 'local';
     const hint = passwords.any() ? '' : ` — set a password first: npx ormcp user set-password ${who}`;
-    process.stdout.write(`Sign in at ${config.publicUrl}/app (local sign-in)${hint}\n`);
+    process.stdout.write(`${users.length === 0 ? 'No users yet. ' : ''}Sign in at ${config.publicUrl}/app (local sign-in)${hint}\n`);
   } else if (users.length === 0) {
     process.stdout.write('No users yet: sign in at the /app page, or run `npx ormcp token issue --user <name>`.\n');
   }
