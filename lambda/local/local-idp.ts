@@ -203,7 +203,7 @@ class InteractionPages {
     if (!action) return send(res, loginPage({ base: this.d.issuer, serverUrl: this.d.serverUrl, uid: details.uid }));
 
     const origin = req.headers.origin;
-    if (origin && origin !== this.d.issuer && origin !== 'null') {
+    if (origin && origin !== this.d.issuer) {
       return send(res, messagePage(this.d.issuer, this.d.serverUrl, 'Request refused', 'This form was not submitted from the sign-in page.', 403));
     }
     if (action === 'abort') {

@@ -210,6 +210,21 @@ test('the SDK client goes from the bare URL through the local sign-in to a tool 
   expect(users).toEqual([expect.objectContaining({ name: 'local', hasKey: true })]);
 });
 
+test('Cancel at the local sign-in sends the client access_denied, with nothing issued', async () => {
+  const { provider } = await startAuthorization();
+  const browser = new Browser(fetch, url);
+  const { page, action, origin } = await openSignIn(browser, provider.authorizationUrl!.toString());
+  const abort = /<form method="post" action="([^"]+\/abort)"/.exec(page)![1]!;
+  expect(abort).toBe(action.replace(/\/login$/, '/abort'));
+  const cancelled = await browser.post(abort, {}, { Origin: origin });
+  const step = await browser.follow(abort, REDIRECT, cancelled);
+  const back = new URL(step.url);
+  expect(back.origin + back.pathname).toBe(REDIRECT);
+  expect(back.searchParams.get('error')).toBe('access_denied');
+  expect(back.searchParams.get('code')).toBeNull();
+  expect(browser.cookie(url, 'ormcp_session')).toBeUndefined();
+});
+
 test('repeated wrong passwords lock the user out for a while, even with the right one afterwards', async () => {
   expect((await cli(['user', 'set-password', 'bob'], `${PASSWORD}\n`)).code).toBe(0);
   const { provider } = await startAuthorization();
