@@ -44,6 +44,7 @@ export interface LocalIdpOptions {
   accounts: AccountStore;
   passwords: LocalPasswords;
   logger: Logger;
+  /** A loopback address (default 127.0.0.1): the provider is for the browser on this machine only. */
   host?: string;
   /** Failed sign-ins per user name, and per client address (looser: on loopback every browser shares one). */
   limiters?: LoginLimiters;

@@ -89,7 +89,8 @@ export class LocalPasswords {
 
   /** Checks a password; an unknown user costs the same scrypt work and answers false. */
   async verify(userId: string | undefined, password: string): Promise<boolean> {
-    const stored = userId && Object.hasOwn(this.read().users, userId) ? this.read().users[userId] : undefined;
+    const users = this.read().users;
+    const stored = userId && Object.hasOwn(users, userId) ? users[userId] : undefined;
     if (!stored || !userId) {
       decoy ??= hashPassword('decoy', randomBytes(16).toString('base64url'));
       await verifyPassword('decoy', password, await decoy);
@@ -100,8 +101,14 @@ export class LocalPasswords {
 
   private read(): PasswordFile {
     if (!existsSync(this.path)) return { version: 1, users: {} };
-    const parsed = PasswordFile.safeParse(JSON.parse(readFileSync(this.path, 'utf8')));
-    if (!parsed.success) throw new PasswordError(`${this.path} is not a password file this version understands`);
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(this.path, 'utf8'));
+    } catch {
+      json = undefined;
+    }
+    const parsed = PasswordFile.safeParse(json);
+    if (!parsed.success) throw new PasswordError(`${this.path} is not a password file this version understands: restore it, or delete it and set the passwords again`);
     return parsed.data;
   }
 

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   // No external provider configured: the local one stands in for Cognito, through the very same OIDC client.
   const passwords = new LocalPasswords(dataDir);
   let localIdp: LocalIdentityProvider | undefined;
-  if (!config.oidc) localIdp = await startLocalIdentityProvider({ dataDir, serverUrl: config.publicUrl!, accounts: store, passwords, logger, host });
+  if (!config.oidc) localIdp = await startLocalIdentityProvider({ dataDir, serverUrl: config.publicUrl!, accounts: store, passwords, logger });
   const identity = identityProviderFor(config.oidc ?? (localIdp && { issuer: localIdp.issuer, clientId: localIdp.clientId }));
   const managementKey = process.env.ORMCP_OPENROUTER_MANAGEMENT_KEY;
   // One process serves every local request, so the limits can be counted in memory; metrics (off unless
