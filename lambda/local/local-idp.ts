@@ -11,17 +11,14 @@
  *
  * Only lambda/local/main.ts imports this module: nothing of it reaches the Lambda bundle.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import Provider, { type Account, type KoaContextLike } from 'oidc-provider';
 import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
-import * as z from 'zod';
 import type { Logger } from '../observability/logger.js';
-import type { AccountStore, User } from '../store/account-store.js';
+import type { AccountStore } from '../store/account-store.js';
 import { STATIC_ASSETS } from '../web/static.js';
+import { claimsFor, loadOrCreateIdpState } from './local-idp-state.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter } from './login-limiter.js';
 import { loginPage, logoutPage, messagePage } from './login-page.js';
 import type { LocalPasswords } from './local-passwords.js';
@@ -29,7 +26,6 @@ import type { LocalPasswords } from './local-passwords.js';
 export const LOCAL_CLIENT_ID = 'ormcp-local';
 const MAX_FORM_BYTES = 16 * 1024;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
-const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 export interface LocalIdentityProvider {
   issuer: string;
@@ -53,36 +49,6 @@ export interface LocalIdpOptions {
 export interface LoginLimiters {
   user: LoginLimiter;
   address: LoginLimiter;
-}
-
-const IdpState = z.object({
-  version: z.literal(1),
-  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }),
-  cookieKeys: z.array(z.string().min(32)).min(1),
-});
-type IdpState = z.infer<typeof IdpState>;
-
-/** The provider's signing key and cookie keys: generated once into the data dir (0600), read on every start. */
-export function loadOrCreateIdpState(dataDir: string): IdpState {
-  const path = join(dataDir, 'local-idp.json');
-  if (!existsSync(path)) {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const jwk = { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
-    const state: IdpState = { version: 1, jwks: { keys: [jwk] }, cookieKeys: [randomBytes(32).toString('base64url')] };
-    writeFileSync(path, `${JSON.stringify(state)}\n`, { mode: 0o600, flag: 'wx' });
-  }
-  const parsed = IdpState.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success) throw new Error(`${path} is unreadable: delete it to have new local sign-in keys generated`);
-  return parsed.data;
-}
-
-/** The ID token's claims for a local user: sub is the user id; the name doubles as email when it is one. */
-export function claimsFor(user: User): Record<string, unknown> {
-  return {
-    sub: user.userId,
-    preferred_username: user.name,
-    ...(EMAIL_PATTERN.test(user.name) ? { email: user.name.toLowerCase(), email_verified: true } : {}),
-  };
 }
 
 export async function startLocalIdentityProvider(o: LocalIdpOptions): Promise<LocalIdentityProvider> {

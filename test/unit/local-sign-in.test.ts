@@ -1,4 +1,8 @@
 /** Pure parts of the local sign-in: password hashing, the failed-login limiter, the startup error line. */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { claimsFor, loadOrCreateIdpState } from '../../lambda/local/local-idp-state.js';
 import { hashPassword, verifyPassword } from '../../lambda/local/local-passwords.js';
 import { LoginLimiter } from '../../lambda/local/login-limiter.js';
 import { startupErrorLine } from '../../lambda/local/startup-error.js';
@@ -56,4 +60,25 @@ test('npm start failures are one actionable line', () => {
   );
   expect(startupErrorLine(new Error('IO error: lock /data/dynamodb/LOCK: already held by process'), where)).toContain('ORMCP_DATA_DIR');
   expect(startupErrorLine(new Error('Invalid configuration: PORT: bad\nsecond line'), where)).toBe('npm start: Invalid configuration: PORT: bad');
+});
+
+describe('local identity provider state', () => {
+  test('signing key and cookie keys are created once (0600) and read back unchanged on the next start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ormcp-idp-state-'));
+    try {
+      const first = loadOrCreateIdpState(dir);
+      expect(statSync(join(dir, 'local-idp.json')).mode & 0o777).toBe(0o600);
+      expect(first.jwks.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+      expect(first.jwks.keys[0]!.d).toBeDefined();
+      expect(loadOrCreateIdpState(dir)).toEqual(first);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('ID token claims: the user id as subject; the name as a verified email only when it is one', () => {
+    const at = '2030-01-01T00:00:00.000Z';
+    expect(claimsFor({ userId: 'u-1', name: 'local', createdAt: at, hasKey: false })).toEqual({ sub: 'u-1', preferred_username: 'local' });
+    expect(claimsFor({ userId: 'u-2', name: 'Ann@Example.com', createdAt: at, hasKey: true })).toEqual({ sub: 'u-2', preferred_username: 'Ann@Example.com', email: 'ann@example.com', email_verified: true });
+  });
 });
