@@ -14,6 +14,7 @@ import type { IdentityProvider } from '../oauth/upstream-oidc.js';
 import type { AccountStore } from '../store/account-store.js';
 import type { OAuthStore } from '../store/oauth-store.js';
 import { Cookies } from '../web/session.js';
+import { signInNotConfiguredPage } from '../web/pages.js';
 import { KeyProvisioner } from '../web/provisioning.js';
 import { WebApp } from '../web/web-app.js';
 import { CatalogCache } from '../catalog/catalog.js';
@@ -166,6 +167,7 @@ export function createApp(deps: AppDeps): App {
         if (path === MCP_PATH) response = await serveMcp(request, urls);
         else if (signIn) response = (await routeSignIn(signIn, request, path, urls)) ?? notFound();
         else if (path === '/' && (request.method === 'GET' || request.method === 'HEAD')) response = landing(urls);
+        else if (path === '/app' || path.startsWith('/app/')) response = signInNotConfiguredPage(urls.base);
         else response = notFound();
       } catch (err) {
         if (err instanceof ServiceUnavailable) {

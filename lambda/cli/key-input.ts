@@ -67,7 +67,7 @@ function isPiped(stdin: InputStream): boolean {
   }
 }
 
-function canPrompt(stdin: InputStream): boolean {
+export function canPrompt(stdin: InputStream): boolean {
   return stdin.isTTY === true && typeof stdin.setRawMode === 'function';
 }
 
@@ -84,7 +84,7 @@ async function readAll(stdin: InputStream): Promise<string> {
 }
 
 /** Reads one line from the terminal with echo off. Ctrl-C cancels. */
-function promptHidden(io: CliIo, prompt: string): Promise<string> {
+export function promptHidden(io: CliIo, prompt: string): Promise<string> {
   const input = io.stdin;
   io.stderr.write(prompt);
   input.setRawMode!(true);

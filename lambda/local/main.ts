@@ -1,7 +1,7 @@
 /**
  * `npm start`: the MCP server on 127.0.0.1 with embedded defaults — DynamoDB (dynalite) and the server
  * secret under the data dir, kept across restarts. With OPENROUTER_API_KEY set and no user yet, a local user is created
- * and its token printed once.
+ * and its token printed once. Without ORMCP_OIDC_*, sign-in uses the local identity provider (local-idp.ts).
  */
 import { resolve } from 'node:path';
 import { createApp } from '../app/handler.js';
@@ -11,7 +11,10 @@ import { processLimiter } from '../limits/index.js';
 import { withHttpMetrics } from '../app/http-metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
+import { startLocalIdentityProvider, type LocalIdentityProvider } from './local-idp.js';
+import { LocalPasswords } from './local-passwords.js';
 import { openLocalStore } from './local-store.js';
+import { startupErrorLine } from './startup-error.js';
 import { listen } from './node-adapter.js';
 import { writeServerUrl } from './server-url.js';
 
@@ -34,7 +37,11 @@ async function main(): Promise<void> {
     users = [user];
   }
 
-  const identity = identityProviderFor(config.oidc);
+  // No external provider configured: the local one stands in for Cognito, through the very same OIDC client.
+  const passwords = new LocalPasswords(dataDir);
+  let localIdp: LocalIdentityProvider | undefined;
+  if (!config.oidc) localIdp = await startLocalIdentityProvider({ dataDir, serverUrl: config.publicUrl!, accounts: store, passwords, logger });
+  const identity = identityProviderFor(config.oidc ?? (localIdp && { issuer: localIdp.issuer, clientId: localIdp.clientId }));
   const managementKey = process.env.ORMCP_OPENROUTER_MANAGEMENT_KEY;
   // One process serves every local request, so the limits can be counted in memory; metrics (off unless
   // ORMCP_METRICS=emf) go to stderr with the logs.
@@ -53,14 +60,19 @@ async function main(): Promise<void> {
   process.stdout.write(`OpenRouter MCP server listening on ${mcpUrl}\n`);
   if (firstToken) {
     process.stdout.write(`Created local user "local". Your MCP token (shown once, keep it secret):\n${firstToken}\n`);
-    process.stdout.write(`Try it: claude mcp add --transport http openrouter ${mcpUrl} --header "Authorization: Bearer <token>"\n`);
+    process.stdout.write(`Try it: claude mcp add --transport http openrouter ${mcpUrl} --header "Authorization: Bearer ${firstToken}"\n`);
+  }
+  if (localIdp) {
+    const who = users.length === 1 ? users[0]!.name : 'local';
+    const hint = passwords.any() ? '' : ` — set a password first: npx ormcp user set-password ${who}`;
+    process.stdout.write(`${users.length === 0 ? 'No users yet. ' : ''}Sign in at ${config.publicUrl}/app (local sign-in)${hint}\n`);
   } else if (users.length === 0) {
-    process.stdout.write('No users yet: restart with OPENROUTER_API_KEY=<your OpenRouter key>, or run `npx ormcp token issue --user <name>`.\n');
+    process.stdout.write('No users yet: sign in at the /app page, or run `npx ormcp token issue --user <name>`.\n');
   }
 
   const shutdown = () => {
     removeServerUrl();
-    void Promise.all([app.close(), server.close()])
+    void Promise.all([app.close(), server.close(), localIdp?.close()])
       .then(closeStore)
       .finally(() => process.exit(0));
   };
@@ -69,6 +81,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`${startupErrorLine(err, { port: process.env.PORT ?? '8787', dataDir: resolve(process.env.ORMCP_DATA_DIR ?? '.ormcp') })}\n`);
   process.exit(1);
 });

@@ -12,7 +12,7 @@ import type { OAuthStore } from '../store/oauth-store.js';
 import type { Logger } from '../observability/logger.js';
 import { FLOW_COOKIES, csrfMatches, secretMatches, type Cookies } from '../web/session.js';
 import { redirect } from '../web/html.js';
-import { consentPage, connectKeyPage, errorPage } from '../web/pages.js';
+import { consentPage, connectKeyPage, errorPage, signInNotConfiguredPage } from '../web/pages.js';
 import type { ClientDirectory, OAuthClient } from './clients.js';
 import { OAuthError, oauthErrorResponse, oauthJson } from './errors.js';
 import { MCP_SCOPE, authorizationServerMetadata, protectedResourceMetadata, type ServerUrls } from './metadata.js';
@@ -139,7 +139,7 @@ export class AuthorizationServer {
 
   /** Starts a sign-in at the identity provider and comes back to `next` with a session. */
   async startLogin(urls: ServerUrls, next: ContinuePath, extraCookies: string[] = []): Promise<Response> {
-    if (!this.o.identity) return notConfigured();
+    if (!this.o.identity) return signInNotConfiguredPage(urls.base);
     const login: UpstreamLogin = { state: randomBytes(24).toString('base64url'), nonce: randomBytes(24).toString('base64url'), verifier: newVerifier(), next };
     const location = await this.o.identity.authorizationUrl({ redirectUri: `${urls.base}/oauth/callback`, state: login.state, nonce: login.nonce, verifier: login.verifier });
     return redirect(location, [...extraCookies, this.o.cookies.writeFlow(FLOW_COOKIES.upstreamLogin, login)]);

@@ -546,6 +546,31 @@ export class AccountStore implements Authenticator {
     return user;
   }
 
+  /**
+   * Links an identity to an existing user, for an identity provider that vouches for this table's own users (the
+   * local sign-in of `npm start`), so their first sign-in lands on their account instead of creating one. An
+   * identity already linked to another user is never moved.
+   */
+  async linkIdentity(identity: { issuer: string; subject: string }, userId: string): Promise<void> {
+    if (!(await this.getUserItem(userId))) throw new StoreError('no_such_user', 'no such user');
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.identity(identity.issuer, identity.subject), type: 'identity', userId, issuer: identity.issuer, subject: identity.subject, linkedAt: this.now().toISOString() },
+          ConditionExpression: 'attribute_not_exists(pk) OR userId = :u',
+          ExpressionAttributeValues: { ':u': userId },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('user_exists', 'this identity belongs to another user');
+      throw err;
+    }
+    await this.db.send(
+      new UpdateCommand({ TableName: this.table, Key: keys.user(userId), UpdateExpression: 'SET identityLinked = :t', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':t': true } }),
+    );
+  }
+
   private async hasIdentity(userId: string): Promise<boolean> {
     const item = (await this.getUserItem(userId)) as (UserItem & { identityLinked?: boolean }) | undefined;
     return Boolean(item?.identityLinked);

@@ -15,6 +15,19 @@ export function errorPage(base: string, title: string, message: string, status =
   });
 }
 
+/** /app on a server without sign-in: what the operator has to configure, as a page (never raw JSON). */
+export function signInNotConfiguredPage(base: string): Response {
+  return page({
+    base,
+    title: 'Sign-in is not configured',
+    status: 404,
+    body: html`<section class="card" role="alert"><h1>Sign-in is not configured</h1>
+<p>This server has no identity provider, so there is nothing to sign in to here. The MCP endpoint still works with personal tokens (<code>npx ormcp token issue --user &lt;name&gt;</code>).</p>
+<p>To turn the pages and OAuth sign-in on, set <code>ORMCP_OIDC_ISSUER</code> and <code>ORMCP_OIDC_CLIENT_ID</code> (and <code>ORMCP_OIDC_CLIENT_SECRET</code> for a confidential client) to your OpenID Connect provider. The deployed stack sets them to its Cognito user pool; <code>npm start</code> without them runs its own local sign-in.</p>
+<p><a href="${base}/">Back to the start page</a></p></section>`,
+  });
+}
+
 function csrfField(session: Session): Html {
   return html`<input type="hidden" name="csrf" value="${session.csrf}">`;
 }

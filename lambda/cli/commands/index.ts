@@ -3,8 +3,9 @@ import type { CommandSpec } from '../spec.js';
 import { clientConfig } from './client-config.js';
 import { tokenIssue, tokenList, tokenRevoke } from './token.js';
 import { userList, userRemove, userResetKey, userSetKey } from './user.js';
+import { userSetPassword } from './user-password.js';
 
-export const COMMANDS: CommandSpec[] = [tokenIssue, tokenList, tokenRevoke, userSetKey, userList, userRemove, userResetKey, clientConfig];
+export const COMMANDS: CommandSpec[] = [tokenIssue, tokenList, tokenRevoke, userSetKey, userSetPassword, userList, userRemove, userResetKey, clientConfig];
 
 export const GROUPS: Record<string, string> = {
   token: 'issue, list and revoke MCP tokens',
