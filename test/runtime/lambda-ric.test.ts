@@ -268,3 +268,16 @@ test('cold start without the secret: 503 + Retry-After through the runtime, then
     await cold.stop();
   }
 });
+
+test('a bundle that cannot start reports an init error to the Runtime API instead of hanging', async () => {
+  // The ric's switch that withholds the `awslambda` global: the module throws at load, as it would anywhere but Lambda.
+  const broken = startRicInstance({ taskRoot, runtimeApi, env: { ...functionEnv, AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA: 'true' } });
+  try {
+    const error = await runtime.nextInitError();
+    expect(error.type).toBe('Error');
+    expect(JSON.parse(error.body)).toMatchObject({ errorType: 'Error', errorMessage: expect.stringMatching(/awslambda global is missing/) });
+    expect(await broken.exited).not.toBe(0);
+  } finally {
+    await broken.stop();
+  }
+});
