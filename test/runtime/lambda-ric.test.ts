@@ -107,17 +107,10 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** The first JSON line of the instance's log that matches, waiting (bounded) for it to be written. */
-async function logLine(instance: RicInstance, match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown> | undefined> {
-  for (let i = 0; i < 50; i++) {
-    for (const text of instance.output().split('\n')) {
-      if (!text.startsWith('{')) continue;
-      const line = JSON.parse(text) as Record<string, unknown>;
-      if (match(line)) return line;
-    }
-    await delay(100);
-  }
-  return undefined;
+/** Waits (bounded: 10 s) until `condition` holds; fails the test if it never does. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !condition(); i++) await delay(100);
+  expect(condition()).toBe(true);
 }
 
 /** A REST proxy event for POST /mcp with the 2025-era headers, the token and `headers` (which replace same-named ones). */
@@ -212,20 +205,23 @@ test('an upstream error is a tool error in a 200, streamed whole', async () => {
   expect(JSON.stringify(message.result)).not.toContain(OPENROUTER_KEY);
 });
 
-test('a caller that goes away mid-stream: the generation is cancelled upstream, and the next event is served', async () => {
+test('a caller that goes away mid-stream: the upstream generation stops, and the next event is served', async () => {
+  const abandoned = openRouter.abandonedStreams;
   const cut = await runtime.invoke(mcpEvent(chatCall(11, 'fake/slow', { progressToken: 'gone' })), {
     disconnectAfter: (received) => received.includes('notifications/progress'),
   });
   expect(cut.outcome).toBe('disconnected');
-  // The adapter saw the response stream close and aborted the request: the upstream call ends as cancelled (499),
-  // not completed.
-  const line = await logLine(warm, (l) => l.mcp_request_id === 11 && l.tool === 'send_chat_completion_request');
-  expect(line).toMatchObject({ upstream_status: 499 });
+  // The upstream generation stops: its connection is closed before the last chunk, so no more tokens are paid for.
+  await until(() => openRouter.abandonedStreams > abandoned);
 
-  // aws-lambda-ric 3.3.0 leaves the rejection of its own response request unhandled when the Runtime API drops the
-  // connection, and its handler for that ends the process (exit 128); Lambda then starts a new instance. Either way
-  // the next event is answered in full.
-  if (await Promise.race([warm.exited.then(() => true), delay(500).then(() => false)])) warm = startRicInstance({ taskRoot, runtimeApi, env: functionEnv });
+  // The runtime client does not survive it: aws-lambda-ric 3.3.0 leaves the rejection of its own response request
+  // unhandled when the Runtime API drops the connection, and its handler for that posts an invocation error and ends
+  // the process (exit 128), usually before the adapter's own abort has run its course (so it is the process's end
+  // that closes the upstream connection here). Lambda answers that with a new instance: a cold start. Should a
+  // later ric keep the process alive, this fails here, and the instance should then be shown to serve on.
+  await until(() => warm.process.exitCode !== null);
+  expect(warm.process.exitCode).toBe(128);
+  warm = startRicInstance({ taskRoot, runtimeApi, env: functionEnv });
   const { prelude, body } = streamed(await runtime.invoke(mcpEvent({ jsonrpc: '2.0', id: 12, method: 'tools/list', params: {} })));
   expect(prelude.statusCode).toBe(200);
   expect(body).toContain('send_chat_completion_request');
