@@ -179,14 +179,19 @@ const generation: Step = {
     check(model, 'no free model found in the catalog; pass --model <id>');
     const client = await connect2026(ctx.options, ctx.fetch);
     try {
-      const progress: string[] = [];
+      const progressAt: number[] = [];
+      const started = performance.now();
       const result = (await client.callTool(
-        { name: 'send_chat_completion_request', arguments: { model, messages: [{ role: 'user', content: 'Reply with the single word: pong' }], max_tokens: 16 } },
-        { timeout: ctx.options.timeoutMs, onprogress: (p: { message?: string }) => void progress.push(p.message ?? '') },
+        { name: 'send_chat_completion_request', arguments: { model, messages: [{ role: 'user', content: 'Count from 1 to 20, separated by spaces.' }], max_tokens: 64 } },
+        { timeout: ctx.options.timeoutMs, onprogress: () => void progressAt.push(performance.now()) },
       )) as ToolResult;
+      const finished = performance.now();
       check(!result.isError, `tool error: ${resultText(result)}`);
-      check(progress.length > 0, 'no progress notification arrived: the response was not streamed');
-      return `${model}: ${progress.length} progress notification(s), then the result`;
+      check(progressAt.length > 0, 'no progress notification arrived: the response was not streamed');
+      // Reported, not judged (a fast model can finish in one burst): a lead near 0 ms on a long answer means
+      // something on the way holds the stream back until it ends.
+      const lead = Math.round(finished - progressAt[0]!);
+      return `${model}: ${progressAt.length} progress notification(s), the first ${lead} ms before the result (${Math.round(finished - started)} ms in all)`;
     } finally {
       await client.close();
     }

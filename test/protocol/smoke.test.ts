@@ -90,12 +90,13 @@ test('with the token every step passes, --spend runs a streamed generation on a 
   expect(passed.join('\n')).toMatch(/2025-era client/);
   expect(passed.join('\n')).toMatch(/2026-07-28 client/);
   expect(passed.join('\n')).toMatch(/retrieve_available_models/);
-  expect(passed.join('\n')).toMatch(/meta-llama\/llama-3\.1-8b-instruct:free: \d+ progress/);
+  expect(passed.join('\n')).toMatch(/meta-llama\/llama-3\.1-8b-instruct:free: \d+ progress notification\(s\), the first \d+ ms before the result/);
   expect(run.stdout).toContain('smoke: all 6 step(s) passed');
   // The generation went upstream, streamed, on the free model and the user's key.
   const call = fake.calls('/chat/completions').at(-1)!;
   expect(call.body).toMatchObject({ model: 'meta-llama/llama-3.1-8b-instruct:free', stream: true });
   expect(call.apiKey).toBe(KEY);
+  expect(fake.violations).toEqual([]);
   expect(run.stdout + run.stderr).not.toContain(token);
 });
 
