@@ -33,16 +33,17 @@ export interface RicInstance {
 }
 
 /** Starts one Lambda instance (one process, one invocation at a time, reused while it lives). */
-export function startRicInstance(options: { taskRoot: string; runtimeApi: string; env: Record<string, string> }): RicInstance {
+export function startRicInstance(options: { taskRoot: string; runtimeApi: string; env: Record<string, string>; handler?: string }): RicInstance {
+  const handler = options.handler ?? HANDLER;
   const ric = join(dirname(require.resolve('aws-lambda-ric/package.json')), 'bin/index.mjs');
-  const child = spawn(process.execPath, ['--require', join(__dirname, 'ric-native-stand-in.cjs'), ric, HANDLER], {
+  const child = spawn(process.execPath, ['--require', join(__dirname, 'ric-native-stand-in.cjs'), ric, handler], {
     cwd: options.taskRoot,
     // Only what Lambda itself sets, plus the function's environment: nothing leaks in from the test process.
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       TZ: ':UTC',
       LANG: 'en_US.UTF-8',
-      _HANDLER: HANDLER,
+      _HANDLER: handler,
       LAMBDA_TASK_ROOT: options.taskRoot,
       AWS_LAMBDA_RUNTIME_API: options.runtimeApi,
       AWS_LAMBDA_NODEJS_USE_ALTERNATIVE_CLIENT_1: 'true',
