@@ -26,10 +26,9 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { MCP_FUNCTION_BUNDLING } from './mcp-function-bundling.js';
 
-/** Defines `require` in the ESM bundle (aliased import so it cannot collide with bundled identifiers). */
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __ormcpCreateRequire } from 'node:module'; const require = __ormcpCreateRequire(import.meta.url);";
+export { ESM_REQUIRE_BANNER } from './mcp-function-bundling.js';
 
 /**
  * The DynamoDB actions the app uses. Transactions are authorized per item by these same actions; the app never
@@ -133,14 +132,9 @@ export class McpFunction extends Construct {
         ORMCP_METRICS_SERVICE: props.metricsService,
       },
       bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        bundleAwsSDK: true,
+        ...MCP_FUNCTION_BUNDLING,
+        format: MCP_FUNCTION_BUNDLING.format as nodejs.OutputFormat,
+        mainFields: [...MCP_FUNCTION_BUNDLING.mainFields],
         forceDockerBundling: false,
         tsconfig: path.join(props.projectRoot, 'tsconfig.json'),
       },

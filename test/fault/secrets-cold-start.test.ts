@@ -6,8 +6,6 @@
  * hang is cut by the read's deadline), the log names the failure without any secret, the failed build is not
  * kept (the next invocation asks Secrets Manager again), and once it answers, the same instance serves.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { secretsClient, lambdaDynamoConfig } from '../../lambda/aws/clients.js';
 import { createLambdaApp } from '../../lambda/aws/app.js';
 import { createLambdaHandler, type LambdaHandler } from '../../lambda/aws/lambda-handler.js';
@@ -16,64 +14,11 @@ import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.
 import { createLogger } from '../../lambda/observability/logger.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
 import { dynamoClient } from '../../lambda/store/dynamo.js';
+import { FakeSecretsManager, type SecretsMode as Mode } from '../support/fake-secrets-manager.js';
 import { fakeHttpResponseStream, RecordingStream, restEvent } from '../support/lambda-runtime.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:OpenRouterMcpSecret-AbCdEf';
 const OPENROUTER_KEY = 'sk-or-v1-fault-0123456789abcdef0123456789abcdef';
-
-type Mode = 'ok' | 'throttle' | 'deny' | 'hang' | 'reset' | 'error500' | 'empty' | 'malformed';
-
-/** Secrets Manager's JSON protocol on loopback, with a switchable failure. */
-class FakeSecretsManager {
-  mode: Mode = 'ok';
-  requests = 0;
-  private server: Server | undefined;
-  private readonly hanging = new Set<IncomingMessage>();
-  constructor(private readonly secretString: string) {}
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.requests++;
-      req.resume().on('end', () => {
-        const error = (status: number, type: string, message: string) => {
-          res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.1', 'x-amzn-ErrorType': type });
-          res.end(JSON.stringify({ __type: type, message }));
-        };
-        const ok = (secretString?: string) => {
-          res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
-          res.end(JSON.stringify({ ARN: SECRET_ARN, Name: 'OpenRouterMcpSecret', VersionId: 'v1', ...(secretString === undefined ? {} : { SecretString: secretString }) }));
-        };
-        switch (this.mode) {
-          case 'ok':
-            return ok(this.secretString);
-          case 'throttle':
-            return error(400, 'ThrottlingException', 'Rate exceeded');
-          case 'deny':
-            return error(400, 'AccessDeniedException', `User is not authorized to perform secretsmanager:GetSecretValue on ${SECRET_ARN}`);
-          case 'error500':
-            return error(500, 'InternalServiceError', 'internal error');
-          case 'reset':
-            return req.socket.destroy();
-          case 'hang':
-            return void this.hanging.add(req);
-          case 'empty':
-            return ok(undefined);
-          case 'malformed':
-            // Secret-looking material that is not a keyring: it must not reach a log either.
-            return ok(`not-a-keyring ${OPENROUTER_KEY}`);
-        }
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    for (const req of this.hanging) req.socket.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
-  }
-}
 
 let dynamo: LocalDynamo;
 let fake: FakeSecretsManager;
@@ -104,7 +49,7 @@ beforeAll(async () => {
   ({ token } = await store.issueToken(userId, { label: 'cold start' }));
   await store.settle();
   env.ORMCP_TABLE_NAME = dynamo.tableName;
-  fake = new FakeSecretsManager(secretString);
+  fake = new FakeSecretsManager(secretString, SECRET_ARN, OPENROUTER_KEY);
   secretsUrl = await fake.start();
 });
 

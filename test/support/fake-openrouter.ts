@@ -98,6 +98,8 @@ export class FakeOpenRouter {
   /** Delay between streamed chunks for fake/slow, and before answering when > 0 for everything. */
   slowChunkDelayMs = 150;
   responseDelayMs = 0;
+  /** Streamed generations whose caller closed the connection before the last chunk (the generation stopped). */
+  abandonedStreams = 0;
   private server: Server | undefined;
   private readonly generations = new Map<string, { model: string; lookups: number; cost: number; prompt: number; completion: number }>();
   private readonly faults = new Map<string, { mode: FaultMode; left: number }>();
@@ -406,6 +408,9 @@ export class FakeOpenRouter {
     }
 
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+    res.once('close', () => {
+      if (!res.writableEnded) this.abandonedStreams++;
+    });
     const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
     const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
       kind === 'chat'

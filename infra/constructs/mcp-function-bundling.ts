@@ -1,0 +1,58 @@
+/**
+ * How the function's code is bundled, in one place: the construct hands these options to NodejsFunction (which runs
+ * esbuild locally), and the runtime test and the benchmark build the same file through esbuild's API with
+ * `esbuildOptionsFor`. No aws-cdk-lib import here, so a test can build the bundle without loading the CDK.
+ */
+import { join } from 'node:path';
+import type { BuildOptions } from 'esbuild';
+
+/** Defines `require` in the ESM bundle (aliased import so it cannot collide with bundled identifiers). */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __ormcpCreateRequire } from 'node:module'; const require = __ormcpCreateRequire(import.meta.url);";
+
+/** The NodejsFunction `bundling` options that decide what the bundle is (the construct adds the machine-side ones). */
+export const MCP_FUNCTION_BUNDLING = {
+  format: 'esm',
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+  bundleAwsSDK: true,
+} as const;
+
+/** The file NodejsFunction writes for an ESM bundle, and the handler module the runtime loads from it. */
+export const BUNDLE_FILE = 'index.mjs';
+
+/**
+ * The esbuild API options equivalent to the command line aws-cdk-lib's local bundling runs for MCP_FUNCTION_BUNDLING:
+ * `esbuild --bundle <entry> --target=node22 --platform=node --format=esm --outfile=<out>/index.mjs --minify
+ * --sourcemap --sources-content=false --tsconfig=<root>/tsconfig.json --banner:js=<banner> --main-fields=module,main`,
+ * no externals (bundleAwsSDK). `target` may be lowered to the Node running the build (node22 → node20 here).
+ */
+export function esbuildOptionsFor(entry: string, outDir: string, projectRoot: string, options: { target?: string } = {}): BuildOptions & { outfile: string } {
+  const b = MCP_FUNCTION_BUNDLING;
+  return {
+    absWorkingDir: projectRoot,
+    entryPoints: [entry],
+    bundle: true,
+    target: options.target ?? b.target,
+    platform: 'node',
+    format: b.format,
+    outfile: join(outDir, BUNDLE_FILE),
+    minify: b.minify,
+    sourcemap: b.sourceMap,
+    sourcesContent: b.sourcesContent,
+    tsconfig: join(projectRoot, 'tsconfig.json'),
+    banner: { js: b.banner },
+    mainFields: [...b.mainFields],
+    logLevel: 'warning',
+  };
+}
+
+/** The construct's Node target, or the Node running this when that is older (a node22 bundle may use syntax Node 20 lacks). */
+export function localTarget(): string {
+  const localMajor = Number(process.versions.node.split('.')[0]);
+  return `node${Math.min(localMajor, Number(MCP_FUNCTION_BUNDLING.target.slice(4)))}`;
+}
