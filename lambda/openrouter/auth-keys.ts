@@ -5,6 +5,7 @@
  * the account store's encryption; they are never logged or shown.
  */
 import * as z from 'zod';
+import { trimTrailingSlashes } from '../http/path.js';
 import { challengeFor } from '../oauth/pkce.js';
 
 export class KeyExchangeError extends Error {
@@ -33,7 +34,7 @@ export function openRouterAuthorizeUrl(options: OpenRouterAuthOptions, callbackU
 }
 
 export async function exchangeOpenRouterCode(options: OpenRouterAuthOptions, code: string, verifier: string): Promise<string> {
-  const res = await (options.fetch ?? fetch)(`${options.baseUrl.replace(/\/+$/, '')}/auth/keys`, {
+  const res = await (options.fetch ?? fetch)(`${trimTrailingSlashes(options.baseUrl)}/auth/keys`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify({ code, code_verifier: verifier, code_challenge_method: 'S256' }),
@@ -49,7 +50,7 @@ export async function exchangeOpenRouterCode(options: OpenRouterAuthOptions, cod
 
 /** Creates a key for one user with the operator's management key (which is never the user's). */
 export async function createProvisionedKey(options: OpenRouterAuthOptions, managementKey: string, details: { name: string; limitUsd?: number }): Promise<string> {
-  const res = await (options.fetch ?? fetch)(`${options.baseUrl.replace(/\/+$/, '')}/keys`, {
+  const res = await (options.fetch ?? fetch)(`${trimTrailingSlashes(options.baseUrl)}/keys`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json', Authorization: `Bearer ${managementKey}` },
     body: JSON.stringify({ name: details.name.slice(0, 100), ...(details.limitUsd !== undefined ? { limit: details.limitUsd } : {}) }),
