@@ -12,7 +12,7 @@ import { withHttpMetrics } from '../observability/http-metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { openLocalStore } from './local-store.js';
-import { listen } from './node-adapter.js';
+import { listen, localAdmissionLimits } from './node-adapter.js';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8787);
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     metrics,
     signIn: { accounts: store, oauth, keyring, ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
   }), metrics);
-  const server = await listen(app.fetch, { host, port });
+  const server = await listen(app.fetch, { host, port, admission: localAdmissionLimits(config.maxBodyBytes) });
   const mcpUrl = `${server.url}/mcp`;
   process.stdout.write(`OpenRouter MCP server listening on ${mcpUrl}\n`);
   if (firstToken) {
