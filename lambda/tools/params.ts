@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { decimalString } from '../catalog/pricing.js';
+import { MAX_JSON_DEPTH, jsonDepthWithin } from '../http/json-depth.js';
 
 export const ModelId = z
   .string()
@@ -123,7 +124,10 @@ export const Message = z.discriminatedUnion('role', [
   z.strictObject({ role: z.literal('tool'), content: RichContent, tool_call_id: z.string().min(1).max(200) }),
 ]);
 
-const JsonObject = z.record(z.string(), z.unknown());
+// Free-form JSON is bounded in depth: a value nested 100,000 deep parses, but serialising it upstream throws.
+const JsonObject = z
+  .record(z.string(), z.unknown())
+  .refine((value) => jsonDepthWithin(value, MAX_JSON_DEPTH), `nested more than ${MAX_JSON_DEPTH} levels deep; flatten it (a JSON Schema rarely needs more than a few levels)`);
 
 export const FunctionTool = z.strictObject({
   type: z.literal('function'),
