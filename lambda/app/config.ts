@@ -3,6 +3,7 @@
  * with a message naming the variable, not later inside a request.
  */
 import * as z from 'zod';
+import { trimTrailingSlashes } from '../http/path.js';
 
 const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -81,8 +82,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   }
   const e = parsed.data;
   return {
-    openRouterBaseUrl: e.OPENROUTER_BASE_URL.replace(/\/+$/, ''),
-    ...(e.ORMCP_PUBLIC_URL ? { publicUrl: e.ORMCP_PUBLIC_URL.replace(/\/+$/, '') } : {}),
+    openRouterBaseUrl: trimTrailingSlashes(e.OPENROUTER_BASE_URL),
+    ...(e.ORMCP_PUBLIC_URL ? { publicUrl: trimTrailingSlashes(e.ORMCP_PUBLIC_URL) } : {}),
     allowedOrigins: e.ORMCP_ALLOWED_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
     maxBodyBytes: e.ORMCP_MAX_BODY_BYTES,
     appTitle: e.ORMCP_APP_TITLE,

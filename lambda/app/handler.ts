@@ -25,6 +25,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { UpstreamTrace, requestIdOf } from '../observability/request-context.js';
 import { OpenRouterClient } from '../openrouter/client.js';
 import type { AppConfig } from './config.js';
+import { trimTrailingSlashes } from '../http/path.js';
 
 export interface AppDeps {
   config: AppConfig;
@@ -162,7 +163,7 @@ export function createApp(deps: AppDeps): App {
       const started = performance.now();
       let response: Response;
       try {
-        const path = new URL(request.url).pathname.replace(/\/+$/, '') || '/';
+        const path = trimTrailingSlashes(new URL(request.url).pathname) || '/';
         const urls = urlsFor(request);
         if (path === MCP_PATH) response = await serveMcp(request, urls);
         else if (signIn) response = (await routeSignIn(signIn, request, path, urls)) ?? notFound();

@@ -6,6 +6,7 @@
  * itself is bounded in time, see app.ts).
  */
 import type { App } from '../app/handler.js';
+import { trimTrailingSlashes } from '../http/path.js';
 import type { Logger } from '../observability/logger.js';
 import { ServerSecretUnavailable } from './app.js';
 import { createStreamingHandler, type HttpResponseStreamLike, type StreamingHandler } from './stream-adapter.js';
@@ -83,7 +84,7 @@ function unavailable(request: Request, retryAfter: string): Response {
   const message = 'The server is starting and cannot reach its configuration right now; retry shortly.';
   let path = '';
   try {
-    path = new URL(request.url).pathname.replace(/\/+$/, '');
+    path = trimTrailingSlashes(new URL(request.url).pathname);
   } catch {
     // an unparsable URL gets the plain JSON shape
   }

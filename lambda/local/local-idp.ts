@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import Provider, { type Account, type KoaContextLike } from 'oidc-provider';
 import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
+import { trimTrailingSlashes } from '../http/path.js';
 import type { Logger } from '../observability/logger.js';
 import type { AccountStore } from '../store/account-store.js';
 import { STATIC_ASSETS } from '../web/static.js';
@@ -63,7 +64,7 @@ export async function startLocalIdentityProvider(o: LocalIdpOptions): Promise<Lo
   });
   const port = (server.address() as AddressInfo).port;
   const issuer = `http://${host}:${port}`;
-  const serverUrl = o.serverUrl.replace(/\/+$/, '');
+  const serverUrl = trimTrailingSlashes(o.serverUrl);
 
   const provider = new Provider(issuer, {
     adapter: createMemoryAdapter(),

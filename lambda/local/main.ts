@@ -15,7 +15,7 @@ import { startLocalIdentityProvider, type LocalIdentityProvider } from './local-
 import { LocalPasswords } from './local-passwords.js';
 import { openLocalStore } from './local-store.js';
 import { startupErrorLine } from './startup-error.js';
-import { listen } from './node-adapter.js';
+import { listen, localAdmissionLimits } from './node-adapter.js';
 import { writeServerUrl } from './server-url.js';
 
 async function main(): Promise<void> {
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     metrics,
     signIn: { accounts: store, oauth, keyring, ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
   }), metrics);
-  const server = await listen(app.fetch, { host, port });
+  const server = await listen(app.fetch, { host, port, admission: localAdmissionLimits(config.maxBodyBytes) });
   const mcpUrl = `${server.url}/mcp`;
   const removeServerUrl = writeServerUrl(dataDir, mcpUrl);
   process.stdout.write(`OpenRouter MCP server listening on ${mcpUrl}\n`);

@@ -7,6 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { hostHeaderValidationResponse, localhostAllowedHostnames } from '@modelcontextprotocol/server';
+import { Admission, type AdmissionLimits } from '../http/admission.js';
+import { trimTrailingSlashes } from '../http/path.js';
+import { MCP_PATH } from '../oauth/metadata.js';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
 
@@ -50,6 +53,36 @@ export async function writeWebResponse(res: ServerResponse, response: Response):
   }
 }
 
+/**
+ * Admission limits for `npm start`, whose heap is fixed by `--max-old-space-size=96` in package.json. The heap
+ * arithmetic: the idle server holds ~21 MB; a tools/call body held in flight measured ~2.1x its size after a GC
+ * (6 calls of 4 MiB: 21 → 75 MB) and is allowed 4x for the transient copies while it is parsed and re-serialised
+ * upstream. 16 MiB of bodies in flight (4 at the default 4 MiB `ORMCP_MAX_BODY_BYTES`, 2 at the 6 MiB maximum)
+ * x 4 = 67 MB, + 21 MB = 88 MB < 96 MB. Small requests are bounded by count (64 at once) instead.
+ */
+export function localAdmissionLimits(perRequestBodyBytes: number): AdmissionLimits {
+  return { maxRequests: 64, maxBodyBytes: 16 * 1024 * 1024, perRequestBodyBytes };
+}
+
+function bodyOf(req: IncomingMessage): { hasBody: boolean; contentLength: string | undefined } {
+  const contentLength = req.headers['content-length'];
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && (req.headers['transfer-encoding'] !== undefined || (contentLength !== undefined && contentLength !== '0'));
+  return { hasBody, contentLength };
+}
+
+/** The answer to a request over the admission limits: MCP clients get a JSON-RPC error, others an OAuth-style one. */
+function busy(url: string): Response {
+  const message = 'The server is busy with other requests; retry shortly.';
+  let path = '';
+  try {
+    path = trimTrailingSlashes(new URL(url, 'http://localhost').pathname);
+  } catch {
+    // an unparsable URL gets the plain JSON shape
+  }
+  const body = path === MCP_PATH ? { jsonrpc: '2.0', error: { code: -32000, message }, id: null } : { error: 'temporarily_unavailable', error_description: message };
+  return new Response(JSON.stringify(body), { status: 503, headers: { 'Content-Type': 'application/json', 'Retry-After': '1', 'Cache-Control': 'no-store' } });
+}
+
 export interface LocalServer {
   url: string;
   server: Server;
@@ -60,12 +93,20 @@ export interface LocalServer {
  * Serves `handler` on host:port. On a loopback host the Host header is checked too, so a web page cannot
  * reach the server through DNS rebinding.
  */
-export async function listen(handler: FetchHandler, options: { host?: string; port?: number } = {}): Promise<LocalServer> {
+export async function listen(handler: FetchHandler, options: { host?: string; port?: number; admission?: AdmissionLimits } = {}): Promise<LocalServer> {
   const host = options.host ?? '127.0.0.1';
   const loopback = ['127.0.0.1', 'localhost', '::1'].includes(host);
+  const admission = new Admission(options.admission ?? localAdmissionLimits(6 * 1024 * 1024));
   const server = createServer((req, res) => {
+    const release = admission.tryAdmit(bodyOf(req));
+    if (!release) {
+      // Refused before a byte of the body is read; node discards the unread body once the answer is sent.
+      void writeWebResponse(res, busy(req.url ?? '/'));
+      return;
+    }
     const controller = new AbortController();
     res.on('close', () => {
+      release();
       if (!res.writableFinished) controller.abort();
     });
     const origin = `http://${req.headers.host ?? host}`;

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
+import { BodyTooLarge, readTextCapped } from '../http/body.js';
 import { StoreError, type AccountStore } from '../store/account-store.js';
 import type { OAuthStore } from '../store/oauth-store.js';
 import type { Logger } from '../observability/logger.js';
@@ -467,11 +468,12 @@ function isJson(request: Request): boolean {
 }
 
 async function readBody(request: Request): Promise<string> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_FORM_BYTES) throw new OAuthError('invalid_request', `The body is larger than ${MAX_FORM_BYTES} bytes.`);
-  const text = await request.text();
-  if (Buffer.byteLength(text) > MAX_FORM_BYTES) throw new OAuthError('invalid_request', `The body is larger than ${MAX_FORM_BYTES} bytes.`);
-  return text;
+  try {
+    return await readTextCapped(request, MAX_FORM_BYTES);
+  } catch (err) {
+    if (err instanceof BodyTooLarge) throw new OAuthError('invalid_request', err.message, 413);
+    throw err;
+  }
 }
 
 /** A form body; with `strict`, anything but application/x-www-form-urlencoded is an invalid_request. */

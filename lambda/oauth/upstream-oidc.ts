@@ -7,6 +7,7 @@
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import * as z from 'zod';
 import { challengeFor } from '../crypto/pkce.js';
+import { trimTrailingSlashes } from '../http/path.js';
 
 export interface UpstreamIdentity {
   issuer: string;
@@ -141,14 +142,14 @@ export class OidcProvider implements IdentityProvider {
   }
 
   private async load(): Promise<{ doc: Discovery; jwks: JWTVerifyGetKey }> {
-    const issuer = this.options.issuer.replace(/\/+$/, '');
+    const issuer = trimTrailingSlashes(this.options.issuer);
     const res = await this.fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(this.timeoutMs) }).catch(() => {
       throw new IdentityError('the identity provider is unreachable');
     });
     if (!res.ok) throw new IdentityError(`the identity provider's discovery failed (HTTP ${res.status})`);
     const doc = Discovery.safeParse(await res.json().catch(() => undefined));
     if (!doc.success) throw new IdentityError("the identity provider's discovery document is invalid");
-    if (doc.data.issuer.replace(/\/+$/, '') !== issuer) throw new IdentityError("the identity provider's issuer does not match the configuration");
+    if (trimTrailingSlashes(doc.data.issuer) !== issuer) throw new IdentityError("the identity provider's issuer does not match the configuration");
     const jwks = createRemoteJWKSet(new URL(doc.data.jwks_uri), { timeoutDuration: this.timeoutMs, [customFetch]: this.fetch });
     return { doc: doc.data, jwks };
   }

@@ -7,6 +7,7 @@
  */
 import * as z from 'zod';
 import { challengeFor } from '../crypto/pkce.js';
+import { trimTrailingSlashes } from '../http/path.js';
 
 export class KeyExchangeError extends Error {
   override readonly name = 'KeyExchangeError';
@@ -42,7 +43,7 @@ export function openRouterAuthorizeUrl(options: OpenRouterAuthOptions, callbackU
 }
 
 export async function exchangeOpenRouterCode(options: OpenRouterAuthOptions, code: string, verifier: string): Promise<string> {
-  const res = await (options.fetch ?? fetch)(`${options.baseUrl.replace(/\/+$/, '')}/auth/keys`, {
+  const res = await (options.fetch ?? fetch)(`${trimTrailingSlashes(options.baseUrl)}/auth/keys`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify({ code, code_verifier: verifier, code_challenge_method: 'S256' }),
@@ -62,7 +63,7 @@ export async function exchangeOpenRouterCode(options: OpenRouterAuthOptions, cod
  */
 export async function deleteProvisionedKey(options: OpenRouterAuthOptions, managementKey: string, hash: string): Promise<void> {
   if (!KeyHash.safeParse(hash).success) throw new KeyExchangeError('the stored key hash is malformed');
-  const res = await (options.fetch ?? fetch)(`${options.baseUrl.replace(/\/+$/, '')}/keys/${encodeURIComponent(hash)}`, {
+  const res = await (options.fetch ?? fetch)(`${trimTrailingSlashes(options.baseUrl)}/keys/${encodeURIComponent(hash)}`, {
     method: 'DELETE',
     headers: { Accept: 'application/json', Authorization: `Bearer ${managementKey}` },
     signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
@@ -75,7 +76,7 @@ export async function deleteProvisionedKey(options: OpenRouterAuthOptions, manag
 
 /** Creates a key for one user with the operator's management key (which is never the user's). */
 export async function createProvisionedKey(options: OpenRouterAuthOptions, managementKey: string, details: { name: string; limitUsd?: number }): Promise<ProvisionedKey> {
-  const res = await (options.fetch ?? fetch)(`${options.baseUrl.replace(/\/+$/, '')}/keys`, {
+  const res = await (options.fetch ?? fetch)(`${trimTrailingSlashes(options.baseUrl)}/keys`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json', Authorization: `Bearer ${managementKey}` },
     body: JSON.stringify({ name: details.name.slice(0, 100), ...(details.limitUsd !== undefined ? { limit: details.limitUsd } : {}) }),

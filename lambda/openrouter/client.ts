@@ -3,6 +3,7 @@
  * never retried; idempotent reads (catalog, endpoints, generation, key) retry with jittered backoff inside
  * a total time budget.
  */
+import { trimTrailingSlashes } from '../http/path.js';
 import { StreamAggregator, type Delta, type Generated } from './aggregate.js';
 import { UpstreamError, errorFromResponse } from './errors.js';
 import { ChatChunk, ChatResult, CompletionResult, EndpointList, Generation, KeyInfo, Model, ModelList } from './schemas.js';
@@ -45,7 +46,7 @@ export class OpenRouterClient {
 
   constructor(private readonly options: OpenRouterClientOptions) {
     this.fetchImpl = options.fetch ?? fetch;
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.baseUrl = trimTrailingSlashes(options.baseUrl);
   }
 
   chat(body: RequestBody, options: GenerateOptions = {}): Promise<Generated> {

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { decimalString } from '../catalog/pricing.js';
+import { MAX_JSON_DEPTH, jsonDepthWithin } from '../http/json-depth.js';
 import { advertiseAs } from './advertised.js';
 
 /*
@@ -148,7 +149,10 @@ export const Message = advertiseAs(z.discriminatedUnion('role', [
   required: ['role'],
 });
 
-const JsonObject = z.record(z.string(), z.unknown());
+// Free-form JSON is bounded in depth: a value nested 100,000 deep parses, but serialising it upstream throws.
+const JsonObject = z
+  .record(z.string(), z.unknown())
+  .refine((value) => jsonDepthWithin(value, MAX_JSON_DEPTH), `nested more than ${MAX_JSON_DEPTH} levels deep; flatten it (a JSON Schema rarely needs more than a few levels)`);
 
 export const FunctionTool = advertiseAs(z.strictObject({
   type: z.literal('function'),

@@ -181,3 +181,13 @@ test('a build started at module load that fails is retried by the first request,
   await new Promise((resolve) => setImmediate(resolve));
   expect(unhandled).toEqual([]);
 });
+
+test('paths with a million slashes are classified in linear time while the app is unavailable', async () => {
+  // Attack: /\/+$/ tried from every slash of a run that is followed by another character, failing each time —
+  // quadratic, ~70-190 ms of CPU for 15,000 slashes, minutes for a million; the trim is one backwards scan now.
+  fake.mode = 'deny';
+  const res = await toolsList(instance([]), `/${'/'.repeat(1_000_000)}x`);
+  expect(res.status).toBe(503);
+  expect(JSON.parse(res.body)).toMatchObject({ error: 'temporarily_unavailable' });
+  expectUnavailable(await toolsList(instance([]), `/mcp${'/'.repeat(1_000_000)}`));
+});

@@ -57,6 +57,14 @@ describe('routing and methods', () => {
     const res = await h.fetch('http://127.0.0.1/mcp/', { method: 'POST', headers: { ...MCP_HEADERS, Authorization: `Bearer ${h.alice.token}` }, body: listTools });
     expect(res.status).toBe(200);
   });
+
+  test('a million slashes before a last segment are routed in linear time (a backtracking trim took minutes)', async () => {
+    // /\/+$/ tried from every slash of the run and failed at the "x" each time: quadratic in the run's length.
+    const res = await h.fetch(`http://127.0.0.1/${'/'.repeat(1_000_000)}x`, { method: 'POST', headers: MCP_HEADERS, body: listTools });
+    expect(res.status).toBe(404);
+    const slashes = await h.fetch(`http://127.0.0.1/mcp${'/'.repeat(1_000_000)}`, { method: 'POST', headers: { ...MCP_HEADERS, Authorization: `Bearer ${h.alice.token}` }, body: listTools });
+    expect(slashes.status).toBe(200);
+  });
 });
 
 describe('authentication', () => {

@@ -168,16 +168,16 @@ describe('authorization_code', () => {
     await tokensOf(await exchange(h, c));
   });
 
-  test('a body over 16 KiB, or one declaring it, is invalid_request', async () => {
+  test('a body over 16 KiB, or one declaring it, is invalid_request with 413', async () => {
     const c = await code();
     const padded = new URLSearchParams({ grant_type: 'authorization_code', code: c.code, redirect_uri: c.redirectUri, code_verifier: c.verifier, client_id: pub.client_id, pad: 'x'.repeat(17 * 1024) });
     const big = await unchanged(h, () => h.fetch(`${ORIGIN}/oauth/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: padded.toString() }));
-    await expectOAuthError(big, 400, 'invalid_request');
+    await expectOAuthError(big, 413, 'invalid_request');
     const honest = new URLSearchParams({ grant_type: 'authorization_code', code: c.code, redirect_uri: c.redirectUri, code_verifier: c.verifier, client_id: pub.client_id }).toString();
     const declared = await unchanged(h, () =>
       h.fetch(`${ORIGIN}/oauth/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(64 * 1024) }, body: honest }),
     );
-    await expectOAuthError(declared, 400, 'invalid_request');
+    await expectOAuthError(declared, 413, 'invalid_request');
     await tokensOf(await exchange(h, c));
   });
 
