@@ -13,6 +13,7 @@ import { createLogger } from '../observability/logger.js';
 import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { openLocalStore } from './local-store.js';
 import { listen } from './node-adapter.js';
+import { startupFailureLine, startupSettings } from './startup-failure.js';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8787);
@@ -66,6 +67,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`${startupFailureLine(err, startupSettings(process.env))}\n`);
   process.exit(1);
 });
