@@ -284,7 +284,8 @@ export class AccountStore implements Authenticator {
 
   /**
    * For an OAuth access token presented back (revocation): its grant and client when the token is genuine. Unlike
-   * authenticate() it has no side effects (no last-used stamp) and also answers for an expired token.
+   * authenticate() it stamps nothing (no last-used time; only a legacy MAC is upgraded, as on any verification) and also
+   * answers for an expired token.
    */
   async verifiedTokenGrant(token: string): Promise<{ grantId: string; clientId: string } | undefined> {
     const parsed = parseToken(token);

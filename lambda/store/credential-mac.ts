@@ -7,8 +7,7 @@
  * conditional update (only if the MAC is still the legacy one), so from then on a rewrite of any claim fails.
  */
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { DerivedKeys } from '../crypto/secrets.js';
-import { boundCredentialMac, isBoundMac, verifyBoundCredentialMac, verifyTokenSecret, type CredentialClaims } from '../crypto/secrets.js';
+import { boundCredentialMac, isBoundMac, verifyBoundCredentialMac, verifyTokenSecret, type CredentialClaims, type DerivedKeys } from '../crypto/secrets.js';
 
 export interface StoredCredential {
   /** Which kind of record ("token", "refresh"): part of the MAC, so one kind's MAC never verifies as another. */

@@ -213,6 +213,23 @@ describe('credentials stored before MACs were bound', () => {
     expect(await oauth.getRefreshToken(refresh)).toBeUndefined();
   });
 
+  test('after a secret rotation, a legacy token is upgraded under the version it was written with', async () => {
+    const v1 = JSON.parse(newSecretString()) as { v1: string };
+    const old = parseKeyring(JSON.stringify({ current: 'v1', v1: v1.v1 }));
+    const rotated = parseKeyring(JSON.stringify({ current: 'v2', v1: v1.v1, v2: randomBytes(48).toString('base64url') }));
+    const before = new AccountStore({ client: dynamo.client, tableName: dynamo.tableName, keyring: old });
+    const after = new AccountStore({ client: dynamo.client, tableName: dynamo.tableName, keyring: rotated });
+    const t = await before.issueToken(mallory.userId);
+    await rewrite(keys.token(t.info.tokenId), { hash: hashTokenSecret(old.current.tokenHmacKey, t.info.tokenId, parseToken(t.token)!.secret) });
+    expect((await after.authenticate(t.token))?.userId).toBe(mallory.userId);
+    expect(await item(keys.token(t.info.tokenId))).toMatchObject({ keyVersion: 'v1', hash: expect.stringMatching(/^b1\./) });
+    // An instance still on the old secret verifies the upgraded MAC too (rolling deploys).
+    expect((await before.authenticate(t.token))?.userId).toBe(mallory.userId);
+    await rewrite(keys.token(t.info.tokenId), { userId: alice.userId });
+    expect(await after.authenticate(t.token)).toBeUndefined();
+    await Promise.all([before.settle(), after.settle()]);
+  });
+
   test('concurrent first uses of a legacy token all succeed and leave one bound MAC', async () => {
     const t = await store.issueToken(mallory.userId);
     await rewrite(keys.token(t.info.tokenId), { hash: legacy(t.info.tokenId, t.token) });
