@@ -48,7 +48,11 @@ export function guardTable(server: Server, tableKey: string): void {
   });
 }
 
-/** A DynamoDB-shaped 403 (the SDK reports it as UnrecognizedClientException), with no CORS headers, and no body read. */
+/**
+ * A DynamoDB-shaped 403 (the SDK reports it as UnrecognizedClientException), with no CORS headers. `Connection: close`
+ * makes Node close the socket once the answer is flushed, so a refused request's body is never read beyond what is
+ * already in flight.
+ */
 function refuse(req: IncomingMessage, res: ServerResponse): void {
   const body = JSON.stringify({
     __type: 'com.amazon.coral.service#UnrecognizedClientException',

@@ -4,6 +4,7 @@
  * must answer only this server and the `ormcp` CLI (which read the per-run key from the 0600 file in the data dir).
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -68,6 +69,28 @@ describe('another local process with a plain DynamoDB client', () => {
       expect(res.status).toBe(403);
       expect(await res.json()).toEqual({ __type: expect.stringMatching(/#UnrecognizedClientException$/), message: expect.any(String) });
     }
+  });
+
+  test('a refused request cannot stream an unbounded body into the server: the connection is cut', async () => {
+    const url = new URL(endpoint);
+    const CHUNKS = 1024; // 64 MiB in 64 KiB chunks, far more than socket buffers hold
+    const sent = await new Promise<number>((resolveSent) => {
+      const req = request({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers: { 'Content-Type': 'application/x-amz-json-1.0' } });
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      let n = 0;
+      req.on('response', (res) => res.resume());
+      req.on('error', () => undefined);
+      req.on('close', () => resolveSent(n));
+      const pump = () => {
+        while (n < CHUNKS && !req.destroyed) {
+          n++;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    expect(sent).toBeLessThan(1024);
   });
 });
 
