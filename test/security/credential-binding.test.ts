@@ -14,6 +14,7 @@ import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.
 import { AccountStore, type Grant } from '../../lambda/store/account-store.js';
 import { OAuthStore } from '../../lambda/store/oauth-store.js';
 import { keys } from '../../lambda/store/schema.js';
+import { connectV2, startHarness, textOf } from '../support/harness.js';
 
 let dynamo: LocalDynamo;
 let attacker: DynamoDBDocumentClient;
@@ -236,5 +237,35 @@ describe('credentials stored before MACs were bound', () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => store.authenticate(t.token)));
     expect(results.map((r) => r?.userId)).toEqual(Array(5).fill(mallory.userId));
     expect((await item(keys.token(t.info.tokenId))).hash).toMatch(/^b1\./);
+  });
+});
+
+describe('end to end on /mcp', () => {
+  test("a token re-homed to another user is a 401 and never reaches OpenRouter with that user's key", async () => {
+    const h = await startHarness();
+    try {
+      const raw = DynamoDBDocumentClient.from(
+        new DynamoDBClient({ endpoint: h.dynamo.endpoint, region: 'local', credentials: { accessKeyId: 'attacker', secretAccessKey: 'attacker' } }),
+      );
+      // Bob's token works as bob.
+      const asBob = await connectV2(h.bob.token, { fetch: h.fetch });
+      const chat = await asBob.callTool({ name: 'send_chat_completion_request', arguments: { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'hi' }] } });
+      expect(textOf(chat)).toContain('Echo: hi');
+      expect(h.fake.calls('/chat/completions').at(-1)!.apiKey).toBe(h.bob.openRouterKey);
+      await asBob.close();
+      // Bob rewrites his token's item to point at alice.
+      await raw.send(new UpdateCommand({ TableName: h.dynamo.tableName, Key: keys.token(h.bob.tokenId), UpdateExpression: 'SET userId = :a', ExpressionAttributeValues: { ':a': h.alice.id } }));
+      const res = await h.fetch('http://127.0.0.1/mcp', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': '2025-06-18', Authorization: `Bearer ${h.bob.token}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'send_chat_completion_request', arguments: { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'as alice' }] } } }),
+      });
+      await res.text();
+      expect(res.status).toBe(401);
+      expect(h.fake.calls('/chat/completions').some((c) => c.apiKey === h.alice.openRouterKey)).toBe(false);
+      raw.destroy();
+    } finally {
+      await h.close();
+    }
   });
 });
