@@ -38,7 +38,9 @@ export interface IssuedToken {
   token: string;
   /** Public lookup id, safe to show and log. */
   tokenId: string;
-  /** HMAC of the secret part: the only thing stored. */
+  /** The secret part, for computing the stored bound MAC (`boundCredentialMac`); never stored itself. */
+  secret: string;
+  /** Legacy MAC of the secret part (id and secret only): what was stored before MACs were bound to claims. */
   hash: string;
 }
 
@@ -46,7 +48,7 @@ export interface IssuedToken {
 export function issueToken(hmacKey: Buffer, prefix: TokenPrefix = 'ormcp'): IssuedToken {
   const tokenId = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
-  return { token: `${prefix}_${tokenId}_${secret}`, tokenId, hash: hashTokenSecret(hmacKey, tokenId, secret) };
+  return { token: `${prefix}_${tokenId}_${secret}`, tokenId, secret, hash: hashTokenSecret(hmacKey, tokenId, secret) };
 }
 
 /** Split a bearer token into its public id and secret; undefined for anything not shaped like ours. */
@@ -65,9 +67,45 @@ export function lookupDigest(hmacKey: Buffer, kind: string, value: string): stri
   return createHmac('sha256', hmacKey).update(`${kind}:${value}`).digest('base64url');
 }
 
+/**
+ * The legacy MAC form (`hashTokenSecret`, over the id and secret only). Items written before bound MACs existed
+ * are verified with it once and then upgraded (see `boundCredentialMac`).
+ */
 export function verifyTokenSecret(hmacKey: Buffer, tokenId: string, secret: string, storedHash: string): boolean {
-  const expected = Buffer.from(hashTokenSecret(hmacKey, tokenId, secret));
-  const stored = Buffer.from(storedHash);
+  return equalDigests(hashTokenSecret(hmacKey, tokenId, secret), storedHash);
+}
+
+/** What a stored credential grants, as its item says: every field a table write could change to move or widen it. */
+export type CredentialClaims = Readonly<Record<string, string | undefined>>;
+
+/** Bound MACs carry this prefix; a legacy MAC is bare base64url (no dot), so the two forms never collide. */
+const BOUND_MAC_PREFIX = 'b1.';
+
+/**
+ * The MAC of a stored credential bound to what it grants: the secret, the credential's own id and kind of record,
+ * and every claim (user, kind, grant, audience, client, expiry...). Rewriting any claim in the table, or copying
+ * the MAC onto another item, makes it fail. The encoding is unambiguous (JSON of sorted pairs, absent = null), so
+ * no two claim sets share an input.
+ */
+export function boundCredentialMac(hmacKey: Buffer, record: string, id: string, secret: string, claims: CredentialClaims): string {
+  const pairs = Object.keys(claims)
+    .sort()
+    .map((k) => [k, claims[k] ?? null]);
+  const mac = createHmac('sha256', hmacKey).update(JSON.stringify(['ormcp/bound-credential/v1', record, id, secret, pairs])).digest('base64url');
+  return `${BOUND_MAC_PREFIX}${mac}`;
+}
+
+export function isBoundMac(storedMac: string): boolean {
+  return storedMac.startsWith(BOUND_MAC_PREFIX);
+}
+
+export function verifyBoundCredentialMac(hmacKey: Buffer, record: string, id: string, secret: string, claims: CredentialClaims, storedMac: string): boolean {
+  return equalDigests(boundCredentialMac(hmacKey, record, id, secret, claims), storedMac);
+}
+
+function equalDigests(expectedDigest: string, storedDigest: string): boolean {
+  const expected = Buffer.from(expectedDigest);
+  const stored = Buffer.from(storedDigest);
   return expected.length === stored.length && timingSafeEqual(expected, stored);
 }
 

@@ -2,10 +2,13 @@
  * The account store on embedded DynamoDB (dynalite) under the local data dir. LevelDB allows one process
  * per directory, so the process that opens it (normally `npm start`) advertises its endpoint in the data
  * dir and others (the `ormcp` CLI) talk to that running instance instead of opening the files themselves.
+ * The table only answers requests carrying a per-run key (table-guard.ts), advertised with the endpoint in a
+ * 0600 file inside the data dir, so only processes that can read the data dir can reach it.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import * as z from 'zod';
 import type { Logger } from '../observability/logger.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { AccountStore } from '../store/account-store.js';
@@ -13,6 +16,7 @@ import { documentClient } from '../store/dynamo.js';
 import { OAuthStore } from '../store/oauth-store.js';
 import { startLocalDynamo } from './dynalite.js';
 import { loadOrCreateLocalKeyring } from './secret-file.js';
+import { newTableKey, sendTableKey } from './table-guard.js';
 
 export interface LocalStore {
   store: AccountStore;
@@ -22,6 +26,10 @@ export interface LocalStore {
 }
 
 const TABLE_NAME = 'ormcp';
+
+/** What `dynamodb-endpoint` holds: where the running table is, and the per-run key it requires. */
+const Advertised = z.object({ endpoint: z.string().regex(/^http:\/\/127\.0\.0\.1:\d+$/), tableKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
+type Advertised = z.infer<typeof Advertised>;
 
 export async function openLocalStore(dataDir: string, options: { logger?: Logger; advertise?: boolean } = {}): Promise<LocalStore> {
   const keyring = loadOrCreateLocalKeyring(dataDir);
@@ -42,8 +50,9 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   }
   const dbPath = join(dataDir, 'dynamodb');
   mkdirSync(dbPath, { recursive: true, mode: 0o700 });
-  const dynamo = await startLocalDynamo({ path: dbPath, tableName: TABLE_NAME });
-  if (options.advertise) writeFileSync(endpointFile, dynamo.endpoint, { mode: 0o600 });
+  const tableKey = newTableKey();
+  const dynamo = await startLocalDynamo({ path: dbPath, tableName: TABLE_NAME, tableKey });
+  if (options.advertise) advertise(endpointFile, { endpoint: dynamo.endpoint, tableKey });
   const store = new AccountStore({ client: dynamo.client, tableName: dynamo.tableName, keyring, ...(options.logger ? { logger: options.logger } : {}) });
   return {
     store,
@@ -57,12 +66,27 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   };
 }
 
+/** Writes the advertisement afresh, so it is 0600 even where an older file had looser permissions. */
+function advertise(endpointFile: string, advertised: Advertised): void {
+  rmSync(endpointFile, { force: true });
+  writeFileSync(endpointFile, `${JSON.stringify(advertised)}\n`, { mode: 0o600, flag: 'wx' });
+}
+
+function readAdvertised(endpointFile: string): Advertised | undefined {
+  try {
+    return Advertised.parse(JSON.parse(readFileSync(endpointFile, 'utf8')));
+  } catch {
+    return undefined; // absent, or left by an older version: treated as no running server
+  }
+}
+
 /** A client for the dynalite another local process advertises, if it answers. */
 async function reachable(endpointFile: string): Promise<DynamoDBClient | undefined> {
   if (!existsSync(endpointFile)) return undefined;
-  const endpoint = readFileSync(endpointFile, 'utf8').trim();
-  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(endpoint)) return undefined;
-  const client = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const advertised = readAdvertised(endpointFile);
+  if (!advertised) return undefined;
+  const client = new DynamoDBClient({ endpoint: advertised.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  sendTableKey(client, advertised.tableKey);
   try {
     await client.send(new ListTablesCommand({}), { abortSignal: AbortSignal.timeout(1_000) });
     return client;

@@ -14,9 +14,9 @@ import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { startLocalIdentityProvider, type LocalIdentityProvider } from './local-idp.js';
 import { LocalPasswords } from './local-passwords.js';
 import { openLocalStore } from './local-store.js';
-import { startupErrorLine } from './startup-error.js';
 import { listen, localAdmissionLimits } from './node-adapter.js';
 import { writeServerUrl } from './server-url.js';
+import { startupFailureLine, startupSettings } from './startup-failure.js';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8787);
@@ -81,6 +81,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${startupErrorLine(err, { port: process.env.PORT ?? '8787', dataDir: resolve(process.env.ORMCP_DATA_DIR ?? '.ormcp') })}\n`);
+  process.stderr.write(`${startupFailureLine(err, startupSettings(process.env))}\n`);
   process.exit(1);
 });

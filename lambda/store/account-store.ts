@@ -7,8 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { decryptForUser, encryptForUser, issueToken, parseToken, verifyTokenSecret } from '../crypto/secrets.js';
+import { boundCredentialMac, decryptForUser, encryptForUser, issueToken, parseToken, type CredentialClaims, type DerivedKeys } from '../crypto/secrets.js';
 import type { Logger } from '../observability/logger.js';
+import { checkCredentialMac, upgradeLegacyMac, type StoredCredential } from './credential-mac.js';
 import { TABLE, keys } from './schema.js';
 
 export interface User {
@@ -66,6 +67,7 @@ const STALE_CLAIM_MS = 5 * 60_000;
 
 /** The stored token: the listable fields plus what verification needs (never listed). */
 interface TokenItem extends TokenInfo {
+  /** The MAC bound to the token's claims (tokenClaims); a legacy item holds the MAC of `tokenId.secret` only. */
   hash: string;
   keyVersion: string;
   /** OAuth access tokens: the resource they are for, and the grant whose revocation ends them. */
@@ -391,10 +393,9 @@ export class AccountStore implements Authenticator {
     if (grant && grant.userId !== userId) throw new StoreError('invalid_input', 'the grant belongs to another user');
     const issued = issueToken(this.keyring.current.tokenHmacKey);
     const createdAt = this.now().toISOString();
-    const item: TokenItem = {
+    const fields: Omit<TokenItem, 'hash'> = {
       tokenId: issued.tokenId,
       userId,
-      hash: issued.hash,
       keyVersion: this.keyring.currentVersion,
       label,
       kind: grant ? 'oauth' : 'personal',
@@ -402,6 +403,7 @@ export class AccountStore implements Authenticator {
       ...(options.expiresAt ? { expiresAt: options.expiresAt.toISOString() } : {}),
       ...(grant ? { audience: grant.audience, grantId: grant.grantId, clientId: grant.clientId } : {}),
     };
+    const item: TokenItem = { ...fields, hash: boundCredentialMac(this.keyring.current.tokenHmacKey, TOKEN_RECORD, issued.tokenId, issued.secret, tokenClaims(fields)) };
     // A token written for a user removed at the same moment never authenticates: authenticate() needs the user.
     if (!(await this.getUserItem(userId))) throw new StoreError('no_such_user', 'no such user');
     await this.db.send(
@@ -428,13 +430,14 @@ export class AccountStore implements Authenticator {
 
   /**
    * For an OAuth access token presented back (revocation): its grant and client when the token is genuine. Unlike
-   * authenticate() it has no side effects (no last-used stamp) and also answers for an expired token.
+   * authenticate() it stamps nothing (no last-used time; only a legacy MAC is upgraded, as on any verification) and also
+   * answers for an expired token.
    */
   async verifiedTokenGrant(token: string): Promise<{ grantId: string; clientId: string } | undefined> {
     const parsed = parseToken(token);
     const item = parsed ? await this.getTokenItem(parsed.tokenId) : undefined;
     const k = item ? this.keyring.get(item.keyVersion) : undefined;
-    if (!parsed || !item?.grantId || !item.clientId || !k || !verifyTokenSecret(k.tokenHmacKey, parsed.tokenId, parsed.secret, item.hash)) return undefined;
+    if (!parsed || !item?.grantId || !item.clientId || !k || !(await this.verifyTokenMac(item, parsed.secret, k))) return undefined;
     return { grantId: item.grantId, clientId: item.clientId };
   }
 
@@ -588,12 +591,13 @@ export class AccountStore implements Authenticator {
       this.options.logger?.warn('token written under a secret version no longer in the secret', { token_id: item.tokenId, key_version: item.keyVersion });
       return undefined;
     }
-    if (!verifyTokenSecret(keysForToken.tokenHmacKey, parsed.tokenId, parsed.secret, item.hash)) return undefined;
+    if (!(await this.verifyTokenMac(item, parsed.secret, keysForToken))) return undefined;
     const now = this.now();
     if (item.expiresAt && Date.parse(item.expiresAt) <= now.getTime()) return undefined;
     const [user, grant] = await Promise.all([this.getUserItem(item.userId), item.grantId ? this.getGrant(item.grantId) : undefined]);
     if (!user) return undefined;
-    if (item.grantId && (!grant || grant.revokedAt)) return undefined;
+    // The token's own claims are MAC-bound; a grant rewritten to another user or client must not vouch for it.
+    if (item.grantId && (!grant || grant.revokedAt || grant.userId !== item.userId || grant.clientId !== item.clientId)) return undefined;
     this.touch(item, now);
     const openRouterKey = this.decryptKey(user);
     return {
@@ -603,6 +607,19 @@ export class AccountStore implements Authenticator {
       ...(item.expiresAt ? { expiresAt: item.expiresAt } : {}),
       ...(item.audience ? { audience: item.audience } : {}),
     };
+  }
+
+  /**
+   * Whether the presented secret and the item's claims match the item's MAC. A legacy MAC (id and secret only)
+   * passes once and is upgraded in place to the bound form; when a concurrent request upgraded it first, the
+   * fresh item is checked in its bound form (never the legacy one again).
+   */
+  private async verifyTokenMac(item: TokenItem, secret: string, k: DerivedKeys): Promise<boolean> {
+    const verdict = checkCredentialMac(k, tokenCredential(item, secret));
+    if (verdict !== 'legacy') return verdict === 'bound';
+    if (await upgradeLegacyMac(this.db, this.table, keys.token(item.tokenId), 'hash', k, tokenCredential(item, secret))) return true;
+    const fresh = await this.getTokenItem(item.tokenId);
+    return Boolean(fresh && fresh.keyVersion === item.keyVersion && checkCredentialMac(k, tokenCredential(fresh, secret)) === 'bound');
   }
 
   /** The user's key, or undefined when none is stored or it cannot be decrypted (then the user must set it again). */
@@ -675,6 +692,17 @@ export class AccountStore implements Authenticator {
     } while (start);
     return items;
   }
+}
+
+const TOKEN_RECORD = 'token';
+
+/** Everything a token item says it grants: bound into its MAC, so a table write cannot move or widen it. */
+function tokenClaims(item: Omit<TokenItem, 'hash'>): CredentialClaims {
+  return { userId: item.userId, kind: item.kind, grantId: item.grantId, audience: item.audience, clientId: item.clientId, expiresAt: item.expiresAt };
+}
+
+function tokenCredential(item: TokenItem, secret: string): StoredCredential {
+  return { record: TOKEN_RECORD, id: item.tokenId, secret, claims: tokenClaims(item), mac: item.hash };
 }
 
 function toUser(item: UserItem): User {

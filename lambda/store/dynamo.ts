@@ -1,5 +1,6 @@
 /** DynamoDB plumbing shared by every host: a client with bounded time per call, the document client and the table definition. */
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { boundedRequests, type RequestTimeouts } from '../aws/request-handler.js';
 import { TABLE } from './schema.js';
@@ -24,8 +25,42 @@ export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-/** The same key schema the CDK stack creates (for the embedded DynamoDB). */
-export async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
+/**
+ * The same key schema the CDK stack creates (for the embedded DynamoDB), ready for use when this returns. DynamoDB
+ * (and dynalite) answer CreateTable while the table is still CREATING, and a request in that window fails with
+ * "Requested resource not found" — on a first start that was the first query.
+ */
+export async function createTable(client: DynamoDBClient, tableName: string, wait: ActiveWait = ACTIVE_WAIT): Promise<void> {
+  await requestTable(client, tableName);
+  await waitUntilActive(client, tableName, wait);
+}
+
+export interface ActiveWait {
+  attempts: number;
+  intervalMs: number;
+}
+
+/**
+ * Polls often and briefly: dynalite turns a table ACTIVE within milliseconds (its LevelDB write), and a first start
+ * should not wait the SDK table waiter's whole-second delays. Bounded: about 10 s in all.
+ */
+const ACTIVE_WAIT: ActiveWait = { attempts: 500, intervalMs: 20 };
+
+export class TableNotReadyError extends Error {
+  override readonly name = 'TableNotReadyError';
+}
+
+/** Returns once the table and every index are ACTIVE; throws TableNotReadyError after `wait.attempts` looks. */
+export async function waitUntilActive(client: DynamoDBClient, tableName: string, wait: ActiveWait = ACTIVE_WAIT): Promise<void> {
+  for (let attempt = 0; attempt < wait.attempts; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE' && (Table.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE')) return;
+    await sleep(wait.intervalMs);
+  }
+  throw new TableNotReadyError(`the table "${tableName}" did not become ACTIVE after ${wait.attempts} checks`);
+}
+
+async function requestTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
     await client.send(
       new CreateTableCommand({

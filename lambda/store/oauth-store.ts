@@ -7,8 +7,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Keyring } from '../crypto/keyring.js';
-import { issueToken, lookupDigest, parseToken, verifyTokenSecret } from '../crypto/secrets.js';
+import { boundCredentialMac, issueToken, lookupDigest, parseToken, verifyBoundCredentialMac, type CredentialClaims } from '../crypto/secrets.js';
 import { isConditionFailure } from './account-store.js';
+import { checkCredentialMac, upgradeLegacyMac, type StoredCredential } from './credential-mac.js';
 import { TABLE, keys } from './schema.js';
 
 export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
@@ -131,13 +132,19 @@ export class OAuthStore {
 
   // ---- authorization codes -----------------------------------------------------------------------
 
-  /** Stores a code's context and returns the code (only its digest is kept). */
+  /**
+   * Stores a code's context and returns the code. Only its digest is kept, with a MAC over the code and everything
+   * it will grant (user, client, redirect URI, PKCE challenge, resource, scope, expiry), so a table write cannot
+   * re-home or widen it.
+   */
   async createCode(record: Omit<CodeRecord, 'redeemedAt' | 'grantId'>): Promise<string> {
     const code = randomBytes(32).toString('base64url');
+    const digest = this.codeDigest(code);
+    const binding = boundCredentialMac(this.keyring.current.tokenHmacKey, CODE_RECORD, digest, code, codeClaims(record));
     await this.db.send(
       new PutCommand({
         TableName: this.table,
-        Item: { ...keys.authorizationCode(this.codeDigest(code)), type: 'oauth-code', ...record, [TABLE.ttlAttribute]: Math.floor(Date.parse(record.expiresAt) / 1000) + KEEP_AFTER_END_SECONDS },
+        Item: { ...keys.authorizationCode(digest), type: 'oauth-code', ...record, binding, [TABLE.ttlAttribute]: Math.floor(Date.parse(record.expiresAt) / 1000) + KEEP_AFTER_END_SECONDS },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -146,8 +153,13 @@ export class OAuthStore {
 
   async getCode(code: string): Promise<CodeRecord | undefined> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(code)) return undefined;
-    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.authorizationCode(this.codeDigest(code)), ConsistentRead: true }));
-    return res.Item ? toCode(res.Item) : undefined;
+    const digest = this.codeDigest(code);
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.authorizationCode(digest), ConsistentRead: true }));
+    if (!res.Item) return undefined;
+    const record = toCode(res.Item);
+    // A code without a binding predates bound MACs: codes live minutes, so it is refused rather than migrated.
+    const binding = typeof res.Item.binding === 'string' ? res.Item.binding : '';
+    return verifyBoundCredentialMac(this.keyring.current.tokenHmacKey, CODE_RECORD, digest, code, codeClaims(record), binding) ? record : undefined;
   }
 
   /** Marks the code used by `grantId`; false when it was already used (a replay). */
@@ -181,7 +193,7 @@ export class OAuthStore {
           type: 'oauth-refresh',
           tokenId: issued.tokenId,
           ...details,
-          hash: issued.hash,
+          hash: boundCredentialMac(this.keyring.current.tokenHmacKey, REFRESH_RECORD, issued.tokenId, issued.secret, refreshClaims(details)),
           keyVersion: this.keyring.currentVersion,
           [TABLE.ttlAttribute]: Math.floor(Date.parse(details.expiresAt) / 1000) + KEEP_AFTER_END_SECONDS,
         },
@@ -191,22 +203,30 @@ export class OAuthStore {
     return issued.token;
   }
 
-  /** The refresh token's record when the token is genuine (whether or not it was used or expired). */
+  /**
+   * The refresh token's record when the token is genuine and its item's claims are the ones its MAC binds (whether
+   * or not it was used or expired). A legacy MAC passes once and is upgraded in place (see credential-mac.ts).
+   */
   async getRefreshToken(token: string): Promise<RefreshRecord | undefined> {
     const parsed = parseToken(token, 'ormcr');
     if (!parsed) return undefined;
-    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.refreshToken(parsed.tokenId), ConsistentRead: true }));
-    const item = res.Item as (RefreshRecord & { hash: string; keyVersion: string }) | undefined;
+    const item = await this.getRefreshItem(parsed.tokenId);
     const k = item ? this.keyring.get(item.keyVersion) : undefined;
-    if (!item || !k || !verifyTokenSecret(k.tokenHmacKey, parsed.tokenId, parsed.secret, item.hash)) return undefined;
-    return {
-      tokenId: item.tokenId,
-      grantId: item.grantId,
-      clientId: item.clientId,
-      userId: item.userId,
-      expiresAt: item.expiresAt,
-      ...(item.usedAt ? { usedAt: item.usedAt } : {}),
-    };
+    if (!item || !k) return undefined;
+    const verdict = checkCredentialMac(k, refreshCredential(item, parsed.secret));
+    if (verdict === 'invalid') return undefined;
+    if (verdict === 'legacy' && !(await upgradeLegacyMac(this.db, this.table, keys.refreshToken(item.tokenId), 'hash', k, refreshCredential(item, parsed.secret)))) {
+      // Upgraded concurrently: only the bound form counts now.
+      const fresh = await this.getRefreshItem(parsed.tokenId);
+      if (!fresh || fresh.keyVersion !== item.keyVersion || checkCredentialMac(k, refreshCredential(fresh, parsed.secret)) !== 'bound') return undefined;
+      return toRefresh(fresh);
+    }
+    return toRefresh(item);
+  }
+
+  private async getRefreshItem(tokenId: string): Promise<RefreshItem | undefined> {
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.refreshToken(tokenId), ConsistentRead: true }));
+    return res.Item as RefreshItem | undefined;
   }
 
   /** Marks a refresh token used (rotation); false when it already was (a reuse). */
@@ -243,6 +263,40 @@ export class OAuthStore {
     const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.oauthClient(clientId), ConsistentRead: true }));
     return res.Item as ClientItem | undefined;
   }
+}
+
+const CODE_RECORD = 'code';
+const REFRESH_RECORD = 'refresh';
+
+interface RefreshItem extends RefreshRecord {
+  /** MAC bound to refreshClaims; a legacy item holds the MAC of `tokenId.secret` only. */
+  hash: string;
+  keyVersion: string;
+}
+
+/** Everything a code grants, bound into its MAC. */
+function codeClaims(c: Omit<CodeRecord, 'redeemedAt' | 'grantId'>): CredentialClaims {
+  return { clientId: c.clientId, userId: c.userId, redirectUri: c.redirectUri, codeChallenge: c.codeChallenge, resource: c.resource, scope: c.scope, expiresAt: c.expiresAt };
+}
+
+/** Everything a refresh token grants, bound into its MAC. */
+function refreshClaims(r: Omit<RefreshRecord, 'tokenId' | 'usedAt'>): CredentialClaims {
+  return { grantId: r.grantId, clientId: r.clientId, userId: r.userId, expiresAt: r.expiresAt };
+}
+
+function refreshCredential(item: RefreshItem, secret: string): StoredCredential {
+  return { record: REFRESH_RECORD, id: item.tokenId, secret, claims: refreshClaims(item), mac: item.hash };
+}
+
+function toRefresh(item: RefreshItem): RefreshRecord {
+  return {
+    tokenId: item.tokenId,
+    grantId: item.grantId,
+    clientId: item.clientId,
+    userId: item.userId,
+    expiresAt: item.expiresAt,
+    ...(item.usedAt ? { usedAt: item.usedAt } : {}),
+  };
 }
 
 function toClient(item: ClientItem): RegisteredClient {

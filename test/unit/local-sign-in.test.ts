@@ -1,11 +1,10 @@
-/** Pure parts of the local sign-in: password hashing, the failed-login limiter, the startup error line. */
+/** Pure parts of the local sign-in: password hashing, the failed-login limiter, the provider's state. */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { claimsFor, loadOrCreateIdpState } from '../../lambda/local/local-idp-state.js';
 import { hashPassword, verifyPassword } from '../../lambda/local/local-passwords.js';
 import { LoginLimiter } from '../../lambda/local/login-limiter.js';
-import { startupErrorLine } from '../../lambda/local/startup-error.js';
 
 describe('password hashes', () => {
   test('scrypt with its own salt and parameters; verifies only the right password for the right user', async () => {
@@ -51,15 +50,6 @@ describe('failed-login limiter', () => {
     expect(limiter.retryAfterMs(['k999'])).toBe(60_000);
     expect(limiter.retryAfterMs(['k0'])).toBe(0);
   });
-});
-
-test('npm start failures are one actionable line', () => {
-  const where = { port: '8787', dataDir: '/data' };
-  expect(startupErrorLine(Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:8787'), { code: 'EADDRINUSE' }), where)).toBe(
-    'npm start: port 8787 is already in use; stop the other server or start with PORT=<another port>.',
-  );
-  expect(startupErrorLine(new Error('IO error: lock /data/dynamodb/LOCK: already held by process'), where)).toContain('ORMCP_DATA_DIR');
-  expect(startupErrorLine(new Error('Invalid configuration: PORT: bad\nsecond line'), where)).toBe('npm start: Invalid configuration: PORT: bad');
 });
 
 describe('local identity provider state', () => {

@@ -1,4 +1,5 @@
 import {
+  boundCredentialMac,
   decryptForUser,
   deriveKeys,
   encryptForUser,
@@ -6,6 +7,7 @@ import {
   issueToken,
   newServerSecret,
   parseToken,
+  verifyBoundCredentialMac,
   verifyTokenSecret,
 } from '../../lambda/crypto/secrets.js';
 
@@ -210,5 +212,37 @@ describe('encryptForUser / decryptForUser', () => {
     const [v, iv, ct, tag] = encryptForUser(keysA.dataKey, 'user-1', KEY).split('.') as [string, string, string, string];
     const short = Buffer.from(tag, 'base64url').subarray(0, 4).toString('base64url');
     expect(() => decryptForUser(keysA.dataKey, 'user-1', [v, iv, ct, short].join('.'))).toThrow();
+  });
+});
+
+describe('boundCredentialMac', () => {
+  const t = issueToken(keysA.tokenHmacKey);
+  const claims = { userId: 'u-1', kind: 'oauth', grantId: 'g-1', audience: 'https://a.example/mcp', clientId: 'c-1', expiresAt: undefined };
+  const mac = boundCredentialMac(keysA.tokenHmacKey, 'token', t.tokenId, t.secret, claims);
+
+  test('verifies the same secret and claims, in any key order', () => {
+    const reordered = { expiresAt: undefined, clientId: 'c-1', audience: 'https://a.example/mcp', grantId: 'g-1', kind: 'oauth', userId: 'u-1' };
+    expect(verifyBoundCredentialMac(keysA.tokenHmacKey, 'token', t.tokenId, t.secret, reordered, mac)).toBe(true);
+  });
+
+  test.each([
+    ['another user', { ...claims, userId: 'u-2' }],
+    ['another grant', { ...claims, grantId: 'g-2' }],
+    ['another audience', { ...claims, audience: 'https://b.example/mcp' }],
+    ['another kind', { ...claims, kind: 'personal' }],
+    ['an expiry added', { ...claims, expiresAt: '2030-01-01T00:00:00.000Z' }],
+    ['a claim dropped', { userId: 'u-1', kind: 'oauth', grantId: 'g-1', audience: 'https://a.example/mcp' }],
+    ['a value moved between claims', { ...claims, grantId: 'c-1', clientId: 'g-1' }],
+  ])('fails for %s', (_label, changed) => {
+    expect(verifyBoundCredentialMac(keysA.tokenHmacKey, 'token', t.tokenId, t.secret, changed, mac)).toBe(false);
+  });
+
+  test('fails for another record kind, id, secret or key, and never equals the legacy MAC', () => {
+    expect(verifyBoundCredentialMac(keysA.tokenHmacKey, 'refresh', t.tokenId, t.secret, claims, mac)).toBe(false);
+    expect(verifyBoundCredentialMac(keysA.tokenHmacKey, 'token', '0000000000000000', t.secret, claims, mac)).toBe(false);
+    expect(verifyBoundCredentialMac(keysA.tokenHmacKey, 'token', t.tokenId, `${t.secret.slice(0, -1)}${t.secret.endsWith('A') ? 'B' : 'A'}`, claims, mac)).toBe(false);
+    expect(verifyBoundCredentialMac(keysB.tokenHmacKey, 'token', t.tokenId, t.secret, claims, mac)).toBe(false);
+    expect(mac).not.toBe(t.hash);
+    expect(verifyTokenSecret(keysA.tokenHmacKey, t.tokenId, t.secret, mac)).toBe(false);
   });
 });
