@@ -23,7 +23,7 @@ import { spawnCli } from '../cli/support.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
 import { textOf } from '../support/harness.js';
 import { startNpmStart, type NpmStart } from '../support/npm-start.js';
-import { Browser, csrfOf } from '../support/oauth.js';
+import { Browser, csrfOf, hiddenFields } from '../support/oauth.js';
 
 const REDIRECT = 'http://127.0.0.1:45455/oauth/callback';
 const PASSWORD = 'correct horse battery staple';
@@ -191,7 +191,7 @@ test('the SDK client goes from the bare URL through the local sign-in to a tool 
   page = await text(step.response!);
   expect(page).toContain('Allow Local sign-in test client?');
   expect(page).toContain('<strong>local</strong>');
-  const decided = await browser.post(`${url}/oauth/consent`, { csrf: csrfOf(page), decision: 'approve' });
+  const decided = await browser.post(`${url}/oauth/consent`, { ...hiddenFields(page, '/oauth/consent'), decision: 'approve' });
   const callback = new URL(decided.headers.get('location')!);
   expect(callback.origin + callback.pathname).toBe(REDIRECT);
 
