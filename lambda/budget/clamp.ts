@@ -33,12 +33,10 @@ export type ClampResult =
 export function clampMaxTokens(input: ClampInput): ClampResult {
   const { remainingUsd, promptTokensEstimate, promptPricePerToken: pIn, completionPricePerToken: pOut, requestedMaxTokens, modelMaxCompletionTokens } = input;
   const fixed = input.fixedCostUsd ?? 0;
-  const priced = pIn !== null && pOut !== null;
   const completionBound = minDefined(requestedMaxTokens, modelMaxCompletionTokens);
-  const worstOf = (tokens: number | undefined) => (priced && tokens !== undefined ? promptTokensEstimate * pIn + fixed + tokens * pOut : priced && pOut === 0 ? promptTokensEstimate * pIn + fixed : null);
 
-  if (remainingUsd === null) return { ok: true, maxTokens: requestedMaxTokens, clamped: false, worstCaseUsd: worstOf(completionBound) };
-  if (!priced) {
+  if (remainingUsd === null) return { ok: true, maxTokens: requestedMaxTokens, clamped: false, worstCaseUsd: unclampedWorstCase(input, completionBound) };
+  if (pIn === null || pOut === null) {
     return { ok: false, reason: 'unknown_price', message: "This model's price is unknown or variable, so its cost cannot be bounded by your remaining budget. Choose a model with a listed price." };
   }
   const promptCost = promptTokensEstimate * pIn + fixed;
@@ -57,6 +55,15 @@ export function clampMaxTokens(input: ClampInput): ClampResult {
     return { ok: true, maxTokens: requestedMaxTokens, clamped: false, worstCaseUsd: promptCost + completionBound * pOut };
   }
   return { ok: true, maxTokens: affordable, clamped: true, worstCaseUsd: promptCost + affordable * pOut };
+}
+
+/** Without a cap: the worst case when prices and a completion bound are known (a free completion needs no bound). */
+function unclampedWorstCase(input: ClampInput, completionBound: number | undefined): number | null {
+  const { promptTokensEstimate, promptPricePerToken: pIn, completionPricePerToken: pOut } = input;
+  if (pIn === null || pOut === null) return null;
+  const promptCost = promptTokensEstimate * pIn + (input.fixedCostUsd ?? 0);
+  if (pOut === 0) return promptCost;
+  return completionBound === undefined ? null : promptCost + completionBound * pOut;
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -77,11 +77,27 @@ export const LedgerRecordInputSchema = z.strictObject({
 
 export type LedgerRecordInput = z.input<typeof LedgerRecordInputSchema>;
 
+/** An operator's action on a user (budget set, user disabled…), kept in that user's ledger as an audit record. */
+export const AdminActionSchema = z.strictObject({
+  time: z.date(),
+  /** Who acted: a user id, or `cli` for the operator's CLI. */
+  actor: Text(200),
+  action: z.string().regex(/^[a-z0-9_.-]{1,48}$/),
+  targetUserId: Text(200),
+  /** What changed, for people (`daily=2.50 weekly=none`); never a secret. */
+  detail: Text(500).optional(),
+});
+
+export type AdminActionInput = z.input<typeof AdminActionSchema>;
+
 /** `reported`: OpenRouter's cost; `estimated`: not reported, the estimate given was counted; `unknown`: nothing counted. */
 export type CostSource = 'reported' | 'estimated' | 'unknown';
 
 export interface LedgerRecord extends Omit<LedgerRecordInput, 'time'> {
   recordId: string;
+  /** Audit records of admin actions: who acted and what changed (their `tool` is `admin:<action>`). */
+  actor?: string;
+  detail?: string;
   time: string;
   costSource: CostSource;
   /** What the budget counters hold for this call. */
@@ -339,7 +355,8 @@ export class LedgerStore {
       });
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      await this.addCounters(key, { ...counters, ...(costNano ? { spendNano: costNano, committedNano: costNano } : {}) });
+      const rest = { ...counters, ...(costNano ? { spendNano: costNano, committedNano: costNano } : {}) };
+      if (Object.keys(rest).length > 0) await this.addCounters(key, rest);
     }
   }
 
@@ -347,7 +364,8 @@ export class LedgerStore {
 
   /**
    * Writes one ledger record and moves the aggregates: settles `reservation` to the real cost (or releases it for a
-   * refused call). When the cost was not reported, `estimatedCostUsd` (or else the reservation's worst case) is
+   * refused call). The spend counts in the windows the call started in (the reservation's, else `time`'s). When the
+   * cost was not reported, `estimatedCostUsd` (or else the reservation's worst case) is
    * counted and the record says so; fillCost() corrects it later. Throws on a store failure: the caller logs it
    * and counts a metric, never failing the user's call over it.
    */
@@ -381,6 +399,33 @@ export class LedgerStore {
       ? [reservation ? this.release(reservation) : Promise.resolve(), this.addCounters(keys.usageWindow(rec.userId, 'daily', windowKeys.daily), { refused: 1 }, 'daily', windowKeys.daily)]
       : this.settle(rec, windowKeys, countedNano, reservation);
     await Promise.all([put, ...aggregates]);
+    return record;
+  }
+
+  /** Writes an admin action into the target user's ledger (same TTL; no counters move). */
+  async recordAdminAction(input: AdminActionInput): Promise<LedgerRecord> {
+    const parsed = AdminActionSchema.safeParse(input);
+    if (!parsed.success) throw new StoreError('invalid_input', `invalid admin action: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const a = parsed.data;
+    const time = a.time.toISOString();
+    const recordId = randomUUID();
+    const record: LedgerRecord = {
+      recordId,
+      time,
+      userId: a.targetUserId,
+      tool: `admin:${a.action}`,
+      outcome: 'ok',
+      actor: a.actor,
+      ...(a.detail ? { detail: a.detail } : {}),
+      costSource: 'unknown',
+      countedUsd: 0,
+    };
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.ledgerRecord(a.targetUserId, time, recordId), type: 'audit', ...record, countedNano: 0, [TABLE.ttlAttribute]: Math.floor(a.time.getTime() / 1000) + this.ledgerDays * 86_400 },
+      }),
+    );
     return record;
   }
 
@@ -609,7 +654,7 @@ function toOverride(item: Item | undefined): BudgetOverride {
   return out;
 }
 
-const RECORD_FIELDS = ['userId', 'tokenId', 'clientId', 'tool', 'requestedModel', 'servedModel', 'provider', 'generationId', 'outcome', 'reason', 'tokensIn', 'tokensOut', 'tokensReasoning', 'tokensCached', 'costUsd', 'latencyMs'] as const;
+const RECORD_FIELDS = ['userId', 'tokenId', 'clientId', 'tool', 'requestedModel', 'servedModel', 'provider', 'generationId', 'outcome', 'reason', 'tokensIn', 'tokensOut', 'tokensReasoning', 'tokensCached', 'costUsd', 'latencyMs', 'actor', 'detail'] as const;
 
 function toLedgerRecord(item: Item): LedgerRecord {
   const out: Item = { recordId: item.recordId, time: item.time, costSource: item.costSource, countedUsd: fromNano(num(item.countedNano)) };

@@ -246,6 +246,15 @@ describe('overrides, defaults and the admin view', () => {
     expect(await ledger.setDefaults(user, {})).toEqual({});
   });
 
+  test('an admin action lands in the target user\'s ledger and moves no counter', async () => {
+    const user = await newUser();
+    const rec = await ledger.recordAdminAction({ time: T0, actor: 'cli', action: 'budget_set', targetUserId: user, detail: 'daily=2.50 weekly=none' });
+    expect(rec).toMatchObject({ userId: user, tool: 'admin:budget_set', outcome: 'ok', actor: 'cli', detail: 'daily=2.50 weekly=none' });
+    expect(await ledger.listRecords(user)).toEqual([rec]);
+    expect((await ledger.readUsage(user)).windows.daily.calls).toBe(0);
+    await expect(ledger.recordAdminAction({ time: T0, actor: 'cli', action: 'Budget Set!', targetUserId: user })).rejects.toBeInstanceOf(StoreError);
+  });
+
   test("every user's current spend in one batched read", async () => {
     const ids = await Promise.all(Array.from({ length: 40 }, () => newUser()));
     await Promise.all(ids.map((u, i) => ledger.record(call(u, { costUsd: (i + 1) / 100 }))));
