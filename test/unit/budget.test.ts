@@ -7,6 +7,7 @@ import { checkBudget, effectiveCaps, type BudgetUsage } from '../../lambda/budge
 import { clampMaxTokens, type ClampInput } from '../../lambda/budget/clamp.js';
 import { IMAGE_TOKENS, MESSAGE_OVERHEAD_TOKENS, estimatePromptTokens, estimateTextTokens } from '../../lambda/budget/estimate.js';
 import { fromNano, toNano, toNanoCeil } from '../../lambda/budget/money.js';
+import { planCall } from '../../lambda/budget/plan.js';
 import { currentWindows, dayKeysBetween, isoWeek, windowRef } from '../../lambda/budget/windows.js';
 import { applyUserDefaults } from '../../lambda/policy/user-defaults.js';
 
@@ -154,6 +155,30 @@ describe('clampMaxTokens', () => {
 
   test('no cap: unchanged, with the worst case when it can be computed', () => {
     expect(clampMaxTokens({ ...base, remainingUsd: null, requestedMaxTokens: 1000 })).toEqual({ ok: true, maxTokens: 1000, clamped: false, worstCaseUsd: expect.closeTo(0.005, 12) });
+  });
+});
+
+describe('planCall', () => {
+  const now = at('2026-12-06T15:30:00Z');
+  const prices = { promptTokensEstimate: 1_000, promptPricePerToken: 1e-6, completionPricePerToken: 4e-6 };
+
+  test('a used-up window refuses before any clamping', () => {
+    const out = planCall({ ...prices, caps: { daily: 1 }, usage: { ...zero, daily: { spentUsd: 1.2, reservedUsd: 0 } }, now, requestedMaxTokens: 10 });
+    expect(out).toMatchObject({ ok: false, reason: 'budget_reached', refusal: { window: 'daily', capUsd: 1, spentUsd: 1.2 } });
+  });
+
+  test('clamps to the tightest window', () => {
+    const out = planCall({ ...prices, caps: { daily: 1, weekly: 5 }, usage: { ...zero, daily: { spentUsd: 0.99, reservedUsd: 0 } }, now, requestedMaxTokens: 100_000 });
+    expect(out).toMatchObject({ ok: true, clamped: true, maxTokens: 2250 });
+    if (out.ok) expect(out.remainingUsd).toBeCloseTo(0.01, 12);
+  });
+
+  test('no caps: nothing changes', () => {
+    expect(planCall({ ...prices, caps: {}, usage: zero, now, requestedMaxTokens: 100 })).toEqual({ ok: true, maxTokens: 100, clamped: false, worstCaseUsd: expect.closeTo(0.0014, 12), remainingUsd: null });
+  });
+
+  test('a prompt too big for what is left is refused', () => {
+    expect(planCall({ ...prices, promptTokensEstimate: 1e6, caps: { monthly: 0.5 }, usage: zero, now })).toMatchObject({ ok: false, reason: 'prompt_exceeds_budget' });
   });
 });
 
