@@ -159,13 +159,18 @@ describe('reservations', () => {
     const caps = { daily: 0.1, weekly: 0.12, monthly: 0.11 };
     const results = await Promise.all(Array.from({ length: 20 }, () => ledger.reserve(user, caps, 0.03)));
     const won = results.filter((r) => r.ok).length;
-    expect(won).toBeGreaterThanOrEqual(1);
+    // A call refused by one window rolls back the others, so racing calls may refuse each other near the cap
+    // (never over-admit): at most 3 win, and whatever lost is given back.
     expect(won).toBeLessThanOrEqual(3);
     const snap = await ledger.readUsage(user);
     for (const w of ['daily', 'weekly', 'monthly'] as const) {
       expect(snap.windows[w].reservedUsd).toBeCloseTo(0.03 * won, 12);
       expect(snap.windows[w].reservedUsd).toBeLessThanOrEqual(caps[w]);
     }
+    // Rollbacks restored every lost slot: one at a time, exactly 3 fit in all.
+    let more = 0;
+    while (more < 10 && (await ledger.reserve(user, caps, 0.03)).ok) more += 1;
+    expect(won + more).toBe(3);
   });
 
   test('20 concurrent calls settle above their reservations: the overspend is only the settled excess', async () => {
