@@ -6,7 +6,7 @@
  *   app        app/            composition root, routing, configuration contract
  *   features   mcp/ tools/     oauth/ web/
  *   services   openrouter/ catalog/ limits/ auth/ store/
- *   base       http/ crypto/ observability/ version.ts
+ *   base       http/ crypto/ observability/ version.ts; policy/ budget/ (pure team-control rules, no I/O)
  *
  * A module may import its own folder and any folder on a lower floor, never one on its own floor (features and
  * services name their peers explicitly below) or above. infra/ may import only the contracts it shares with the
@@ -17,7 +17,7 @@ const FLOORS = [
   ['app'],
   ['mcp', 'tools', 'oauth', 'web'],
   ['openrouter', 'catalog', 'limits', 'auth', 'store'],
-  ['http', 'crypto', 'observability'],
+  ['http', 'crypto', 'observability', 'policy', 'budget'],
 ];
 /** Peers on one floor that one may import: [from, to]. */
 const PEER_EDGES = [

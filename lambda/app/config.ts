@@ -4,8 +4,22 @@
  */
 import * as z from 'zod';
 import { trimTrailingSlashes } from '../http/path.js';
+import type { BudgetCaps } from '../budget/check.js';
+import { GLOB_PATTERN } from '../policy/glob.js';
+import type { PolicySettings } from '../policy/policy.js';
 
 const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** A cap or price in USD: a plain decimal (the policy passes prices on to OpenRouter as the decimal string given). */
+const usdString = z.string().trim().regex(/^\d{1,7}(\.\d{1,9})?$/, 'a plain decimal number of USD, e.g. 2.50');
+const usdCap = usdString.transform(Number);
+/** Comma-separated globs of model ids (`openai/*,*:free`). */
+const globList = z
+  .string()
+  .default('')
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(GLOB_PATTERN, 'a glob is model-id characters and * (e.g. openai/*, *:free)')).max(200));
+const flag = z.enum(['true', 'false']).default('false').transform((v) => v === 'true');
 
 const EnvSchema = z.object({
   OPENROUTER_BASE_URL: z.url().default('https://openrouter.ai/api/v1'),
@@ -32,6 +46,23 @@ const EnvSchema = z.object({
   ORMCP_OPENROUTER_AUTH_URL: z.url().default('https://openrouter.ai/auth'),
   ORMCP_PROVISIONED_KEY_LIMIT_USD: z.coerce.number().min(0).max(1_000_000).optional(),
   ORMCP_ALLOW_REPROVISION: z.enum(['true', 'false']).default('false'),
+  // ---- team control: budgets, operator policy, ledger retention ----
+  ORMCP_BUDGET_DAILY_USD: usdCap.optional(),
+  ORMCP_BUDGET_WEEKLY_USD: usdCap.optional(),
+  ORMCP_BUDGET_MONTHLY_USD: usdCap.optional(),
+  ORMCP_ALLOWED_MODELS: globList,
+  ORMCP_DENIED_MODELS: globList,
+  ORMCP_REQUIRE_ZDR: flag,
+  ORMCP_DATA_COLLECTION: z.enum(['allow', 'deny']).default('allow'),
+  ORMCP_MAX_PRICE_PER_M_IN: usdString.optional(),
+  ORMCP_MAX_PRICE_PER_M_OUT: usdString.optional(),
+  // Unset: every plugin; `none`: none (":online" models included); else a comma-separated list of plugin ids.
+  ORMCP_ALLOWED_PLUGINS: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined ? ('all' as const) : v.trim() === 'none' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean)))
+    .pipe(z.union([z.literal('all'), z.array(z.string().regex(/^[a-z0-9_-]{1,64}$/, 'a plugin id such as web or file-parser')).max(50)])),
+  ORMCP_LEDGER_DAYS: int(90, 1, 3650),
 });
 
 export interface AppConfig {
@@ -66,6 +97,13 @@ export interface AppConfig {
   provisionedKeyLimitUsd?: number;
   /** Whether a user may have another key created after theirs was removed, without the operator's `user reset-key`. */
   allowReprovision: boolean;
+  // ---- team control ----
+  /** Operator default caps per user (USD per UTC day, ISO week, month); a missing one is no cap. */
+  budgetDefaults: BudgetCaps;
+  /** The operator policy applied to every generation request. */
+  policy: PolicySettings;
+  /** Ledger records expire this many days after their call; aggregates are kept. */
+  ledgerDays: number;
 }
 
 export class ConfigError extends Error {
@@ -111,6 +149,24 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     openRouterAuthUrl: e.ORMCP_OPENROUTER_AUTH_URL,
     ...(e.ORMCP_PROVISIONED_KEY_LIMIT_USD !== undefined ? { provisionedKeyLimitUsd: e.ORMCP_PROVISIONED_KEY_LIMIT_USD } : {}),
     allowReprovision: e.ORMCP_ALLOW_REPROVISION === 'true',
+    // ---- team control ----
+    budgetDefaults: {
+      ...(e.ORMCP_BUDGET_DAILY_USD !== undefined ? { daily: e.ORMCP_BUDGET_DAILY_USD } : {}),
+      ...(e.ORMCP_BUDGET_WEEKLY_USD !== undefined ? { weekly: e.ORMCP_BUDGET_WEEKLY_USD } : {}),
+      ...(e.ORMCP_BUDGET_MONTHLY_USD !== undefined ? { monthly: e.ORMCP_BUDGET_MONTHLY_USD } : {}),
+    },
+    policy: {
+      allowedModels: e.ORMCP_ALLOWED_MODELS,
+      deniedModels: e.ORMCP_DENIED_MODELS,
+      requireZdr: e.ORMCP_REQUIRE_ZDR,
+      dataCollection: e.ORMCP_DATA_COLLECTION,
+      maxPricePerMillion: {
+        ...(e.ORMCP_MAX_PRICE_PER_M_IN !== undefined ? { prompt: e.ORMCP_MAX_PRICE_PER_M_IN } : {}),
+        ...(e.ORMCP_MAX_PRICE_PER_M_OUT !== undefined ? { completion: e.ORMCP_MAX_PRICE_PER_M_OUT } : {}),
+      },
+      allowedPlugins: e.ORMCP_ALLOWED_PLUGINS,
+    },
+    ledgerDays: e.ORMCP_LEDGER_DAYS,
     ...overrides,
   };
 }

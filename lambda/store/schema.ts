@@ -17,6 +17,14 @@
  *   a user's running generations ... UpdateItem pk=LIMIT#<userId>, sk=CONCURRENCY: one `l_<leaseId>` = expiry per
  *                                    running call plus their count `n`; take if n < max, release, renew; GetItem
  *                                    + conditional REMOVE of lapsed leases (see lambda/limits/dynamo-limiter.ts)
+ *   a user's ledger records by time  Query    pk=USER#<userId>, sk BETWEEN LEDGER#<from ISO time> AND LEDGER#<to ISO time>~
+ *                                    (one record per tool call that reached or was refused before OpenRouter; TTL)
+ *   a user's spend per window ...... UpdateItem ADD pk=USER#<userId>, sk=USAGE#D#<YYYY-MM-DD> | USAGE#W#<YYYY-Www> |
+ *                                    USAGE#M#<YYYY-MM>; the three current ones in one BatchGet; days by Query range
+ *   a user's spend per model a day . UpdateItem ADD pk=USER#<userId>, sk=USAGE#DM#<YYYY-MM-DD>#<model>; Query range
+ *   a user's budget override ....... GetItem  pk=USER#<userId>, sk=BUDGET
+ *   a user's own defaults .......... GetItem  pk=USER#<userId>, sk=DEFAULTS
+ *   (see lambda/store/ledger-store.ts)
  * Items expire through the `ttl` attribute (epoch seconds) once a token has been expired or revoked a while.
  */
 export const TABLE = {
@@ -40,4 +48,14 @@ export const keys = {
   refreshToken: (tokenId: string) => ({ pk: `REFRESH#${tokenId}`, sk: 'REFRESH' }),
   rateWindow: (userId: string, windowStartMs: number) => ({ pk: `LIMIT#${userId}`, sk: `RATE#${windowStartMs}` }),
   concurrency: (userId: string) => ({ pk: `LIMIT#${userId}`, sk: 'CONCURRENCY' }),
+  // ---- team control: the ledger, usage aggregates, budget overrides and defaults, all beside the user ----
+  ledgerRecord: (userId: string, time: string, recordId: string) => ({ pk: `USER#${userId}`, sk: `LEDGER#${time}#${recordId}` }),
+  ledgerPrefix: () => 'LEDGER#',
+  usageWindow: (userId: string, window: 'daily' | 'weekly' | 'monthly', windowKey: string) => ({ pk: `USER#${userId}`, sk: `USAGE#${USAGE_WINDOW_CODE[window]}#${windowKey}` }),
+  usageModelDay: (userId: string, day: string, model: string) => ({ pk: `USER#${userId}`, sk: `USAGE#DM#${day}#${model}` }),
+  budgetOverride: (userId: string) => ({ pk: `USER#${userId}`, sk: 'BUDGET' }),
+  userDefaults: (userId: string) => ({ pk: `USER#${userId}`, sk: 'DEFAULTS' }),
 };
+
+/** The window letter in a usage item's sort key. */
+export const USAGE_WINDOW_CODE = { daily: 'D', weekly: 'W', monthly: 'M' } as const;

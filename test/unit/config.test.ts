@@ -29,6 +29,9 @@ describe('loadConfig', () => {
       accessTokenSeconds: 3600,
       openRouterAuthUrl: 'https://openrouter.ai/auth',
       allowReprovision: false,
+      budgetDefaults: {},
+      policy: { allowedModels: [], deniedModels: [], requireZdr: false, dataCollection: 'allow', maxPricePerMillion: {}, allowedPlugins: 'all' },
+      ledgerDays: 90,
     });
   });
 
@@ -84,6 +87,9 @@ describe('loadConfig', () => {
       openRouterAuthUrl: 'https://openrouter.example/auth',
       provisionedKeyLimitUsd: 12.5,
       allowReprovision: true,
+      budgetDefaults: {},
+      policy: { allowedModels: [], deniedModels: [], requireZdr: false, dataCollection: 'allow', maxPricePerMillion: {}, allowedPlugins: 'all' },
+      ledgerDays: 90,
     });
   });
 
@@ -146,5 +152,57 @@ describe('loadConfig', () => {
     const err = configError({ ORMCP_LOG_LEVEL: 'loud', ORMCP_MAX_BODY_BYTES: '1' });
     expect(err.message).toContain('ORMCP_LOG_LEVEL');
     expect(err.message).toContain('ORMCP_MAX_BODY_BYTES');
+  });
+});
+
+describe('loadConfig: team control', () => {
+  test('reads budgets, the policy and ledger retention', () => {
+    const c = loadConfig({
+      ORMCP_BUDGET_DAILY_USD: '2.5',
+      ORMCP_BUDGET_WEEKLY_USD: '10',
+      ORMCP_BUDGET_MONTHLY_USD: '0',
+      ORMCP_ALLOWED_MODELS: ' openai/* , *:free,,anthropic/claude-*',
+      ORMCP_DENIED_MODELS: 'openai/o1-pro',
+      ORMCP_REQUIRE_ZDR: 'true',
+      ORMCP_DATA_COLLECTION: 'deny',
+      ORMCP_MAX_PRICE_PER_M_IN: '3',
+      ORMCP_MAX_PRICE_PER_M_OUT: '15.75',
+      ORMCP_ALLOWED_PLUGINS: 'file-parser, web',
+      ORMCP_LEDGER_DAYS: '30',
+    });
+    expect(c.budgetDefaults).toEqual({ daily: 2.5, weekly: 10, monthly: 0 });
+    expect(c.policy).toEqual({
+      allowedModels: ['openai/*', '*:free', 'anthropic/claude-*'],
+      deniedModels: ['openai/o1-pro'],
+      requireZdr: true,
+      dataCollection: 'deny',
+      maxPricePerMillion: { prompt: '3', completion: '15.75' },
+      allowedPlugins: ['file-parser', 'web'],
+    });
+    expect(c.ledgerDays).toBe(30);
+  });
+
+  test('ORMCP_ALLOWED_PLUGINS=none allows no plugin; unset or empty allows all', () => {
+    expect(loadConfig({ ORMCP_ALLOWED_PLUGINS: 'none' }).policy.allowedPlugins).toEqual([]);
+    expect(loadConfig({ ORMCP_ALLOWED_PLUGINS: '' }).policy.allowedPlugins).toBe('all');
+    expect(loadConfig({}).policy.allowedPlugins).toBe('all');
+  });
+
+  test.each([
+    ['ORMCP_BUDGET_DAILY_USD', '-1'],
+    ['ORMCP_BUDGET_WEEKLY_USD', 'ten'],
+    ['ORMCP_BUDGET_MONTHLY_USD', '1e3'],
+    ['ORMCP_ALLOWED_MODELS', 'openai/(gpt|o1).*'],
+    ['ORMCP_DENIED_MODELS', 'a b'],
+    ['ORMCP_DENIED_MODELS', 'x'.repeat(201)],
+    ['ORMCP_REQUIRE_ZDR', 'yes'],
+    ['ORMCP_DATA_COLLECTION', 'never'],
+    ['ORMCP_MAX_PRICE_PER_M_IN', '-0.5'],
+    ['ORMCP_MAX_PRICE_PER_M_OUT', '1,5'],
+    ['ORMCP_ALLOWED_PLUGINS', 'Web Search'],
+    ['ORMCP_LEDGER_DAYS', '0'],
+    ['ORMCP_LEDGER_DAYS', '3651'],
+  ])('an invalid %s (%j) throws a ConfigError naming the variable', (name, value) => {
+    expect(configError({ [name]: value }).message).toContain(`${name}`);
   });
 });

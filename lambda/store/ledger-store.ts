@@ -1,0 +1,672 @@
+/**
+ * The usage ledger and the budget counters, beside each user in the single table (keys in schema.ts):
+ *
+ *   ledger records   USER#<id> / LEDGER#<ISO time>#<record id>  one per tool call that reached OpenRouter or was
+ *                    refused before it; metadata only (never a prompt, completion, key or token: the zod schema below
+ *                    is the only way in and has no field for them); TTL after `ledgerDays`.
+ *   window usage     USER#<id> / USAGE#D#<day> | USAGE#W#<ISO week> | USAGE#M#<month>  atomic ADD counters: spend,
+ *                    calls, tokens; kept forever (small, and the usage views read them).
+ *   model usage      USER#<id> / USAGE#DM#<day>#<model>  the same counters per model and day.
+ *   budget override  USER#<id> / BUDGET    caps the operator set for this user.
+ *   defaults         USER#<id> / DEFAULTS  the user's own request defaults.
+ *
+ * Reservations. A call with a capped budget reserves its worst case before it starts and settles to its real cost
+ * when it ends. Each window item keeps `committedNano` = spend + live reservations, and a reservation is one
+ * conditional write per capped window: `ADD committedNano :worst SET r_<id> = expiry, ra_<id> = :worst` on
+ * `committedNano <= cap - worst` (DynamoDB conditions cannot add, so the client subtracts). The windows are written
+ * in parallel; if one refuses, the others are rolled back. Each item on its own never passes its cap, so a
+ * half-done reservation can only refuse a concurrent call spuriously, never let one overspend. DynamoDB
+ * transactions would make the three writes one, but the embedded DynamoDB (dynalite) lacks them.
+ * A reservation expires (`r_<id>` holds its expiry) so a call whose Lambda died cannot hold budget forever: a
+ * refused reservation reads the item, removes lapsed reservations (conditional on the exact expiry seen) and tries
+ * once more.
+ *
+ * Over-spend bound: a settled cost above its reservation (the prompt estimate was low) raises spend past what was
+ * reserved, so a window can end above its cap by at most the sum, over the calls reserved while the cap was nearly
+ * reached, of (real cost - reserved worst case) — the prompt-estimate error at the prompt price (budget/estimate.ts).
+ * A call that crashed after OpenRouter charged it is never settled: its cost is missing from the counters (its
+ * reservation lapses), so the next calls may spend up to that call's worst case again.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
+import type { BudgetCaps, BudgetOverride, BudgetUsage } from '../budget/check.js';
+import { formatUsd, fromNano, toNano, toNanoCeil } from '../budget/money.js';
+import { WINDOWS, currentWindows, dayKey, windowRef, type BudgetWindow } from '../budget/windows.js';
+import type { Logger } from '../observability/logger.js';
+import { silentLogger } from '../observability/logger.js';
+import { UserDefaultsSchema, type UserDefaults } from '../policy/user-defaults.js';
+import { StoreError, isConditionFailure } from './account-store.js';
+import { TABLE, keys } from './schema.js';
+
+export const DEFAULT_LEDGER_DAYS = 90;
+/** A reservation outlives the longest call (the upstream timeout is at most 15 minutes) before it lapses. */
+export const RESERVATION_MS = 20 * 60_000;
+const RESERVATION_PREFIX = 'r_';
+const RESERVATION_AMOUNT_PREFIX = 'ra_';
+/** Largest page a view may ask for; more needs paging by time. */
+export const MAX_RECORDS = 5_000;
+/** Widest date range a totals query reads (a little over a year of day items). */
+export const MAX_DAYS = 400;
+
+const Text = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f]*$/, 'no control characters');
+const Count = z.number().int().min(0).max(1e12);
+
+/** Everything a ledger record may hold. Strict: a field not named here (a prompt, a key) is rejected, not stored. */
+export const LedgerRecordInputSchema = z.strictObject({
+  time: z.date(),
+  userId: Text(200),
+  tokenId: Text(100).optional(),
+  clientId: Text(200).optional(),
+  tool: z.string().regex(/^[a-z0-9_:.-]{1,64}$/),
+  requestedModel: Text(200).optional(),
+  servedModel: Text(200).optional(),
+  provider: Text(100).optional(),
+  generationId: Text(200).optional(),
+  outcome: z.enum(['ok', 'error', 'refused']),
+  /** Why a call was refused or failed, as a short code (`budget:daily`, `policy:model_denied`, `upstream:402`). */
+  reason: z.string().regex(/^[a-z0-9_:.-]{1,64}$/).optional(),
+  tokensIn: Count.optional(),
+  tokensOut: Count.optional(),
+  tokensReasoning: Count.optional(),
+  tokensCached: Count.optional(),
+  /** OpenRouter's `usage.cost`; absent when the result did not report it. */
+  costUsd: z.number().min(0).max(1e6).optional(),
+  latencyMs: z.number().int().min(0).max(86_400_000).optional(),
+});
+
+export type LedgerRecordInput = z.input<typeof LedgerRecordInputSchema>;
+
+/** An operator's action on a user (budget set, user disabled…), kept in that user's ledger as an audit record. */
+export const AdminActionSchema = z.strictObject({
+  time: z.date(),
+  /** Who acted: a user id, or `cli` for the operator's CLI. */
+  actor: Text(200),
+  action: z.string().regex(/^[a-z0-9_.-]{1,48}$/),
+  targetUserId: Text(200),
+  /** What changed, for people (`daily=2.50 weekly=none`); never a secret. */
+  detail: Text(500).optional(),
+});
+
+export type AdminActionInput = z.input<typeof AdminActionSchema>;
+
+/** `reported`: OpenRouter's cost; `estimated`: not reported, the estimate given was counted; `unknown`: nothing counted. */
+export type CostSource = 'reported' | 'estimated' | 'unknown';
+
+export interface LedgerRecord extends Omit<LedgerRecordInput, 'time'> {
+  recordId: string;
+  /** Audit records of admin actions: who acted and what changed (their `tool` is `admin:<action>`). */
+  actor?: string;
+  detail?: string;
+  time: string;
+  costSource: CostSource;
+  /** What the budget counters hold for this call. */
+  countedUsd: number;
+}
+
+export interface Reservation {
+  reservationId: string;
+  userId: string;
+  amountNano: number;
+  /** The windows it was taken in (the capped ones) and their keys at reservation time. */
+  windows: { window: BudgetWindow; key: string }[];
+  /** The day/week/month keys the call's spend goes to (all three), fixed when it started. */
+  keys: Record<BudgetWindow, string>;
+  expiresAtMs: number;
+}
+
+export interface ReservationRefusal {
+  ok: false;
+  window: BudgetWindow;
+  capUsd: number;
+  spentUsd: number;
+  reservedUsd: number;
+  worstCaseUsd: number;
+  resetsAt: string;
+  message: string;
+}
+
+export interface WindowTotals {
+  spentUsd: number;
+  reservedUsd: number;
+  calls: number;
+}
+
+/** What a budget check needs, read in one BatchGet. */
+export interface UsageSnapshot {
+  usage: BudgetUsage;
+  windows: Record<BudgetWindow, WindowTotals & { key: string; resetsAt: string }>;
+  override: BudgetOverride;
+  defaults?: UserDefaults;
+}
+
+export interface DayTotal {
+  day: string;
+  spentUsd: number;
+  calls: number;
+  refused: number;
+  tokensIn: number;
+  tokensOut: number;
+}
+
+export interface ModelDayTotal {
+  day: string;
+  model: string;
+  spentUsd: number;
+  calls: number;
+  tokensIn: number;
+  tokensOut: number;
+}
+
+export interface LedgerStoreOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  /** `ORMCP_LEDGER_DAYS`: records expire this many days after their call. */
+  ledgerDays?: number;
+  reservationMs?: number;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+type Item = Record<string, unknown>;
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** Sort keys may not carry `#` inside a model id (it separates key parts); ids never contain one. */
+function modelKeyPart(model: string): string {
+  return model.replace(/#/g, '_');
+}
+
+export class LedgerStore {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly ledgerDays: number;
+  private readonly reservationMs: number;
+  private readonly log: Logger;
+  private readonly now: () => Date;
+
+  constructor(options: LedgerStoreOptions) {
+    this.db = options.client;
+    this.table = options.tableName;
+    this.ledgerDays = options.ledgerDays ?? DEFAULT_LEDGER_DAYS;
+    this.reservationMs = options.reservationMs ?? RESERVATION_MS;
+    this.log = options.logger ?? silentLogger;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  // ---- budget reads ------------------------------------------------------------------------------
+
+  /** The three current windows, the user's override and defaults: one round trip. */
+  async readUsage(userId: string, at: Date = this.now()): Promise<UsageSnapshot> {
+    const refs = currentWindows(at);
+    const wanted = [...WINDOWS.map((w) => keys.usageWindow(userId, w, refs[w].key)), keys.budgetOverride(userId), keys.userDefaults(userId)];
+    const items = await this.batchGet(wanted);
+    const find = (k: { pk: string; sk: string }) => items.find((i) => i.pk === k.pk && i.sk === k.sk);
+    const nowMs = at.getTime();
+    const windows = {} as UsageSnapshot['windows'];
+    const usage = {} as BudgetUsage;
+    for (const w of WINDOWS) {
+      const totals = windowTotals(find(keys.usageWindow(userId, w, refs[w].key)), nowMs);
+      windows[w] = { ...totals, key: refs[w].key, resetsAt: refs[w].resetsAt.toISOString() };
+      usage[w] = { spentUsd: totals.spentUsd, reservedUsd: totals.reservedUsd };
+    }
+    const defaults = UserDefaultsSchema.safeParse(find(keys.userDefaults(userId))?.defaults);
+    return { usage, windows, override: toOverride(find(keys.budgetOverride(userId))), ...(defaults.success && defaults.data ? { defaults: defaults.data } : {}) };
+  }
+
+  /** Every listed user's spend in the current windows, for the admin view (BatchGet, 33 users per round trip). */
+  async currentSpend(userIds: readonly string[], at: Date = this.now()): Promise<Map<string, Record<BudgetWindow, WindowTotals>>> {
+    const refs = currentWindows(at);
+    const wanted = userIds.flatMap((u) => WINDOWS.map((w) => keys.usageWindow(u, w, refs[w].key)));
+    const items = await this.batchGet(wanted);
+    const bySk = new Map(items.map((i) => [`${String(i.pk)}|${String(i.sk)}`, i]));
+    const out = new Map<string, Record<BudgetWindow, WindowTotals>>();
+    for (const u of userIds) {
+      const row = {} as Record<BudgetWindow, WindowTotals>;
+      for (const w of WINDOWS) {
+        const k = keys.usageWindow(u, w, refs[w].key);
+        row[w] = windowTotals(bySk.get(`${k.pk}|${k.sk}`), at.getTime());
+      }
+      out.set(u, row);
+    }
+    return out;
+  }
+
+  // ---- reservations ------------------------------------------------------------------------------
+
+  /**
+   * Reserves `worstCaseUsd` in every capped window, or refuses naming the first window it does not fit. With no
+   * cap at all nothing is written and the reservation only fixes the call's windows.
+   */
+  async reserve(userId: string, caps: BudgetCaps, worstCaseUsd: number, at: Date = this.now()): Promise<{ ok: true; reservation: Reservation } | ReservationRefusal> {
+    const refs = currentWindows(at);
+    const amountNano = toNanoCeil(Math.max(0, worstCaseUsd));
+    const reservation: Reservation = {
+      reservationId: randomBytes(8).toString('hex'),
+      userId,
+      amountNano,
+      windows: [],
+      keys: { daily: refs.daily.key, weekly: refs.weekly.key, monthly: refs.monthly.key },
+      expiresAtMs: at.getTime() + this.reservationMs,
+    };
+    const capped = WINDOWS.filter((w) => caps[w] !== undefined);
+    const results = await Promise.allSettled(capped.map((w) => this.reserveIn(reservation, w, toNano(caps[w]!), at.getTime())));
+    const taken = capped.filter((_, i) => results[i]!.status === 'fulfilled' && (results[i] as PromiseFulfilledResult<boolean>).value);
+    reservation.windows = taken.map((w) => ({ window: w, key: refs[w].key }));
+    if (taken.length === capped.length) return { ok: true, reservation };
+    await this.release(reservation);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const window = capped.find((_, i) => !(results[i] as PromiseFulfilledResult<boolean>).value)!;
+    const snapshot = await this.readUsage(userId, at);
+    const capUsd = caps[window]!;
+    const { spentUsd, reservedUsd } = snapshot.usage[window];
+    const left = Math.max(0, capUsd - spentUsd - reservedUsd);
+    return {
+      ok: false,
+      window,
+      capUsd,
+      spentUsd,
+      reservedUsd,
+      worstCaseUsd,
+      resetsAt: refs[window].resetsAt.toISOString(),
+      message:
+        `Budget: this call could cost up to ${formatUsd(worstCaseUsd)}, but your ${window} cap of ${formatUsd(capUsd)} has ${formatUsd(left)} left ` +
+        `(spent ${formatUsd(spentUsd)}, reserved by running calls ${formatUsd(reservedUsd)}). Lower max_tokens, wait for running calls, or retry after ${refs[window].resetsAt.toISOString()}. Nothing was sent to OpenRouter.`,
+    };
+  }
+
+  private async reserveIn(r: Reservation, window: BudgetWindow, capNano: number, nowMs: number): Promise<boolean> {
+    const limit = capNano - r.amountNano;
+    if (limit < 0) return false;
+    const key = keys.usageWindow(r.userId, window, r.keys[window]);
+    const attempt = async () => {
+      try {
+        await this.update({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: 'ADD #c :amt SET #r = :exp, #ra = :amt, #type = :type, #win = :win, #wkey = :wkey',
+          ConditionExpression: 'attribute_not_exists(#c) OR #c <= :limit',
+          ExpressionAttributeNames: { '#c': 'committedNano', '#r': RESERVATION_PREFIX + r.reservationId, '#ra': RESERVATION_AMOUNT_PREFIX + r.reservationId, '#type': 'type', '#win': 'window', '#wkey': 'windowKey' },
+          ExpressionAttributeValues: { ':amt': r.amountNano, ':exp': r.expiresAtMs, ':limit': limit, ':type': 'usage', ':win': window, ':wkey': r.keys[window] },
+        });
+        return true;
+      } catch (err) {
+        if (isConditionFailure(err)) return false;
+        throw err;
+      }
+    };
+    if (await attempt()) return true;
+    return (await this.reclaimLapsed(key, nowMs)) > 0 && attempt();
+  }
+
+  /** Removes reservations whose call stopped without settling; each only if unchanged since read. */
+  async reclaimLapsed(key: { pk: string; sk: string }, nowMs: number = this.now().getTime()): Promise<number> {
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    const item = res.Item ?? {};
+    const lapsed = Object.keys(item)
+      .filter((name) => name.startsWith(RESERVATION_PREFIX) && !(num(item[name]) > nowMs))
+      .slice(0, 50);
+    if (lapsed.length === 0) return 0;
+    const names: Record<string, string> = { '#c': 'committedNano' };
+    const values: Record<string, unknown> = {};
+    const conditions: string[] = [];
+    const removes: string[] = [];
+    let total = 0;
+    lapsed.forEach((name, i) => {
+      const amountName = RESERVATION_AMOUNT_PREFIX + name.slice(RESERVATION_PREFIX.length);
+      names[`#r${i}`] = name;
+      names[`#a${i}`] = amountName;
+      values[`:e${i}`] = item[name];
+      conditions.push(`#r${i} = :e${i}`);
+      removes.push(`#r${i}`, `#a${i}`);
+      total += num(item[amountName]);
+    });
+    values[':k'] = -total;
+    try {
+      await this.update({ TableName: this.table, Key: key, UpdateExpression: `ADD #c :k REMOVE ${removes.join(', ')}`, ConditionExpression: conditions.join(' AND '), ExpressionAttributeNames: names, ExpressionAttributeValues: values });
+    } catch (err) {
+      if (isConditionFailure(err)) return 0; // settled, released or reclaimed elsewhere meanwhile
+      throw err;
+    }
+    this.log.warn('reclaimed lapsed budget reservations', { reservations: lapsed.length });
+    return lapsed.length;
+  }
+
+  /** Gives a reservation back without spending (a call refused or abandoned before OpenRouter charged it). */
+  async release(r: Reservation): Promise<void> {
+    await Promise.all(r.windows.map(({ window, key }) => this.dropReservation(keys.usageWindow(r.userId, window, key), r, 0, {})));
+  }
+
+  /**
+   * Removes the reservation from one window item and adds `costNano` plus `counters`, in one write; if the
+   * reservation was already reclaimed, adds them without it (committed then only grows by the cost).
+   */
+  private async dropReservation(key: { pk: string; sk: string }, r: Reservation, costNano: number, counters: Record<string, number>): Promise<void> {
+    const { expr, names, values } = addExpression({ ...counters, ...(costNano ? { spendNano: costNano } : {}) });
+    try {
+      await this.update({
+        TableName: this.table,
+        Key: key,
+        UpdateExpression: `ADD #c :delta${expr ? `, ${expr}` : ''} REMOVE #r, #ra`,
+        ConditionExpression: 'attribute_exists(#r)',
+        ExpressionAttributeNames: { ...names, '#c': 'committedNano', '#r': RESERVATION_PREFIX + r.reservationId, '#ra': RESERVATION_AMOUNT_PREFIX + r.reservationId },
+        ExpressionAttributeValues: { ...values, ':delta': costNano - r.amountNano },
+      });
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const rest = { ...counters, ...(costNano ? { spendNano: costNano, committedNano: costNano } : {}) };
+      if (Object.keys(rest).length > 0) await this.addCounters(key, rest);
+    }
+  }
+
+  // ---- ledger ------------------------------------------------------------------------------------
+
+  /**
+   * Writes one ledger record and moves the aggregates: settles `reservation` to the real cost (or releases it for a
+   * refused call). The spend counts in the windows the call started in (the reservation's, else `time`'s). When the
+   * cost was not reported, `estimatedCostUsd` (or else the reservation's worst case) is
+   * counted and the record says so; fillCost() corrects it later. Throws on a store failure: the caller logs it
+   * and counts a metric, never failing the user's call over it.
+   */
+  async record(input: LedgerRecordInput, options: { reservation?: Reservation; estimatedCostUsd?: number } = {}): Promise<LedgerRecord> {
+    const parsed = LedgerRecordInputSchema.safeParse(input);
+    if (!parsed.success) throw new StoreError('invalid_input', `invalid ledger record: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const rec = parsed.data;
+    const { reservation } = options;
+    if (reservation && reservation.userId !== rec.userId) throw new StoreError('invalid_input', 'the reservation belongs to another user');
+    const refused = rec.outcome === 'refused';
+    let costSource: CostSource = 'reported';
+    let countedNano = 0;
+    if (!refused) {
+      if (rec.costUsd !== undefined) countedNano = toNano(rec.costUsd);
+      else if (options.estimatedCostUsd !== undefined) [costSource, countedNano] = ['estimated', toNanoCeil(options.estimatedCostUsd)];
+      else if (reservation) [costSource, countedNano] = ['estimated', reservation.amountNano];
+      else costSource = 'unknown';
+    } else costSource = 'unknown';
+    const time = rec.time.toISOString();
+    const recordId = randomUUID();
+    const { time: _t, ...fields } = rec;
+    const record: LedgerRecord = { ...fields, recordId, time, costSource, countedUsd: fromNano(countedNano) };
+    const put = this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.ledgerRecord(rec.userId, time, recordId), type: 'ledger', ...record, countedNano, [TABLE.ttlAttribute]: Math.floor(rec.time.getTime() / 1000) + this.ledgerDays * 86_400 },
+      }),
+    );
+    const windowKeys = reservation?.keys ?? keysAt(rec.time);
+    const aggregates = refused
+      ? [reservation ? this.release(reservation) : Promise.resolve(), this.addCounters(keys.usageWindow(rec.userId, 'daily', windowKeys.daily), { refused: 1 }, 'daily', windowKeys.daily)]
+      : this.settle(rec, windowKeys, countedNano, reservation);
+    await Promise.all([put, ...aggregates]);
+    return record;
+  }
+
+  /** Writes an admin action into the target user's ledger (same TTL; no counters move). */
+  async recordAdminAction(input: AdminActionInput): Promise<LedgerRecord> {
+    const parsed = AdminActionSchema.safeParse(input);
+    if (!parsed.success) throw new StoreError('invalid_input', `invalid admin action: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const a = parsed.data;
+    const time = a.time.toISOString();
+    const recordId = randomUUID();
+    const record: LedgerRecord = {
+      recordId,
+      time,
+      userId: a.targetUserId,
+      tool: `admin:${a.action}`,
+      outcome: 'ok',
+      actor: a.actor,
+      ...(a.detail ? { detail: a.detail } : {}),
+      costSource: 'unknown',
+      countedUsd: 0,
+    };
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.ledgerRecord(a.targetUserId, time, recordId), type: 'audit', ...record, countedNano: 0, [TABLE.ttlAttribute]: Math.floor(a.time.getTime() / 1000) + this.ledgerDays * 86_400 },
+      }),
+    );
+    return record;
+  }
+
+  private settle(rec: z.output<typeof LedgerRecordInputSchema>, windowKeys: Record<BudgetWindow, string>, costNano: number, reservation?: Reservation): Promise<void>[] {
+    const counters = {
+      calls: 1,
+      ...(rec.tokensIn ? { tokensIn: rec.tokensIn } : {}),
+      ...(rec.tokensOut ? { tokensOut: rec.tokensOut } : {}),
+      ...(rec.tokensReasoning ? { tokensReasoning: rec.tokensReasoning } : {}),
+      ...(rec.tokensCached ? { tokensCached: rec.tokensCached } : {}),
+    };
+    const writes = WINDOWS.map((w) => {
+      const key = keys.usageWindow(rec.userId, w, windowKeys[w]);
+      const held = reservation?.windows.some((x) => x.window === w);
+      return held ? this.dropReservation(key, reservation!, costNano, counters) : this.addCounters(key, { ...counters, spendNano: costNano, committedNano: costNano }, w, windowKeys[w]);
+    });
+    const model = rec.servedModel ?? rec.requestedModel ?? 'unknown';
+    writes.push(this.addCounters(keys.usageModelDay(rec.userId, windowKeys.daily, modelKeyPart(model)), { ...counters, spendNano: costNano }, undefined, undefined, { model, day: windowKeys.daily }));
+    return writes;
+  }
+
+  /**
+   * Replaces an estimated or unknown cost with OpenRouter's (from get_generation later), once: the record's
+   * condition makes a second fill a no-op. Returns whether this call filled it.
+   */
+  async fillCost(userId: string, ref: { time: string; recordId: string }, costUsd: number): Promise<boolean> {
+    if (!(Number.isFinite(costUsd) && costUsd >= 0 && costUsd <= 1e6)) throw new StoreError('invalid_input', 'a cost is a number of USD ≥ 0');
+    const costNano = toNano(costUsd);
+    let old: Item;
+    try {
+      const res = await this.update({
+        TableName: this.table,
+        Key: keys.ledgerRecord(userId, ref.time, ref.recordId),
+        UpdateExpression: 'SET costUsd = :c, costSource = :reported, countedNano = :n, countedUsd = :cu',
+        ConditionExpression: 'attribute_exists(pk) AND costSource <> :reported AND outcome <> :refused',
+        ExpressionAttributeValues: { ':c': costUsd, ':reported': 'reported', ':n': costNano, ':cu': fromNano(costNano), ':refused': 'refused' },
+        ReturnValues: 'ALL_OLD',
+      });
+      old = res ?? {};
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+    const delta = costNano - num(old.countedNano);
+    if (delta !== 0) {
+      const at = new Date(ref.time);
+      const k = keysAt(at);
+      const model = String(old.servedModel ?? old.requestedModel ?? 'unknown');
+      await Promise.all([
+        ...WINDOWS.map((w) => this.addCounters(keys.usageWindow(userId, w, k[w]), { spendNano: delta, committedNano: delta })),
+        this.addCounters(keys.usageModelDay(userId, k.daily, modelKeyPart(model)), { spendNano: delta }),
+      ]);
+    }
+    return true;
+  }
+
+  /** A user's records between `since` (inclusive) and `until` (exclusive), newest first unless told otherwise. */
+  async listRecords(userId: string, options: { since?: Date; until?: Date; limit?: number; oldestFirst?: boolean } = {}): Promise<LedgerRecord[]> {
+    const limit = Math.min(Math.max(1, options.limit ?? 1_000), MAX_RECORDS);
+    const from = `${keys.ledgerPrefix()}${options.since?.toISOString() ?? ''}`;
+    const to = options.until ? `${keys.ledgerPrefix()}${options.until.toISOString()}` : `${keys.ledgerPrefix()}\uffff`;
+    const items = await this.queryRange(`USER#${userId}`, from, to, limit, !options.oldestFirst);
+    return items.map(toLedgerRecord);
+  }
+
+  /** Daily totals from `since` to `until` (`YYYY-MM-DD`, inclusive); days without calls are absent. */
+  async dailyTotals(userId: string, since: string, until: string): Promise<DayTotal[]> {
+    checkRange(since, until);
+    const items = await this.queryRange(`USER#${userId}`, keys.usageWindow(userId, 'daily', since).sk, keys.usageWindow(userId, 'daily', until).sk, MAX_DAYS + 1, false);
+    return items.map((i) => ({ day: String(i.sk).slice('USAGE#D#'.length), spentUsd: fromNano(num(i.spendNano)), calls: num(i.calls), refused: num(i.refused), tokensIn: num(i.tokensIn), tokensOut: num(i.tokensOut) }));
+  }
+
+  /** Totals per model and day from `since` to `until` (inclusive). */
+  async modelTotals(userId: string, since: string, until: string): Promise<ModelDayTotal[]> {
+    checkRange(since, until);
+    const items = await this.queryRange(`USER#${userId}`, `USAGE#DM#${since}#`, `USAGE#DM#${until}#\uffff`, MAX_RECORDS, false);
+    return items.map((i) => ({ day: String(i.day), model: String(i.model), spentUsd: fromNano(num(i.spendNano)), calls: num(i.calls), tokensIn: num(i.tokensIn), tokensOut: num(i.tokensOut) }));
+  }
+
+  // ---- budget overrides and defaults -------------------------------------------------------------
+
+  async getBudgetOverride(userId: string): Promise<BudgetOverride> {
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.budgetOverride(userId), ConsistentRead: true }));
+    return toOverride(res.Item);
+  }
+
+  /** Per window: a cap in USD, `null` for no cap, `'default'` to inherit the operator's default again. */
+  async setBudgetOverride(userId: string, change: Partial<Record<BudgetWindow, number | null | 'default'>>): Promise<BudgetOverride> {
+    const sets: string[] = [];
+    const removes: string[] = [];
+    const names: Record<string, string> = { '#type': 'type' };
+    const values: Record<string, unknown> = { ':type': 'budget', ':t': this.now().toISOString() };
+    for (const w of WINDOWS) {
+      const v = change[w];
+      if (v === undefined) continue;
+      if (v !== null && v !== 'default' && !(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1_000_000)) {
+        throw new StoreError('invalid_input', `a ${w} cap is a number of USD from 0 to 1000000, "none" or "default"`);
+      }
+      names[`#${w}`] = w;
+      if (v === 'default') removes.push(`#${w}`);
+      else {
+        sets.push(`#${w} = :${w}`);
+        values[`:${w}`] = v;
+      }
+    }
+    await this.requireUser(userId);
+    const res = await this.update({
+      TableName: this.table,
+      Key: keys.budgetOverride(userId),
+      UpdateExpression: `SET ${['#type = :type', 'updatedAt = :t', ...sets].join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    });
+    return toOverride(res);
+  }
+
+  async getDefaults(userId: string): Promise<UserDefaults | undefined> {
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.userDefaults(userId), ConsistentRead: true }));
+    const parsed = UserDefaultsSchema.safeParse(res.Item?.defaults);
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  /** Replaces the user's defaults (validated; an empty object clears them). */
+  async setDefaults(userId: string, defaults: unknown): Promise<UserDefaults> {
+    const parsed = UserDefaultsSchema.safeParse(defaults);
+    if (!parsed.success) throw new StoreError('invalid_input', `invalid defaults: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'defaults'}: ${i.message}`).join('; ')}`);
+    await this.requireUser(userId);
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.userDefaults(userId), type: 'defaults', defaults: parsed.data, updatedAt: this.now().toISOString() } }));
+    return parsed.data;
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------------
+
+  private async requireUser(userId: string): Promise<void> {
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.user(userId), ConsistentRead: true }));
+    if (!res.Item) throw new StoreError('no_such_user', 'no such user');
+  }
+
+  private async update(input: UpdateCommandInput): Promise<Item | undefined> {
+    const res = await this.db.send(new UpdateCommand(input));
+    return res.Attributes;
+  }
+
+  /** ADD counters to one item (created on first use), tagging it so listings know what it is. */
+  private async addCounters(key: { pk: string; sk: string }, counters: Record<string, number>, window?: BudgetWindow, windowKey?: string, extra: Item = {}): Promise<void> {
+    const { expr, names, values } = addExpression(counters);
+    const tags: Item = { type: 'usage', ...(window ? { window, windowKey } : {}), ...extra };
+    const setParts = Object.keys(tags).map((k, i) => {
+      names[`#s${i}`] = k;
+      values[`:s${i}`] = tags[k];
+      return `#s${i} = :s${i}`;
+    });
+    await this.update({ TableName: this.table, Key: key, UpdateExpression: `${expr ? `ADD ${expr} ` : ''}SET ${setParts.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values });
+  }
+
+  private async batchGet(wanted: { pk: string; sk: string }[]): Promise<Item[]> {
+    const out: Item[] = [];
+    for (let i = 0; i < wanted.length; i += 100) {
+      let pending: Record<string, unknown>[] | undefined = wanted.slice(i, i + 100);
+      // Unprocessed keys come back under throttling; a few bounded retries, then fail rather than answer wrong.
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > 5) throw new Error('DynamoDB left keys unprocessed after retries');
+        const res = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        out.push(...((res.Responses?.[this.table] ?? []) as Item[]));
+        pending = res.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined;
+        if (pending?.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      }
+    }
+    return out;
+  }
+
+  private async queryRange(pk: string, from: string, to: string, limit: number, descending: boolean): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
+          ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+          ScanIndexForward: !descending,
+          Limit: limit - items.length,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...((res.Items ?? []) as Item[]));
+      start = res.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    return items;
+  }
+}
+
+function keysAt(t: Date): Record<BudgetWindow, string> {
+  return { daily: dayKey(t), weekly: windowRef('weekly', t).key, monthly: windowRef('monthly', t).key };
+}
+
+function addExpression(counters: Record<string, number>): { expr: string; names: Record<string, string>; values: Record<string, unknown> } {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const parts = Object.entries(counters).map(([k, v], i) => {
+    names[`#n${i}`] = k;
+    values[`:n${i}`] = v;
+    return `#n${i} :n${i}`;
+  });
+  return { expr: parts.join(', '), names, values };
+}
+
+function windowTotals(item: Item | undefined, nowMs: number): WindowTotals {
+  if (!item) return { spentUsd: 0, reservedUsd: 0, calls: 0 };
+  let reservedNano = 0;
+  for (const [name, value] of Object.entries(item)) {
+    if (name.startsWith(RESERVATION_PREFIX) && num(value) > nowMs) reservedNano += num(item[RESERVATION_AMOUNT_PREFIX + name.slice(RESERVATION_PREFIX.length)]);
+  }
+  return { spentUsd: fromNano(num(item.spendNano)), reservedUsd: fromNano(reservedNano), calls: num(item.calls) };
+}
+
+function toOverride(item: Item | undefined): BudgetOverride {
+  const out: BudgetOverride = {};
+  for (const w of WINDOWS) {
+    const v = item?.[w];
+    if (v === null) out[w] = null;
+    else if (typeof v === 'number') out[w] = v;
+  }
+  return out;
+}
+
+const RECORD_FIELDS = ['userId', 'tokenId', 'clientId', 'tool', 'requestedModel', 'servedModel', 'provider', 'generationId', 'outcome', 'reason', 'tokensIn', 'tokensOut', 'tokensReasoning', 'tokensCached', 'costUsd', 'latencyMs', 'actor', 'detail'] as const;
+
+function toLedgerRecord(item: Item): LedgerRecord {
+  const out: Item = { recordId: item.recordId, time: item.time, costSource: item.costSource, countedUsd: fromNano(num(item.countedNano)) };
+  for (const f of RECORD_FIELDS) if (item[f] !== undefined) out[f] = item[f];
+  return out as unknown as LedgerRecord;
+}
+
+function checkRange(since: string, until: string): void {
+  const day = /^\d{4}-\d{2}-\d{2}$/;
+  const a = Date.parse(`${since}T00:00:00Z`);
+  const b = Date.parse(`${until}T00:00:00Z`);
+  if (!day.test(since) || !day.test(until) || !Number.isFinite(a) || !Number.isFinite(b)) throw new StoreError('invalid_input', 'dates are YYYY-MM-DD');
+  if (b < a) throw new StoreError('invalid_input', 'the range ends before it starts');
+  if ((b - a) / 86_400_000 + 1 > MAX_DAYS) throw new StoreError('invalid_input', `a range spans at most ${MAX_DAYS} days`);
+}
