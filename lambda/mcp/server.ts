@@ -1,9 +1,9 @@
 /** Builds the MCP server for one request: every tool, bound to the verified caller. */
 import { McpServer, type RegisteredTool } from '@modelcontextprotocol/server';
-import { registerAccountTools } from '../tools/account.js';
 import type { ToolDeps } from '../tools/context.js';
-import { registerGenerationTools } from '../tools/generate.js';
-import { registerModelTools } from '../tools/models.js';
+import { TOOLS } from '../tools/index.js';
+import { runTool } from '../tools/run.js';
+import type { Tool } from '../tools/tool.js';
 import { SERVER_NAME, SERVER_VERSION } from '../version.js';
 import { advertisedJsonSchema } from './advertised-schema.js';
 import { JsonSchemaCache } from './json-schema-cache.js';
@@ -46,8 +46,21 @@ export function createMcpServer(deps: ToolDeps, schemas: JsonSchemaCache = PROCE
     },
     schemas,
   );
-  registerGenerationTools(server, deps);
-  registerModelTools(server, deps);
-  registerAccountTools(server, deps);
+  for (const tool of TOOLS) registerDeclaredTool(server, tool, deps);
   return server;
+}
+
+/** One declaration as an MCP tool whose every call runs inside runTool (limits, log line, metrics, observer). */
+function registerDeclaredTool(server: McpServer, tool: Tool, deps: ToolDeps): void {
+  server.registerTool(
+    tool.name,
+    {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.input,
+      outputSchema: tool.output,
+      annotations: { title: tool.title, ...tool.annotations },
+    },
+    (args, ctx) => runTool(tool, deps, () => tool.run(args, ctx, deps), { context: tool.logContext?.(args, ctx) }),
+  );
 }

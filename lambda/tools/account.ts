@@ -1,11 +1,11 @@
 /** Account tools: what a generation finally cost, and how much of the key's credit is left. */
-import type { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { formatUsd } from '../catalog/pricing.js';
 import { UpstreamError } from '../openrouter/errors.js';
 import { advertiseAs } from './advertised.js';
-import { READ_ONLY, type ToolDeps } from './context.js';
-import { ToolInputError, runTool } from './run.js';
+import { READ_ONLY } from './context.js';
+import { ToolInputError } from './run.js';
+import { defineTool } from './tool.js';
 
 // Module constants, not built per request: the JSON Schema the server advertises is cached per schema object.
 export const GenerationInput = z.strictObject({
@@ -81,83 +81,80 @@ export function generationLine(g: GenerationStats): string {
   return `${g.id}: ${parts.filter((p) => p !== undefined).join(' · ')}`;
 }
 
-export function registerAccountTools(server: McpServer, deps: ToolDeps): void {
-  server.registerTool(
-    'get_generation',
-    {
-      title: 'Generation cost and stats',
-      description:
-        'A finished generation by its id ("gen-…", from the chat/completion tools): billed cost, native token counts, ' +
-        'provider, latency, finish reason. Stats appear a few seconds after it ends.',
-      inputSchema: GenerationInput,
-      outputSchema: GenerationStats,
-      annotations: { title: 'Generation cost and stats', ...READ_ONLY },
-    },
-    ({ id }, ctx) =>
-      runTool('get_generation', deps, async () => {
-        let g;
-        try {
-          g = (await deps.openRouter.generation(id, ctx.mcpReq.signal)).data;
-        } catch (err) {
-          if (err instanceof UpstreamError && err.status === 404) {
-            throw new ToolInputError(`No generation "${id}" for this key yet. Stats appear a few seconds after a generation ends; try again shortly.`);
-          }
-          throw err;
-        }
-        const structured = known<GenerationStats>({
-          id: g.id,
-          model: g.model,
-          provider: g.provider_name,
-          created_at: g.created_at,
-          total_cost: g.total_cost ?? g.usage,
-          cache_discount: g.cache_discount,
-          tokens_prompt: g.tokens_prompt,
-          tokens_completion: g.tokens_completion,
-          native_tokens_prompt: g.native_tokens_prompt,
-          native_tokens_completion: g.native_tokens_completion,
-          native_tokens_reasoning: g.native_tokens_reasoning,
-          latency_ms: g.latency,
-          generation_time_ms: g.generation_time,
-          finish_reason: g.finish_reason,
-          streamed: g.streamed,
-          cancelled: g.cancelled,
-          is_byok: g.is_byok,
-        });
-        return { structured, text: [generationLine(structured)], log: { cost: structured.total_cost } };
-      }),
-  );
+export const generationTool = defineTool({
+  name: 'get_generation',
+  title: 'Generation cost and stats',
+  description:
+    'A finished generation by its id ("gen-…", from the chat/completion tools): billed cost, native token counts, ' +
+    'provider, latency, finish reason. Stats appear a few seconds after it ends.',
+  input: GenerationInput,
+  output: GenerationStats,
+  annotations: READ_ONLY,
+  paid: false,
+  needsKey: true,
+  run: async ({ id }, ctx, deps) => {
+    let g;
+    try {
+      g = (await deps.openRouter.generation(id, ctx.mcpReq.signal)).data;
+    } catch (err) {
+      if (err instanceof UpstreamError && err.status === 404) {
+        throw new ToolInputError(`No generation "${id}" for this key yet. Stats appear a few seconds after a generation ends; try again shortly.`);
+      }
+      throw err;
+    }
+    const structured = known<GenerationStats>({
+      id: g.id,
+      model: g.model,
+      provider: g.provider_name,
+      created_at: g.created_at,
+      total_cost: g.total_cost ?? g.usage,
+      cache_discount: g.cache_discount,
+      tokens_prompt: g.tokens_prompt,
+      tokens_completion: g.tokens_completion,
+      native_tokens_prompt: g.native_tokens_prompt,
+      native_tokens_completion: g.native_tokens_completion,
+      native_tokens_reasoning: g.native_tokens_reasoning,
+      latency_ms: g.latency,
+      generation_time_ms: g.generation_time,
+      finish_reason: g.finish_reason,
+      streamed: g.streamed,
+      cancelled: g.cancelled,
+      is_byok: g.is_byok,
+    });
+    // The past generation's cost, for the log line only: it was counted as spend when that generation ran.
+    return { structured, text: [generationLine(structured)], log: { cost: structured.total_cost } };
+  },
+});
 
-  server.registerTool(
-    'get_key_usage',
-    {
-      title: 'OpenRouter credit and limits',
-      description:
-        'The connected OpenRouter key\'s spending (today, this week, this month, all time), its credit limit and what ' +
-        'remains, and whether it is on the free tier. Use it before large jobs or after a 402 error.',
-      inputSchema: KeyUsageInput,
-      outputSchema: KeyUsage,
-      annotations: { title: 'OpenRouter credit and limits', ...READ_ONLY },
-    },
-    (_args, ctx) =>
-      runTool('get_key_usage', deps, async () => {
-        const k = (await deps.openRouter.key(ctx.mcpReq.signal)).data;
-        const structured = known<z.infer<typeof KeyUsage>>({
-          limit: k.limit,
-          limit_remaining: k.limit_remaining,
-          limit_reset: k.limit_reset,
-          usage: k.usage,
-          usage_daily: k.usage_daily,
-          usage_weekly: k.usage_weekly,
-          usage_monthly: k.usage_monthly,
-          is_free_tier: k.is_free_tier,
-          expires_at: k.expires_at,
-        });
-        const limit = structured.limit === undefined ? 'no credit limit' : `limit ${formatUsd(structured.limit)} (${formatUsd(structured.limit_remaining)} left${structured.limit_reset ? `, resets ${structured.limit_reset}` : ''})`;
-        const text =
-          `Spent ${formatUsd(structured.usage_daily)} today, ${formatUsd(structured.usage_weekly)} this week, ` +
-          `${formatUsd(structured.usage_monthly)} this month, ${formatUsd(structured.usage)} in all · ${limit}` +
-          (structured.is_free_tier ? ' · free tier' : '');
-        return { structured, text: [text] };
-      }),
-  );
-}
+export const keyUsageTool = defineTool({
+  name: 'get_key_usage',
+  title: 'OpenRouter credit and limits',
+  description:
+    'The connected OpenRouter key\'s spending (today, this week, this month, all time), its credit limit and what ' +
+    'remains, and whether it is on the free tier. Use it before large jobs or after a 402 error.',
+  input: KeyUsageInput,
+  output: KeyUsage,
+  annotations: READ_ONLY,
+  paid: false,
+  needsKey: true,
+  run: async (_args, ctx, deps) => {
+    const k = (await deps.openRouter.key(ctx.mcpReq.signal)).data;
+    const structured = known<z.infer<typeof KeyUsage>>({
+      limit: k.limit,
+      limit_remaining: k.limit_remaining,
+      limit_reset: k.limit_reset,
+      usage: k.usage,
+      usage_daily: k.usage_daily,
+      usage_weekly: k.usage_weekly,
+      usage_monthly: k.usage_monthly,
+      is_free_tier: k.is_free_tier,
+      expires_at: k.expires_at,
+    });
+    const limit = structured.limit === undefined ? 'no credit limit' : `limit ${formatUsd(structured.limit)} (${formatUsd(structured.limit_remaining)} left${structured.limit_reset ? `, resets ${structured.limit_reset}` : ''})`;
+    const text =
+      `Spent ${formatUsd(structured.usage_daily)} today, ${formatUsd(structured.usage_weekly)} this week, ` +
+      `${formatUsd(structured.usage_monthly)} this month, ${formatUsd(structured.usage)} in all · ${limit}` +
+      (structured.is_free_tier ? ' · free tier' : '');
+    return { structured, text: [text] };
+  },
+});

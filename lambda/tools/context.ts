@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { UpstreamTrace } from '../observability/request-context.js';
 import type { OpenRouterClient } from '../openrouter/client.js';
+import type { ToolCallObserver } from './outcome.js';
 
 export interface ToolDeps {
   principal: Principal;
@@ -22,6 +23,8 @@ export interface ToolDeps {
   requestId?: string | undefined;
   /** Counts the upstream calls `openRouter` makes for this request. */
   upstream?: UpstreamTrace | undefined;
+  /** Told once about every finished tool call (e.g. to keep a usage record); none when absent. */
+  observer?: ToolCallObserver | undefined;
 }
 
 /** Tool annotations: lookups only read; generations spend the user's credit and are not idempotent. */

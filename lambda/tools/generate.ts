@@ -1,5 +1,5 @@
 /** The two paid tools: chat completions and legacy text completions. */
-import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
+import type { ServerContext } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import type { Generated } from '../openrouter/aggregate.js';
 import type { GenerateOptions, RequestBody } from '../openrouter/client.js';
@@ -7,7 +7,7 @@ import { PAID_CALL, type ToolDeps } from './context.js';
 import { GenerationOutput, presentGeneration } from './generation-output.js';
 import { ChatParams, ModelId, ProviderPreferences, SamplingParams } from './params.js';
 import { progressReporter } from './progress.js';
-import { runTool } from './run.js';
+import { defineTool } from './tool.js';
 
 export const ChatInput = z.strictObject(ChatParams);
 
@@ -34,47 +34,35 @@ async function generate(
   }
 }
 
-export function registerGenerationTools(server: McpServer, deps: ToolDeps): void {
-  server.registerTool(
-    'send_chat_completion_request',
-    {
-      title: 'Chat with an OpenRouter model',
-      description:
-        'Send a chat conversation to any OpenRouter model and get its reply, with OpenRouter\'s own parameters: images ' +
-        'and files, function calling, structured outputs, reasoning, provider routing, plugins (e.g. web search), ' +
-        '`models` fallbacks. Reports the model and provider that served, generation id, tokens and cost in dollars. A ' +
-        'progress token streams partial text.',
-      inputSchema: ChatInput,
-      outputSchema: GenerationOutput,
-      annotations: { title: 'Chat with an OpenRouter model', ...PAID_CALL },
-    },
-    (args, ctx) =>
-      runTool(
-        'send_chat_completion_request',
-        deps,
-        async () => presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.chat(b, o), args)),
-        { context: { model: args.model ?? args.models?.[0], mcp_request_id: ctx.mcpReq.id } },
-      ),
-  );
+export const chatTool = defineTool({
+  name: 'send_chat_completion_request',
+  title: 'Chat with an OpenRouter model',
+  description:
+    'Send a chat conversation to any OpenRouter model and get its reply, with OpenRouter\'s own parameters: images ' +
+    'and files, function calling, structured outputs, reasoning, provider routing, plugins (e.g. web search), ' +
+    '`models` fallbacks. Reports the model and provider that served, generation id, tokens and cost in dollars. A ' +
+    'progress token streams partial text.',
+  input: ChatInput,
+  output: GenerationOutput,
+  annotations: PAID_CALL,
+  paid: true,
+  needsKey: true,
+  logContext: (args, ctx) => ({ model: args.model ?? args.models?.[0], mcp_request_id: ctx.mcpReq.id }),
+  run: async (args, ctx, deps) => presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.chat(b, o), args)),
+});
 
-  server.registerTool(
-    'send_completion_request',
-    {
-      title: 'Text completion with an OpenRouter model',
-      description:
-        'Send a raw text prompt (no chat template) to an OpenRouter model and get the continuation; use ' +
-        'send_chat_completion_request for conversations, tools or images. Reports model, provider, generation id, tokens ' +
-        'and cost; a progress token streams partial text.',
-      inputSchema: CompletionInput,
-      outputSchema: GenerationOutput,
-      annotations: { title: 'Text completion with an OpenRouter model', ...PAID_CALL },
-    },
-    (args, ctx) =>
-      runTool(
-        'send_completion_request',
-        deps,
-        async () => presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.completion(b, o), args)),
-        { context: { model: args.model, mcp_request_id: ctx.mcpReq.id } },
-      ),
-  );
-}
+export const completionTool = defineTool({
+  name: 'send_completion_request',
+  title: 'Text completion with an OpenRouter model',
+  description:
+    'Send a raw text prompt (no chat template) to an OpenRouter model and get the continuation; use ' +
+    'send_chat_completion_request for conversations, tools or images. Reports model, provider, generation id, tokens ' +
+    'and cost; a progress token streams partial text.',
+  input: CompletionInput,
+  output: GenerationOutput,
+  annotations: PAID_CALL,
+  paid: true,
+  needsKey: true,
+  logContext: (args, ctx) => ({ model: args.model, mcp_request_id: ctx.mcpReq.id }),
+  run: async (args, ctx, deps) => presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.completion(b, o), args)),
+});

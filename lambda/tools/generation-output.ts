@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { formatUsd } from '../catalog/pricing.js';
 import type { Generated } from '../openrouter/aggregate.js';
 import { advertiseAs } from './advertised.js';
-import type { ToolOutcome } from './run.js';
+import type { ToolOutcome } from './outcome.js';
 
 export const GenerationOutput = advertiseAs(z.object({
   id: z.string(),
@@ -101,5 +101,15 @@ export function presentGeneration(g: Generated): ToolOutcome<GenerationOutput> {
     text: [main.join('\n\n') || '(no text)', meta],
     isError: empty,
     log: { model: output.model, provider: output.provider, finish_reason: output.finish_reason, prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, cost: u.cost },
+    usage: {
+      model: output.model,
+      ...(output.provider ? { provider: output.provider } : {}),
+      ...(output.id ? { generationId: output.id } : {}),
+      promptTokens: u.prompt_tokens,
+      completionTokens: u.completion_tokens,
+      ...(u.reasoning_tokens !== undefined ? { reasoningTokens: u.reasoning_tokens } : {}),
+      ...(u.cached_tokens !== undefined ? { cachedTokens: u.cached_tokens } : {}),
+      ...(u.cost !== null ? { costUsd: u.cost } : {}),
+    },
   };
 }

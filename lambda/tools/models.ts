@@ -1,13 +1,13 @@
 /** Catalog tools: search the model list, and look at one model's providers and prices. */
-import type { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { CatalogPage, CompactModel, SORTS, searchCatalog } from '../catalog/catalog.js';
 import { formatUsd, perMillion } from '../catalog/pricing.js';
 import { UpstreamError } from '../openrouter/errors.js';
 import { advertiseAs } from './advertised.js';
-import { READ_ONLY, type ToolDeps } from './context.js';
+import { READ_ONLY } from './context.js';
 import { ModelId } from './params.js';
-import { ToolInputError, runTool } from './run.js';
+import { ToolInputError } from './run.js';
+import { defineTool } from './tool.js';
 
 export const ModelsInput = z.strictObject({
   query: z.string().max(200).optional().describe('Words in the id, name or description, e.g. "claude sonnet".'),
@@ -77,86 +77,83 @@ function modelLine(m: CompactModel): string {
   return `- ${m.id} — ${m.name} · ${contextLabel(m.context_length)} · ${price}${caps.length ? ` · ${caps.join(', ')}` : ''}`;
 }
 
-export function registerModelTools(server: McpServer, deps: ToolDeps): void {
-  server.registerTool(
-    'retrieve_available_models',
-    {
-      title: 'Search OpenRouter models',
-      description:
-        'Search the OpenRouter model catalog by words, modality, supported parameters (e.g. tools, reasoning), price and ' +
-        'context length; sorted, paged compact records. Prices are dollars per million tokens.',
-      inputSchema: ModelsInput,
-      outputSchema: CatalogPage,
-      annotations: { title: 'Search OpenRouter models', ...READ_ONLY },
-    },
-    (args, ctx) =>
-      runTool('retrieve_available_models', deps, async () => {
-        const models = await deps.catalog.get(() => deps.openRouter.models(ctx.mcpReq.signal));
-        const page = searchCatalog(models, args);
-        const first = page.models.length ? page.offset + 1 : 0;
-        const header = `${page.total} model(s) match; showing ${first}–${page.offset + page.models.length}` +
-          (page.next_offset === null ? '.' : ` (next page: offset ${page.next_offset}).`);
-        return { structured: page, text: [[header, ...page.models.map(modelLine)].join('\n')], log: { results: page.models.length } };
-      }, { needsKey: false }),
-  );
+export const modelsTool = defineTool({
+  name: 'retrieve_available_models',
+  title: 'Search OpenRouter models',
+  description:
+    'Search the OpenRouter model catalog by words, modality, supported parameters (e.g. tools, reasoning), price and ' +
+    'context length; sorted, paged compact records. Prices are dollars per million tokens.',
+  input: ModelsInput,
+  output: CatalogPage,
+  annotations: READ_ONLY,
+  paid: false,
+  // The catalog is public: it is read without the user's key.
+  needsKey: false,
+  run: async (args, ctx, deps) => {
+    const models = await deps.catalog.get(() => deps.openRouter.models(ctx.mcpReq.signal));
+    const page = searchCatalog(models, args);
+    const first = page.models.length ? page.offset + 1 : 0;
+    const header = `${page.total} model(s) match; showing ${first}–${page.offset + page.models.length}` +
+      (page.next_offset === null ? '.' : ` (next page: offset ${page.next_offset}).`);
+    return { structured: page, text: [[header, ...page.models.map(modelLine)].join('\n')], log: { results: page.models.length } };
+  },
+});
 
-  server.registerTool(
-    'get_model_details',
-    {
-      title: 'Model details and providers',
-      description:
-        'One model\'s description, modalities and every provider endpoint serving it: context length, max output, ' +
-        'quantization, prices, recent uptime, supported parameters. Use it to choose `provider` routing.',
-      inputSchema: ModelDetailsInput,
-      outputSchema: ModelDetailsOutput,
-      annotations: { title: 'Model details and providers', ...READ_ONLY },
-    },
-    ({ model }, ctx) =>
-      runTool('get_model_details', deps, async () => {
-        let list;
-        try {
-          list = await deps.openRouter.endpoints(model, ctx.mcpReq.signal);
-        } catch (err) {
-          if (err instanceof UpstreamError && err.status === 404) {
-            throw new ToolInputError(`No model "${model}" on OpenRouter. Use retrieve_available_models to find a valid id.`);
-          }
-          throw err;
-        }
-        const d = list.data;
-        const endpoints = d.endpoints
-          .map((e) => ({
-            provider: e.provider_name,
-            ...(e.tag ? { tag: e.tag } : {}),
-            quantization: e.quantization ?? null,
-            context_length: e.context_length ?? null,
-            max_completion_tokens: e.max_completion_tokens ?? null,
-            prompt_price_per_m: perMillion(e.pricing.prompt),
-            completion_price_per_m: perMillion(e.pricing.completion),
-            uptime_last_30m: e.uptime_last_30m ?? null,
-            supported_parameters: e.supported_parameters ?? [],
-          }))
-          .sort((a, b) => (a.prompt_price_per_m ?? Infinity) + (a.completion_price_per_m ?? Infinity) - ((b.prompt_price_per_m ?? Infinity) + (b.completion_price_per_m ?? Infinity)));
-        const structured = {
-          id: d.id,
-          name: d.name || d.id,
-          ...(d.description ? { description: d.description } : {}),
-          input_modalities: d.architecture?.input_modalities ?? [],
-          output_modalities: d.architecture?.output_modalities ?? [],
-          endpoints,
-        };
-        const lines = [
-          `${structured.name} (${structured.id})`,
-          ...(d.description ? [d.description] : []),
-          `Input: ${structured.input_modalities.join(', ') || 'n/a'} · Output: ${structured.output_modalities.join(', ') || 'n/a'}`,
-          `${endpoints.length} provider endpoint(s):`,
-          ...endpoints.map(
-            (e) =>
-              `- ${e.provider}${e.quantization ? ` (${e.quantization})` : ''} · ${contextLabel(e.context_length)} · ` +
-              `${formatUsd(e.prompt_price_per_m)}/${formatUsd(e.completion_price_per_m)} per 1M in/out` +
-              (e.uptime_last_30m === null ? '' : ` · uptime ${e.uptime_last_30m}%`),
-          ),
-        ];
-        return { structured, text: [lines.join('\n')], log: { model } };
-      }),
-  );
-}
+export const modelDetailsTool = defineTool({
+  name: 'get_model_details',
+  title: 'Model details and providers',
+  description:
+    'One model\'s description, modalities and every provider endpoint serving it: context length, max output, ' +
+    'quantization, prices, recent uptime, supported parameters. Use it to choose `provider` routing.',
+  input: ModelDetailsInput,
+  output: ModelDetailsOutput,
+  annotations: READ_ONLY,
+  paid: false,
+  needsKey: true,
+  run: async ({ model }, ctx, deps) => {
+    let list;
+    try {
+      list = await deps.openRouter.endpoints(model, ctx.mcpReq.signal);
+    } catch (err) {
+      if (err instanceof UpstreamError && err.status === 404) {
+        throw new ToolInputError(`No model "${model}" on OpenRouter. Use retrieve_available_models to find a valid id.`);
+      }
+      throw err;
+    }
+    const d = list.data;
+    const endpoints = d.endpoints
+      .map((e) => ({
+        provider: e.provider_name,
+        ...(e.tag ? { tag: e.tag } : {}),
+        quantization: e.quantization ?? null,
+        context_length: e.context_length ?? null,
+        max_completion_tokens: e.max_completion_tokens ?? null,
+        prompt_price_per_m: perMillion(e.pricing.prompt),
+        completion_price_per_m: perMillion(e.pricing.completion),
+        uptime_last_30m: e.uptime_last_30m ?? null,
+        supported_parameters: e.supported_parameters ?? [],
+      }))
+      .sort((a, b) => (a.prompt_price_per_m ?? Infinity) + (a.completion_price_per_m ?? Infinity) - ((b.prompt_price_per_m ?? Infinity) + (b.completion_price_per_m ?? Infinity)));
+    const structured = {
+      id: d.id,
+      name: d.name || d.id,
+      ...(d.description ? { description: d.description } : {}),
+      input_modalities: d.architecture?.input_modalities ?? [],
+      output_modalities: d.architecture?.output_modalities ?? [],
+      endpoints,
+    };
+    const lines = [
+      `${structured.name} (${structured.id})`,
+      ...(d.description ? [d.description] : []),
+      `Input: ${structured.input_modalities.join(', ') || 'n/a'} · Output: ${structured.output_modalities.join(', ') || 'n/a'}`,
+      `${endpoints.length} provider endpoint(s):`,
+      ...endpoints.map(
+        (e) =>
+          `- ${e.provider}${e.quantization ? ` (${e.quantization})` : ''} · ${contextLabel(e.context_length)} · ` +
+          `${formatUsd(e.prompt_price_per_m)}/${formatUsd(e.completion_price_per_m)} per 1M in/out` +
+          (e.uptime_last_30m === null ? '' : ` · uptime ${e.uptime_last_30m}%`),
+      ),
+    ];
+    return { structured, text: [lines.join('\n')], log: { model } };
+  },
+});

@@ -1,97 +1,107 @@
 /**
  * The one wrapper every tool runs inside: it applies the per-user limits before anything reaches OpenRouter,
- * times the call, writes one structured log line and one metrics document, and turns failures into `isError`
- * results with actionable text. Stack traces and upstream bodies never reach the client.
+ * times the call, writes one structured log line and one metrics document, tells the observer, and turns
+ * failures into `isError` results with actionable text. Stack traces and upstream bodies never reach the client.
  */
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { NO_LIMITS, describeRefusal } from '../limits/limiter.js';
-import type { LogFields } from '../observability/logger.js';
+import type { LogFields, Logger } from '../observability/logger.js';
 import { NO_METRICS, type ToolOutcomeKind } from '../observability/metrics.js';
 import { UpstreamError, describeUpstreamError, scrub } from '../openrouter/errors.js';
 import type { ToolDeps } from './context.js';
-
-export interface ToolOutcome<T extends Record<string, unknown>> {
-  structured: T;
-  /** Text blocks shown to the model/user; the first is the main answer. */
-  text: string[];
-  /** Mark the result as an error while still returning structured data (e.g. an empty generation). */
-  isError?: boolean;
-  /** Extra fields for the log line (model, tokens, cost). */
-  log?: Record<string, unknown>;
-}
+import { totalTokens, type ToolCallEvent, type ToolCallObserver, type ToolOutcome, type ToolRefusalReason, type ToolUsage } from './outcome.js';
+import type { ToolPolicy } from './tool.js';
 
 export interface RunToolOptions {
-  /** The tool calls OpenRouter on the user's key (default true). */
-  needsKey?: boolean;
   /** Fields known before the call (e.g. the requested model, the JSON-RPC request id) for the log line. */
-  context?: LogFields;
+  context?: LogFields | undefined;
 }
 
-/**
- * The paid generations: each holds a concurrency slot while it runs (they keep a Lambda busy for seconds to
- * minutes; lookups are short and only counted by the rate limit), and only their cost is spend. (A
- * get_generation lookup also logs a cost, but that is a past generation's, already counted.)
- */
-export const GENERATION_TOOLS: ReadonlySet<string> = new Set(['send_chat_completion_request', 'send_completion_request']);
+/** How one call ended, as the finish step records it. */
+interface Finish {
+  /** Fields for the log line only (the tool's own, then the error's). */
+  log?: Record<string, unknown> | undefined;
+  usage?: ToolUsage | undefined;
+  upstreamError?: boolean;
+  refusal?: ToolRefusalReason;
+}
 
 export async function runTool<T extends Record<string, unknown>>(
-  name: string,
+  tool: ToolPolicy,
   deps: ToolDeps,
   body: () => Promise<ToolOutcome<T>>,
   options: RunToolOptions = {},
 ): Promise<CallToolResult> {
   const started = performance.now();
-  const generation = GENERATION_TOOLS.has(name);
   const upstreamBefore = deps.upstream?.calls ?? 0;
   const log = deps.logger.child({
-    tool: name,
+    tool: tool.name,
     user_id: deps.principal.userId,
     token_id: deps.principal.tokenId,
     ...(deps.requestId ? { request_id: deps.requestId } : {}),
     ...options.context,
   });
 
-  /** The one log line and the one metrics document of this call. */
-  const finish = (outcome: ToolOutcomeKind, fields: LogFields, extra: { upstreamError?: boolean; log?: Record<string, unknown> } = {}) => {
+  /**
+   * The one place a call ends: one log line, one metrics document, one observer event. Called exactly once per
+   * call, whatever the outcome.
+   */
+  const finish = (outcome: ToolOutcomeKind, end: Finish = {}) => {
     const latencyMs = performance.now() - started;
     const calls = (deps.upstream?.calls ?? 0) - upstreamBefore;
-    const usage = usageOf(extra.log);
+    const usage = end.usage ?? {};
+    const tokens = totalTokens(usage);
     const line: LogFields = {
       outcome,
       latency_ms: Math.round(latencyMs),
       ...(deps.upstream ? { upstream_calls: calls } : {}),
       ...(calls > 0 && deps.upstream?.lastStatus !== undefined ? { upstream_status: deps.upstream.lastStatus } : {}),
-      ...extra.log,
-      ...(usage.tokens !== undefined ? { tokens: usage.tokens } : {}),
-      ...fields,
+      ...end.log,
+      ...(tokens !== undefined ? { tokens } : {}),
     };
     const level = outcome === 'internal_error' ? 'error' : outcome === 'upstream_error' || outcome === 'throttled' ? 'warn' : 'info';
     log[level](messageFor(outcome), line);
+    const upstreamError = end.upstreamError ?? false;
+    // Only a paid call's usage is spend (see ToolPolicy.paid).
     (deps.metrics ?? NO_METRICS).toolCall({
-      tool: name,
+      tool: tool.name,
       outcome,
       latencyMs,
-      upstreamError: extra.upstreamError ?? false,
-      ...(generation && usage.tokens !== undefined ? { tokens: usage.tokens } : {}),
-      ...(generation && usage.cost !== undefined ? { costUsd: usage.cost } : {}),
+      upstreamError,
+      ...(tool.paid && tokens !== undefined ? { tokens } : {}),
+      ...(tool.paid && usage.costUsd !== undefined ? { costUsd: usage.costUsd } : {}),
       ...(deps.requestId ? { requestId: deps.requestId } : {}),
     });
+    if (deps.observer) {
+      notify(deps.observer, log, {
+        tool: tool.name,
+        paid: tool.paid,
+        outcome,
+        usage,
+        latencyMs,
+        upstreamError,
+        userId: deps.principal.userId,
+        tokenId: deps.principal.tokenId,
+        ...(deps.requestId ? { requestId: deps.requestId } : {}),
+        ...(end.refusal ? { refusal: end.refusal } : {}),
+      });
+    }
   };
 
-  if ((options.needsKey ?? true) && !deps.principal.openRouterKey) {
-    finish('no_key', {});
+  if (tool.needsKey && !deps.principal.openRouterKey) {
+    finish('no_key', { refusal: 'no_key' });
     return errorResult('No OpenRouter API key is connected to this account yet. Connect one (sign in to the server\'s web page, or ask the operator to run `ormcp user set-key`), then try again.');
   }
 
-  const permit = await (deps.limiter ?? NO_LIMITS).acquire(deps.principal.userId, { hold: generation });
+  const permit = await (deps.limiter ?? NO_LIMITS).acquire(deps.principal.userId, { hold: tool.paid });
   if (!permit.ok) {
-    finish('throttled', { limit: permit.limit, limit_max: permit.max, retry_after_s: permit.retryAfterSeconds });
+    finish('throttled', { log: { limit: permit.limit, limit_max: permit.max, retry_after_s: permit.retryAfterSeconds }, refusal: permit.limit });
     return errorResult(describeRefusal(permit));
   }
 
   try {
     const outcome = await body();
-    finish(outcome.isError ? 'tool_error' : 'ok', {}, outcome.log ? { log: outcome.log } : {});
+    finish(outcome.isError ? 'tool_error' : 'ok', { log: outcome.log, usage: outcome.usage });
     return {
       content: outcome.text.map((text) => ({ type: 'text' as const, text })),
       structuredContent: outcome.structured,
@@ -99,15 +109,15 @@ export async function runTool<T extends Record<string, unknown>>(
     };
   } catch (err) {
     if (err instanceof UpstreamError) {
-      finish('upstream_error', { upstream_status: err.status, error_kind: err.kind }, { upstreamError: isUpstreamFault(err) });
+      finish('upstream_error', { log: { upstream_status: err.status, error_kind: err.kind }, upstreamError: isUpstreamFault(err) });
       return errorResult(describeUpstreamError(err));
     }
     if (err instanceof ToolInputError) {
-      finish('bad_input', {});
+      finish('bad_input');
       // These messages quote the caller's input; anything shaped like a key is redacted all the same.
       return errorResult(scrub(err.message));
     }
-    finish('internal_error', { error: err instanceof Error ? err.name : 'unknown' });
+    finish('internal_error', { log: { error: err instanceof Error ? err.name : 'unknown' } });
     return errorResult('Internal error in the MCP server. The request was not completed; try again.');
   } finally {
     await permit.release();
@@ -138,17 +148,16 @@ export function isUpstreamFault(err: UpstreamError): boolean {
   return err.kind !== 'http' || err.status >= 500 || err.status === 408;
 }
 
-/** Total tokens and cost from a generation's log fields, when present and numeric. */
-function usageOf(fields: Record<string, unknown> | undefined): { tokens?: number; cost?: number } {
-  if (!fields) return {};
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  const prompt = num(fields.prompt_tokens);
-  const completion = num(fields.completion_tokens);
-  const cost = num(fields.cost);
-  return {
-    ...(prompt !== undefined || completion !== undefined ? { tokens: (prompt ?? 0) + (completion ?? 0) } : {}),
-    ...(cost !== undefined ? { cost } : {}),
-  };
+/** Tells the observer; its failure is logged and never reaches the caller. */
+function notify(observer: ToolCallObserver, log: Logger, event: ToolCallEvent): void {
+  const failed = (err: unknown) => log.warn('tool call observer failed', { error: err instanceof Error ? err.name : 'unknown' });
+  try {
+    // Typed as returning nothing, but an async observer may still hand back a promise: never leave it unhandled.
+    const result: unknown = observer.onToolCall(event);
+    if (result instanceof Promise) result.catch(failed);
+  } catch (err) {
+    failed(err);
+  }
 }
 
 /** Input that passed the schema but cannot be served (for example an unknown model in a details lookup). */
