@@ -8,9 +8,10 @@
  * FUZZ_SEED (default below) and FUZZ_COUNT (default 2000) choose the run; FUZZ_CASE=3,17 replays single cases of
  * it; FUZZ_VERBOSE=1 prints the status distribution.
  */
-import { runInThisContext } from 'node:vm';
+import { watchUnhandledRejections } from '../support/faults.js';
+import { bodyInit, caseFailure, count, headerText, isAnswered, isObject, redactor, rejectionText, report, runPool, secretsIn, secretsInLogs, sendBounded, tally, unanswered, type Outcome, type Secret, type Sent } from '../support/fuzz-kit.js';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
-import { bodyInit, generateCases, isObject, sendBounded, type FuzzCase, type FuzzContext, type Outcome, type Sent } from '../support/fuzz.js';
+import { generateCases, type FuzzCase, type FuzzContext } from './fuzz-cases.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026) >>> 0;
 const COUNT = Number(process.env.FUZZ_COUNT ?? 2000);
@@ -103,7 +104,7 @@ function keyLeaks(messages: unknown[], key: string): string[] {
   return leaks;
 }
 
-function check(c: FuzzCase, r: Outcome, secrets: { label: string; value: string }[]): string[] {
+function check(c: FuzzCase, r: Outcome, secrets: readonly Secret[]): string[] {
   const problems: string[] = [];
   if (r.status >= 500) problems.push(`HTTP ${r.status}`);
   else if (r.status < 200 || (r.status >= 300 && r.status < 400)) problems.push(`unexpected HTTP ${r.status}`);
@@ -175,24 +176,15 @@ function check(c: FuzzCase, r: Outcome, secrets: { label: string; value: string 
       break;
   }
 
-  const headerText = [...r.headers].map(([k, v]) => `${k}: ${v}`).join('\n');
-  for (const s of secrets) {
-    if (r.text.includes(s.value) || headerText.includes(s.value)) problems.push(`response contains ${s.label}`);
-  }
+  const headers = headerText(r.headers);
+  problems.push(...secretsIn(r, secrets));
   for (const key of c.fakeKeys) {
-    if (!r.text.includes(key) && !headerText.includes(key)) continue;
+    if (!r.text.includes(key) && !headers.includes(key)) continue;
     const leaks = keyLeaks(messages, key);
     if (leaks.length) problems.push(`response echoes a planted key verbatim at ${leaks.slice(0, 3).join(', ')}`);
-    else if (headerText.includes(key) || !messages.length) problems.push('response echoes a planted key verbatim outside any JSON-RPC message');
+    else if (headers.includes(key) || !messages.length) problems.push('response echoes a planted key verbatim outside any JSON-RPC message');
   }
   return problems;
-}
-
-/** A printable, secret-free description of a case. */
-function describeCase(c: FuzzCase, redact: (s: string) => string): string {
-  const body = c.body === undefined ? '' : typeof c.body === 'string' ? c.body : `<${c.body.length} bytes>`;
-  const headers = c.headers.map(([k, v]) => `${k}: ${v.length > 80 ? `${v.slice(0, 80)}…(${v.length})` : v}`).join('; ');
-  return redact(`#${c.index} [${c.category}] ${c.desc}\n      ${c.method} ${c.path.slice(0, 120)} {${headers}} ${body.length > 240 ? `${body.slice(0, 240)}…(${body.length} chars)` : body}`);
 }
 
 async function snapshotStore() {
@@ -214,20 +206,14 @@ function chat(token: string, content: string) {
 const UPSTREAM_ROUTES = [/^\/models$/, /^\/chat\/completions$/, /^\/completions$/, /^\/key$/, /^\/generation$/, /^\/models\/.+\/endpoints$/];
 
 test(`fuzz: ${COUNT} requests, seed ${SEED}`, async () => {
-  // Jest hands test code a copy of `process`; unhandled rejections are emitted on the real one.
-  const realProcess = runInThisContext('process') as NodeJS.Process;
-  const rejections: string[] = [];
-  const onRejection = (reason: unknown) => {
-    rejections.push(reason instanceof Error ? `${reason.name}: ${reason.message}`.slice(0, 300) : String(reason).slice(0, 300));
-  };
-  realProcess.on('unhandledRejection', onRejection);
+  const rejections = watchUnhandledRejections();
   try {
     // Warm both users' last-used stamps so the store snapshot only changes if the fuzz run changes it.
     for (const u of [h.alice, h.bob]) expect((await chat(u.token, 'warm up')).status).toBe(200);
     const before = await snapshotStore();
 
     const ctx: FuzzContext = { token: h.alice.token, tokenId: h.alice.tokenId, otherToken: h.bob.token, otherTokenId: h.bob.tokenId, revokedToken, maxBodyBytes: MAX_BODY };
-    const secrets = [
+    const secrets: Secret[] = [
       { label: "alice's MCP token", value: h.alice.token },
       { label: "bob's MCP token", value: h.bob.token },
       { label: "alice's OpenRouter key", value: h.alice.openRouterKey },
@@ -235,36 +221,30 @@ test(`fuzz: ${COUNT} requests, seed ${SEED}`, async () => {
       { label: 'the revoked MCP token', value: revokedToken },
     ];
     expect(secrets.map((s) => s.value).sort()).toEqual([...h.secrets(), revokedToken].sort());
-    const redact = (s: string) => secrets.reduce((out, x) => out.split(x.value).join(`<${x.label}>`), s);
+    const redact = redactor(secrets);
 
     const all = generateCases(SEED, COUNT, ctx);
     const cases = ONLY ? all.filter((c) => ONLY.has(c.index)) : all;
     const failures: string[] = [];
     const statuses = new Map<string, number>();
     const byCategory = new Map<string, number>();
-    let next = 0;
-    const worker = async () => {
-      while (next < cases.length) {
-        const c = cases[next++]!;
-        byCategory.set(c.category, (byCategory.get(c.category) ?? 0) + 1);
-        const r = await send(c);
-        let problems: string[];
-        if ('hang' in r) problems = [`no complete response within ${HANG_MS / 1000} s`];
-        else if ('thrown' in r) problems = [`the handler threw: ${r.thrown}`];
-        else {
-          statuses.set(String(r.status), (statuses.get(String(r.status)) ?? 0) + 1);
-          problems = check(c, r, secrets);
-          if (problems.length) problems.push(`got HTTP ${r.status} ${r.headers.get('content-type') ?? ''}: ${r.text.replace(/\s+/g, ' ').slice(0, 300)}`);
-        }
-        if (problems.length) failures.push(`${describeCase(c, redact)}\n      → ${problems.map(redact).join('\n      → ')}`);
+    await runPool(cases, CONCURRENCY, async (c) => {
+      count(byCategory, c.category);
+      const r = await send(c);
+      let problems: string[];
+      if (!isAnswered(r)) problems = [unanswered(r, HANG_MS)];
+      else {
+        count(statuses, String(r.status));
+        problems = check(c, r, secrets);
+        if (problems.length) problems.push(`got HTTP ${r.status} ${r.headers.get('content-type') ?? ''}: ${r.text.replace(/\s+/g, ' ').slice(0, 300)}`);
       }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      if (problems.length) failures.push(caseFailure(c, problems, redact, { pathChars: 120, bodyChars: 240 }));
+    });
 
     // Logs: no secret, and no planted fake key verbatim (the logger scrubs key-shaped strings).
+    failures.push(...secretsInLogs(h.logs, secrets));
     const planted = new Set(cases.flatMap((c) => c.fakeKeys));
     h.logs.forEach((line, i) => {
-      for (const s of secrets) if (line.includes(s.value)) failures.push(`log line ${i} contains ${s.label}`);
       for (const k of planted) if (line.includes(k)) failures.push(`log line ${i} contains a planted key verbatim: ${redact(line).slice(0, 300)}`);
     });
 
@@ -289,15 +269,14 @@ test(`fuzz: ${COUNT} requests, seed ${SEED}`, async () => {
 
     // Late rejections surface after a turn of the event loop.
     await new Promise((resolve) => setImmediate(resolve));
-    for (const r of rejections) failures.push(`unhandled rejection: ${redact(r)}`);
+    for (const reason of rejections.seen) failures.push(`unhandled rejection: ${redact(rejectionText(reason))}`);
 
     if (process.env.FUZZ_VERBOSE) {
-      const fmt = (m: Map<string, number>) => [...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}: ${n}`).join(', ');
-      console.log(`fuzz seed ${SEED}: ${cases.length} requests\n  status: ${fmt(statuses)}\n  categories: ${fmt(byCategory)}\n  upstream requests: ${h.fake.requests.length}, log lines: ${h.logs.length}, failures: ${failures.length}`);
+      console.log(`fuzz seed ${SEED}: ${cases.length} requests\n  status: ${tally(statuses)}\n  categories: ${tally(byCategory)}\n  upstream requests: ${h.fake.requests.length}, log lines: ${h.logs.length}, failures: ${failures.length}`);
     }
     const header = `fuzz seed ${SEED}: ${failures.length} problem(s) in ${cases.length} requests. Reproduce: ${REPRO} (FUZZ_CASE=<#> replays one case)`;
-    expect(failures.length ? `${header}\n  ${failures.slice(0, 40).join('\n  ')}${failures.length > 40 ? `\n  … and ${failures.length - 40} more` : ''}` : 'no problems').toBe('no problems');
+    expect(report(header, failures)).toBe('no problems');
   } finally {
-    realProcess.off('unhandledRejection', onRejection);
+    rejections.stop();
   }
 }, Math.max(120_000, COUNT * 30));
