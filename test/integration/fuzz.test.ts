@@ -9,18 +9,16 @@
  * it; FUZZ_VERBOSE=1 prints the status distribution.
  */
 import { watchUnhandledRejections } from '../support/faults.js';
-import { bodyInit, caseFailure, count, headerText, isAnswered, isObject, redactor, rejectionText, report, runPool, secretsIn, secretsInLogs, sendBounded, tally, unanswered, type Outcome, type Secret, type Sent } from '../support/fuzz-kit.js';
+import { bodyInit, caseFailure, casesOf, count, fuzzRun, headerText, isAnswered, isObject, redactor, rejectionText, report, runPool, secretsIn, secretsInLogs, sendBounded, tally, unanswered, type Outcome, type Secret, type Sent } from '../support/fuzz-kit.js';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
 import { generateCases, type FuzzCase, type FuzzContext } from './fuzz-cases.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026) >>> 0;
-const COUNT = Number(process.env.FUZZ_COUNT ?? 2000);
-const ONLY = process.env.FUZZ_CASE ? new Set(process.env.FUZZ_CASE.split(',').map(Number)) : undefined;
+const RUN = fuzzRun(process.env, { seed: 0x5eed_2026, count: 2000, testFile: 'test/integration/fuzz.test.ts' });
+const { seed: SEED, count: COUNT, repro: REPRO } = RUN;
 const MAX_BODY = 64 * 1024;
 const CONCURRENCY = 20;
 const HANG_MS = 10_000;
 const BASE = 'http://127.0.0.1';
-const REPRO = `FUZZ_SEED=${SEED} FUZZ_COUNT=${COUNT} npx jest test/integration/fuzz.test.ts`;
 
 let h: Harness;
 let revokedToken: string;
@@ -224,7 +222,7 @@ test(`fuzz: ${COUNT} requests, seed ${SEED}`, async () => {
     const redact = redactor(secrets);
 
     const all = generateCases(SEED, COUNT, ctx);
-    const cases = ONLY ? all.filter((c) => ONLY.has(c.index)) : all;
+    const cases = casesOf(RUN, all);
     const failures: string[] = [];
     const statuses = new Map<string, number>();
     const byCategory = new Map<string, number>();

@@ -16,17 +16,15 @@ import { metadataUrlProblem } from '../../lambda/oauth/client-metadata.js';
 import { seal } from '../../lambda/crypto/sealed.js';
 import { FLOW_COOKIES, SESSION_TTL_SECONDS } from '../../lambda/web/session.js';
 import { watchUnhandledRejections } from '../support/faults.js';
-import { bodyInit, caseFailure, count, headerText, isAnswered, isObject, redactor, rejectionText, report, runPool, secretsIn, secretsInLogs, sendBounded, tally, unanswered, type Outcome, type Secret, type Sent } from '../support/fuzz-kit.js';
+import { bodyInit, caseFailure, casesOf, count, fuzzRun, headerText, isAnswered, isObject, redactor, rejectionText, report, runPool, secretsIn, secretsInLogs, sendBounded, tally, unanswered, type Outcome, type Secret, type Sent } from '../support/fuzz-kit.js';
 import { TEST_ORIGIN as ORIGIN, authorizeUrl, csrfOf, dumpTable, obtainCode, registerClient, startOAuthHarness, tableDiff, type OAuthHarness } from '../support/oauth.js';
 import { RESOURCE, authorizeParams, exchange, tokensOf } from './negative-helpers.js';
 import { generateOAuthCases, junkMetadataFetcher, type OAuthFuzzCase, type OAuthFuzzContext } from './fuzz-cases.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 0x0a07_2026) >>> 0;
-const COUNT = Number(process.env.FUZZ_COUNT ?? 3000);
-const ONLY = process.env.FUZZ_CASE ? new Set(process.env.FUZZ_CASE.split(',').map(Number)) : undefined;
+const RUN = fuzzRun(process.env, { seed: 0x0a07_2026, count: 3000, testFile: 'test/oauth/fuzz.test.ts' });
+const { seed: SEED, count: COUNT, repro: REPRO } = RUN;
 const CONCURRENCY = 12;
 const HANG_MS = 10_000;
-const REPRO = `FUZZ_SEED=${SEED} FUZZ_COUNT=${COUNT} npx jest test/oauth/fuzz.test.ts`;
 
 /** RFC 6749 §5.2 (token), RFC 7009 §2.2.1 (revocation), RFC 7591 §3.2.2 (registration) error codes. */
 const OAUTH_ERRORS = new Set([
@@ -262,7 +260,7 @@ test(`fuzz: ${COUNT} sign-in requests, seed ${SEED}`, async () => {
     const before = await dumpTable(h);
     const redact = redactor(secrets);
     const all = generateOAuthCases(SEED, COUNT, ctx);
-    const cases = ONLY ? all.filter((c) => ONLY.has(c.index)) : all;
+    const cases = casesOf(RUN, all);
     const failures: string[] = [];
     const statuses = new Map<string, number>();
     const byCategory = new Map<string, number>();

@@ -94,6 +94,31 @@ export function longString(rng: Rng, n: number, units: readonly string[]): strin
   return rng.pick(units).repeat(n).slice(0, n);
 }
 
+/** The run the environment chooses: FUZZ_SEED and FUZZ_COUNT (else the suite's defaults), FUZZ_CASE=3,17 to replay single cases. */
+export interface FuzzRun {
+  seed: number;
+  count: number;
+  only?: Set<number>;
+  /** The command that repeats this run. */
+  repro: string;
+}
+
+export function fuzzRun(env: NodeJS.ProcessEnv, defaults: { seed: number; count: number; testFile: string }): FuzzRun {
+  const seed = Number(env.FUZZ_SEED ?? defaults.seed) >>> 0;
+  const count = Number(env.FUZZ_COUNT ?? defaults.count);
+  return {
+    seed,
+    count,
+    ...(env.FUZZ_CASE ? { only: new Set(env.FUZZ_CASE.split(',').map(Number)) } : {}),
+    repro: `FUZZ_SEED=${seed} FUZZ_COUNT=${count} npx jest ${defaults.testFile}`,
+  };
+}
+
+/** The cases of a run: all of them, or the ones FUZZ_CASE names. */
+export function casesOf<T extends { index: number }>(run: FuzzRun, all: T[]): T[] {
+  return run.only ? all.filter((c) => run.only!.has(c.index)) : all;
+}
+
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -155,7 +180,7 @@ export async function sendBounded(fetchFn: typeof fetch, url: string, init: Requ
     if ('hang' in result) controller.abort();
     return result;
   } catch (err) {
-    return { thrown: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+    return { thrown: errorText(err) };
   } finally {
     clearTimeout(timer);
   }
@@ -211,9 +236,14 @@ export function secretsInLogs(logs: readonly string[], secrets: readonly Secret[
   return found;
 }
 
+/** What was thrown, as `Name: message`. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
 /** An unhandled rejection's reason, short enough to print. */
 export function rejectionText(reason: unknown): string {
-  return (reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)).slice(0, 300);
+  return errorText(reason).slice(0, 300);
 }
 
 /** A printable, secret-free description of a case and what was wrong with its response. */
