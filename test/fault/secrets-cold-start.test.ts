@@ -16,6 +16,7 @@ import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.
 import { createLogger } from '../../lambda/observability/logger.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
 import { dynamoClient } from '../../lambda/store/dynamo.js';
+import { sendJson } from '../support/json-bodies.js';
 import { fakeHttpResponseStream, RecordingStream, restEvent } from '../support/lambda-runtime.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:OpenRouterMcpSecret-AbCdEf';
@@ -36,12 +37,10 @@ class FakeSecretsManager {
       this.requests++;
       req.resume().on('end', () => {
         const error = (status: number, type: string, message: string) => {
-          res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.1', 'x-amzn-ErrorType': type });
-          res.end(JSON.stringify({ __type: type, message }));
+          sendJson(res, status, { __type: type, message }, { 'Content-Type': 'application/x-amz-json-1.1', 'x-amzn-ErrorType': type });
         };
         const ok = (secretString?: string) => {
-          res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
-          res.end(JSON.stringify({ ARN: SECRET_ARN, Name: 'OpenRouterMcpSecret', VersionId: 'v1', ...(secretString === undefined ? {} : { SecretString: secretString }) }));
+          sendJson(res, 200, { ARN: SECRET_ARN, Name: 'OpenRouterMcpSecret', VersionId: 'v1', ...(secretString === undefined ? {} : { SecretString: secretString }) }, { 'Content-Type': 'application/x-amz-json-1.1' });
         };
         switch (this.mode) {
           case 'ok':

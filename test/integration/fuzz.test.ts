@@ -11,6 +11,7 @@
 import { watchUnhandledRejections } from '../support/faults.js';
 import { bodyInit, caseFailure, casesOf, count, fuzzRun, headerText, isAnswered, isObject, redactor, rejectionText, report, runPool, secretsIn, secretsInLogs, sendBounded, tally, unanswered, type Outcome, type Secret, type Sent } from '../support/fuzz-kit.js';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
+import { sseData } from '../support/json-bodies.js';
 import { generateCases, type FuzzCase, type FuzzContext } from './fuzz-cases.js';
 
 const RUN = fuzzRun(process.env, { seed: 0x5eed_2026, count: 2000, testFile: 'test/integration/fuzz.test.ts' });
@@ -70,16 +71,11 @@ function messageProblems(m: unknown): string[] {
 function sseMessages(text: string): { messages: unknown[]; problems: string[] } {
   const messages: unknown[] = [];
   const problems: string[] = [];
-  for (const event of text.split(/\r?\n\r?\n/)) {
-    const data = event
-      .split(/\r?\n/)
-      .filter((line) => line.startsWith('data:'))
-      .map((line) => line.slice(5).replace(/^ /, ''));
-    if (!data.length) continue;
+  for (const data of sseData(text)) {
     try {
-      messages.push(JSON.parse(data.join('\n')));
+      messages.push(JSON.parse(data));
     } catch {
-      problems.push(`SSE event data is not JSON: ${data.join('\n').slice(0, 120)}`);
+      problems.push(`SSE event data is not JSON: ${data.slice(0, 120)}`);
     }
   }
   return { messages, problems };
