@@ -17,7 +17,8 @@ import { seal } from '../../lambda/crypto/sealed.js';
 import { FLOW_COOKIES, SESSION_TTL_SECONDS } from '../../lambda/web/session.js';
 import { watchUnhandledRejections } from '../support/faults.js';
 import { bodyInit, caseFailure, casesOf, count, fuzzRun, headerText, isAnswered, isObject, redactor, rejectionText, report, runPool, secretsIn, secretsInLogs, sendBounded, tally, unanswered, type Outcome, type Secret, type Sent } from '../support/fuzz-kit.js';
-import { TEST_ORIGIN as ORIGIN, authorizeUrl, csrfOf, dumpTable, obtainCode, registerClient, startOAuthHarness, tableDiff, type OAuthHarness } from '../support/oauth.js';
+import { TEST_ORIGIN as ORIGIN, authorizeUrl, csrfOf, obtainCode, registerClient, startOAuthHarness, type OAuthHarness } from '../support/oauth.js';
+import { diffLines, dumpTable, tableDiff } from '../support/table.js';
 import { RESOURCE, authorizeParams, exchange, tokensOf } from './negative-helpers.js';
 import { generateOAuthCases, junkMetadataFetcher, type OAuthFuzzCase, type OAuthFuzzContext } from './fuzz-cases.js';
 
@@ -305,9 +306,7 @@ test(`fuzz: ${COUNT} sign-in requests, seed ${SEED}`, async () => {
     // The table: every item as it was, except the clients registered by a 201 this run saw.
     const after = await dumpTable(h);
     const diff = tableDiff(before.filter((i) => !isClient(i)), after.filter((i) => !isClient(i)));
-    for (const [what, items] of [['added', diff.added], ['removed', diff.removed], ['changed', diff.changed.map((x) => x.after)]] as const) {
-      for (const item of items) failures.push(`table item ${what}: ${redact(JSON.stringify(item)).slice(0, 400)}`);
-    }
+    failures.push(...diffLines(diff, redact));
     const clientDiff = tableDiff(before.filter(isClient), after.filter(isClient));
     for (const item of [...clientDiff.removed, ...clientDiff.changed.map((x) => x.after)]) failures.push(`existing client item removed or changed: ${String(item.pk)}`);
     const added = clientDiff.added.map((i) => String(i.clientId)).sort();
