@@ -9,9 +9,9 @@
  * it; FUZZ_VERBOSE=1 prints the status distribution.
  */
 import { watchUnhandledRejections } from '../support/faults.js';
-import { bodyInit, caseFailure, casesOf, count, fuzzRun, headerText, isAnswered, isObject, redactor, rejectionText, report, runPool, secretsIn, secretsInLogs, sendBounded, tally, unanswered, type Outcome, type Secret, type Sent } from '../support/fuzz-kit.js';
+import { bodyInit, caseFailure, casesOf, count, fuzzRun, headerText, isAnswered, redactor, rejectionText, report, runPool, secretsIn, secretsInLogs, sendBounded, tally, unanswered, type Outcome, type Secret, type Sent } from '../support/fuzz-kit.js';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
-import { sseData } from '../support/json-bodies.js';
+import { isObject, sseData } from '../support/json-bodies.js';
 import { diffLines, dumpTable, tableDiff } from '../support/table.js';
 import { generateCases, type FuzzCase, type FuzzContext } from './fuzz-cases.js';
 

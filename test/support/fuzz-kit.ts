@@ -119,10 +119,6 @@ export function casesOf<T extends { index: number }>(run: FuzzRun, all: T[]): T[
   return run.only ? all.filter((c) => run.only!.has(c.index)) : all;
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 // ---- sending ----------------------------------------------------------------------------------------
 
 /** What every generated case has, whichever suite made it. */

@@ -1,8 +1,13 @@
 /**
- * JSON over HTTP for the tests: answering with a JSON body (the fakes and fixture servers), and reading the
- * JSON-RPC messages out of an answer from /mcp, which is either one JSON body or an SSE stream.
+ * JSON for the tests: telling a JSON object apart, answering with a JSON body (the fakes and fixture servers),
+ * and reading the JSON-RPC messages out of an answer from /mcp, which is either one JSON body or an SSE stream.
  */
 import type { ServerResponse } from 'node:http';
+
+/** A JSON object (not null, not an array). */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 /** Answers with `body` as JSON (`headers` may override the Content-Type, e.g. for AWS's JSON dialect). */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
