@@ -12,7 +12,7 @@
  * PKCE verifier at all. Fake credentials it makes up are planted only where nothing may echo them back.
  */
 import { MetadataFetchError, type MetadataFetcher } from '../../lambda/oauth/client-metadata.js';
-import { Rng, junk, longString, plantKey, type Json, type JunkFlavour, type RequestCase } from '../support/fuzz-kit.js';
+import { B64URL, Rng, junk, longString, plantKey, type Json, type JunkFlavour, type RequestCase } from '../support/fuzz-kit.js';
 
 export type Category = 'register' | 'token' | 'revoke' | 'authorize' | 'callback' | 'consent' | 'app' | 'well-known' | 'odd';
 
@@ -67,7 +67,6 @@ const CATEGORY_WEIGHTS: (readonly [Category, number])[] = [
   ['odd', 4],
 ];
 
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const UNRESERVED = `${B64URL}.~`;
 const SESSION = 'ormcp_session';
 const AUTHZ = 'ormcp_authz';

@@ -50,6 +50,9 @@ export class Rng {
   }
 }
 
+/** The base64url alphabet, the one our tokens' secrets are written in. */
+export const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 /** A made-up OpenRouter key, recorded in `planted` so the suite can prove nothing echoes it. */
