@@ -5,7 +5,7 @@
  */
 
 /** mulberry32: a tiny seeded PRNG, so the same seed always yields the same requests. */
-export function mulberry32(seed: number): () => number {
+function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -236,7 +236,7 @@ export function secretsInLogs(logs: readonly string[], secrets: readonly Secret[
 }
 
 /** What was thrown, as `Name: message`. */
-export function errorText(err: unknown): string {
+function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
