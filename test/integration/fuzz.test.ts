@@ -8,18 +8,19 @@
  * FUZZ_SEED (default below) and FUZZ_COUNT (default 2000) choose the run; FUZZ_CASE=3,17 replays single cases of
  * it; FUZZ_VERBOSE=1 prints the status distribution.
  */
-import { runInThisContext } from 'node:vm';
+import { watchUnhandledRejections } from '../support/faults.js';
+import { bodyInit, caseFailure, casesOf, count, fuzzRun, headerText, isAnswered, redactor, rejectionText, report, runPool, secretsIn, secretsInLogs, sendBounded, tally, unanswered, type Outcome, type Secret, type Sent } from '../support/fuzz-kit.js';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
-import { bodyInit, generateCases, isObject, sendBounded, type FuzzCase, type FuzzContext, type Outcome, type Sent } from '../support/fuzz.js';
+import { isObject, sseData } from '../support/json-bodies.js';
+import { diffLines, dumpTable, tableDiff } from '../support/table.js';
+import { generateCases, type FuzzCase, type FuzzContext } from './fuzz-cases.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026) >>> 0;
-const COUNT = Number(process.env.FUZZ_COUNT ?? 2000);
-const ONLY = process.env.FUZZ_CASE ? new Set(process.env.FUZZ_CASE.split(',').map(Number)) : undefined;
+const RUN = fuzzRun(process.env, { seed: 0x5eed_2026, count: 2000, testFile: 'test/integration/fuzz.test.ts' });
+const { seed: SEED, count: COUNT, repro: REPRO } = RUN;
 const MAX_BODY = 64 * 1024;
 const CONCURRENCY = 20;
 const HANG_MS = 10_000;
 const BASE = 'http://127.0.0.1';
-const REPRO = `FUZZ_SEED=${SEED} FUZZ_COUNT=${COUNT} npx jest test/integration/fuzz.test.ts`;
 
 let h: Harness;
 let revokedToken: string;
@@ -71,16 +72,11 @@ function messageProblems(m: unknown): string[] {
 function sseMessages(text: string): { messages: unknown[]; problems: string[] } {
   const messages: unknown[] = [];
   const problems: string[] = [];
-  for (const event of text.split(/\r?\n\r?\n/)) {
-    const data = event
-      .split(/\r?\n/)
-      .filter((line) => line.startsWith('data:'))
-      .map((line) => line.slice(5).replace(/^ /, ''));
-    if (!data.length) continue;
+  for (const data of sseData(text)) {
     try {
-      messages.push(JSON.parse(data.join('\n')));
+      messages.push(JSON.parse(data));
     } catch {
-      problems.push(`SSE event data is not JSON: ${data.join('\n').slice(0, 120)}`);
+      problems.push(`SSE event data is not JSON: ${data.slice(0, 120)}`);
     }
   }
   return { messages, problems };
@@ -103,7 +99,7 @@ function keyLeaks(messages: unknown[], key: string): string[] {
   return leaks;
 }
 
-function check(c: FuzzCase, r: Outcome, secrets: { label: string; value: string }[]): string[] {
+function check(c: FuzzCase, r: Outcome, secrets: readonly Secret[]): string[] {
   const problems: string[] = [];
   if (r.status >= 500) problems.push(`HTTP ${r.status}`);
   else if (r.status < 200 || (r.status >= 300 && r.status < 400)) problems.push(`unexpected HTTP ${r.status}`);
@@ -175,31 +171,15 @@ function check(c: FuzzCase, r: Outcome, secrets: { label: string; value: string 
       break;
   }
 
-  const headerText = [...r.headers].map(([k, v]) => `${k}: ${v}`).join('\n');
-  for (const s of secrets) {
-    if (r.text.includes(s.value) || headerText.includes(s.value)) problems.push(`response contains ${s.label}`);
-  }
+  const headers = headerText(r.headers);
+  problems.push(...secretsIn(r, secrets));
   for (const key of c.fakeKeys) {
-    if (!r.text.includes(key) && !headerText.includes(key)) continue;
+    if (!r.text.includes(key) && !headers.includes(key)) continue;
     const leaks = keyLeaks(messages, key);
     if (leaks.length) problems.push(`response echoes a planted key verbatim at ${leaks.slice(0, 3).join(', ')}`);
-    else if (headerText.includes(key) || !messages.length) problems.push('response echoes a planted key verbatim outside any JSON-RPC message');
+    else if (headers.includes(key) || !messages.length) problems.push('response echoes a planted key verbatim outside any JSON-RPC message');
   }
   return problems;
-}
-
-/** A printable, secret-free description of a case. */
-function describeCase(c: FuzzCase, redact: (s: string) => string): string {
-  const body = c.body === undefined ? '' : typeof c.body === 'string' ? c.body : `<${c.body.length} bytes>`;
-  const headers = c.headers.map(([k, v]) => `${k}: ${v.length > 80 ? `${v.slice(0, 80)}…(${v.length})` : v}`).join('; ');
-  return redact(`#${c.index} [${c.category}] ${c.desc}\n      ${c.method} ${c.path.slice(0, 120)} {${headers}} ${body.length > 240 ? `${body.slice(0, 240)}…(${body.length} chars)` : body}`);
-}
-
-async function snapshotStore() {
-  await h.store.settle();
-  const users = (await h.store.listUsers()).sort((a, b) => a.userId.localeCompare(b.userId));
-  const tokens = await Promise.all(users.map(async (u) => (await h.store.listTokens(u.userId)).sort((a, b) => a.tokenId.localeCompare(b.tokenId))));
-  return { users, tokens };
 }
 
 function chat(token: string, content: string) {
@@ -214,20 +194,14 @@ function chat(token: string, content: string) {
 const UPSTREAM_ROUTES = [/^\/models$/, /^\/chat\/completions$/, /^\/completions$/, /^\/key$/, /^\/generation$/, /^\/models\/.+\/endpoints$/];
 
 test(`fuzz: ${COUNT} requests, seed ${SEED}`, async () => {
-  // Jest hands test code a copy of `process`; unhandled rejections are emitted on the real one.
-  const realProcess = runInThisContext('process') as NodeJS.Process;
-  const rejections: string[] = [];
-  const onRejection = (reason: unknown) => {
-    rejections.push(reason instanceof Error ? `${reason.name}: ${reason.message}`.slice(0, 300) : String(reason).slice(0, 300));
-  };
-  realProcess.on('unhandledRejection', onRejection);
+  const rejections = watchUnhandledRejections();
   try {
     // Warm both users' last-used stamps so the store snapshot only changes if the fuzz run changes it.
     for (const u of [h.alice, h.bob]) expect((await chat(u.token, 'warm up')).status).toBe(200);
-    const before = await snapshotStore();
+    const before = await dumpTable(h);
 
     const ctx: FuzzContext = { token: h.alice.token, tokenId: h.alice.tokenId, otherToken: h.bob.token, otherTokenId: h.bob.tokenId, revokedToken, maxBodyBytes: MAX_BODY };
-    const secrets = [
+    const secrets: Secret[] = [
       { label: "alice's MCP token", value: h.alice.token },
       { label: "bob's MCP token", value: h.bob.token },
       { label: "alice's OpenRouter key", value: h.alice.openRouterKey },
@@ -235,36 +209,30 @@ test(`fuzz: ${COUNT} requests, seed ${SEED}`, async () => {
       { label: 'the revoked MCP token', value: revokedToken },
     ];
     expect(secrets.map((s) => s.value).sort()).toEqual([...h.secrets(), revokedToken].sort());
-    const redact = (s: string) => secrets.reduce((out, x) => out.split(x.value).join(`<${x.label}>`), s);
+    const redact = redactor(secrets);
 
     const all = generateCases(SEED, COUNT, ctx);
-    const cases = ONLY ? all.filter((c) => ONLY.has(c.index)) : all;
+    const cases = casesOf(RUN, all);
     const failures: string[] = [];
     const statuses = new Map<string, number>();
     const byCategory = new Map<string, number>();
-    let next = 0;
-    const worker = async () => {
-      while (next < cases.length) {
-        const c = cases[next++]!;
-        byCategory.set(c.category, (byCategory.get(c.category) ?? 0) + 1);
-        const r = await send(c);
-        let problems: string[];
-        if ('hang' in r) problems = [`no complete response within ${HANG_MS / 1000} s`];
-        else if ('thrown' in r) problems = [`the handler threw: ${r.thrown}`];
-        else {
-          statuses.set(String(r.status), (statuses.get(String(r.status)) ?? 0) + 1);
-          problems = check(c, r, secrets);
-          if (problems.length) problems.push(`got HTTP ${r.status} ${r.headers.get('content-type') ?? ''}: ${r.text.replace(/\s+/g, ' ').slice(0, 300)}`);
-        }
-        if (problems.length) failures.push(`${describeCase(c, redact)}\n      → ${problems.map(redact).join('\n      → ')}`);
+    await runPool(cases, CONCURRENCY, async (c) => {
+      count(byCategory, c.category);
+      const r = await send(c);
+      let problems: string[];
+      if (!isAnswered(r)) problems = [unanswered(r, HANG_MS)];
+      else {
+        count(statuses, String(r.status));
+        problems = check(c, r, secrets);
+        if (problems.length) problems.push(`got HTTP ${r.status} ${r.headers.get('content-type') ?? ''}: ${r.text.replace(/\s+/g, ' ').slice(0, 300)}`);
       }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      if (problems.length) failures.push(caseFailure(c, problems, redact, { pathChars: 120, bodyChars: 240 }));
+    });
 
     // Logs: no secret, and no planted fake key verbatim (the logger scrubs key-shaped strings).
+    failures.push(...secretsInLogs(h.logs, secrets));
     const planted = new Set(cases.flatMap((c) => c.fakeKeys));
     h.logs.forEach((line, i) => {
-      for (const s of secrets) if (line.includes(s.value)) failures.push(`log line ${i} contains ${s.label}`);
       for (const k of planted) if (line.includes(k)) failures.push(`log line ${i} contains a planted key verbatim: ${redact(line).slice(0, 300)}`);
     });
 
@@ -282,22 +250,18 @@ test(`fuzz: ${COUNT} requests, seed ${SEED}`, async () => {
     const after = await chat(h.alice.token, 'still there?');
     const body = await after.text();
     if (after.status !== 200 || !body.includes('Echo: still there?') || body.includes('"isError":true')) failures.push(`server unhealthy after the run: HTTP ${after.status} ${body.slice(0, 200)}`);
-    const afterStore = await snapshotStore();
-    if (JSON.stringify(afterStore) !== JSON.stringify(before)) {
-      failures.push(`the account store changed:\n      before ${redact(JSON.stringify(before))}\n      after  ${redact(JSON.stringify(afterStore))}`);
-    }
+    failures.push(...diffLines(tableDiff(before, await dumpTable(h)), redact));
 
     // Late rejections surface after a turn of the event loop.
     await new Promise((resolve) => setImmediate(resolve));
-    for (const r of rejections) failures.push(`unhandled rejection: ${redact(r)}`);
+    for (const reason of rejections.seen) failures.push(`unhandled rejection: ${redact(rejectionText(reason))}`);
 
     if (process.env.FUZZ_VERBOSE) {
-      const fmt = (m: Map<string, number>) => [...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}: ${n}`).join(', ');
-      console.log(`fuzz seed ${SEED}: ${cases.length} requests\n  status: ${fmt(statuses)}\n  categories: ${fmt(byCategory)}\n  upstream requests: ${h.fake.requests.length}, log lines: ${h.logs.length}, failures: ${failures.length}`);
+      console.log(`fuzz seed ${SEED}: ${cases.length} requests\n  status: ${tally(statuses)}\n  categories: ${tally(byCategory)}\n  upstream requests: ${h.fake.requests.length}, log lines: ${h.logs.length}, failures: ${failures.length}`);
     }
     const header = `fuzz seed ${SEED}: ${failures.length} problem(s) in ${cases.length} requests. Reproduce: ${REPRO} (FUZZ_CASE=<#> replays one case)`;
-    expect(failures.length ? `${header}\n  ${failures.slice(0, 40).join('\n  ')}${failures.length > 40 ? `\n  … and ${failures.length - 40} more` : ''}` : 'no problems').toBe('no problems');
+    expect(report(header, failures)).toBe('no problems');
   } finally {
-    realProcess.off('unhandledRejection', onRejection);
+    rejections.stop();
   }
 }, Math.max(120_000, COUNT * 30));

@@ -1,6 +1,7 @@
 /** The HTTP surface of the one handler: routing, methods, size, origin and authentication guards. */
 import { AccountStore } from '../../lambda/store/account-store.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { rpcMessages } from '../support/json-bodies.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -26,12 +27,7 @@ function post(body: string, headers: Record<string, string> = {}) {
 
 /** Parse a JSON or single-event SSE response body into its JSON-RPC message. */
 async function message(res: Response): Promise<{ result?: Record<string, unknown>; error?: { code: number; message: string } }> {
-  const text = await res.text();
-  if (res.headers.get('content-type')?.includes('text/event-stream')) {
-    const data = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6));
-    return JSON.parse(data[data.length - 1]!);
-  }
-  return JSON.parse(text);
+  return rpcMessages(res.headers.get('content-type'), await res.text()).at(-1) as { result?: Record<string, unknown>; error?: { code: number; message: string } };
 }
 
 describe('routing and methods', () => {

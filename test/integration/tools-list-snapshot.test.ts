@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/client';
 import { connectV2, startHarness, type Harness } from '../support/harness.js';
+import { rpcMessages } from '../support/json-bodies.js';
 import { TOOL_NAMES } from '../support/tool-names.js';
 
 let h: Harness;
@@ -35,12 +36,8 @@ async function rawToolsList(token: string): Promise<{ tools: unknown[] }> {
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
   });
   expect(res.status).toBe(200);
-  const body = await res.text();
-  const data = body
-    .split('\n')
-    .filter((l) => l.startsWith('data:'))
-    .map((l) => JSON.parse(l.slice(5)) as { id?: unknown; result?: { tools: unknown[] } });
-  const answer = data.find((m) => m.id === 1);
+  const messages = rpcMessages(res.headers.get('content-type'), await res.text()) as { id?: unknown; result?: { tools: unknown[] } }[];
+  const answer = messages.find((m) => m.id === 1);
   expect(answer?.result?.tools).toHaveLength(TOOL_NAMES.length);
   return answer!.result!;
 }

@@ -12,20 +12,12 @@
  * PKCE verifier at all. Fake credentials it makes up are planted only where nothing may echo them back.
  */
 import { MetadataFetchError, type MetadataFetcher } from '../../lambda/oauth/client-metadata.js';
-import { Rng } from '../support/fuzz.js';
+import { B64URL, Rng, junk, longString, plantKey, type Json, type JunkFlavour, type RequestCase } from '../support/fuzz-kit.js';
 
 export type Category = 'register' | 'token' | 'revoke' | 'authorize' | 'callback' | 'consent' | 'app' | 'well-known' | 'odd';
 
-export interface OAuthFuzzCase {
-  index: number;
+export interface OAuthFuzzCase extends RequestCase {
   category: Category;
-  desc: string;
-  method: string;
-  path: string;
-  headers: [string, string][];
-  body?: string | Uint8Array;
-  /** Send the body as a stream (no length known up front). */
-  stream?: boolean;
   /** Made-up credentials in this request, planted where no response or log may echo them. */
   planted: string[];
 }
@@ -75,7 +67,6 @@ const CATEGORY_WEIGHTS: (readonly [Category, number])[] = [
   ['odd', 4],
 ];
 
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const UNRESERVED = `${B64URL}.~`;
 const SESSION = 'ormcp_session';
 const AUTHZ = 'ormcp_authz';
@@ -84,7 +75,6 @@ const OR_CONNECT = 'ormcp_orconnect';
 const NEW_TOKEN = 'ormcp_newtoken';
 const OR_REPLACE = 'ormcp_orreplace';
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Pairs = [string, string][];
 
 export function generateOAuthCases(seed: number, count: number, ctx: OAuthFuzzContext): OAuthFuzzCase[] {
@@ -134,9 +124,7 @@ class CaseGen {
 
   /** A made-up OpenRouter key. */
   private plantKey(): string {
-    const k = `sk-or-v1-${this.rng.hex(64)}`;
-    this.planted.push(k);
-    return k;
+    return plantKey(this.rng, this.planted);
   }
 
   /** A made-up token in exactly the shape of ours (`ormcp_`/`ormcr_` + 16 hex + 43 base64url). */
@@ -147,8 +135,7 @@ class CaseGen {
   }
 
   private huge(min = 300): string {
-    const n = this.rng.pick([min, 2_000, 5_000, 20_000, 70_000].filter((x) => x >= min));
-    return this.rng.pick(['x', 'ab', 'é', '🔑', '%', '&=', 'A1-']).repeat(n).slice(0, n);
+    return longString(this.rng, this.rng.pick([min, 2_000, 5_000, 20_000, 70_000].filter((x) => x >= min)), ['x', 'ab', 'é', '🔑', '%', '&=', 'A1-']);
   }
 
   /** Short hostile strings: markup, injection, control and odd Unicode, path tricks. */
@@ -186,27 +173,16 @@ class CaseGen {
     ]);
   }
 
+  private readonly junkFlavour: JunkFlavour = {
+    numbers: [0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 2, 42],
+    hostile: () => this.hostile(),
+    literals: ['1', 'true', 'none', 'code', 'authorization_code'],
+    keys: ['a', 'redirect_uris', 'client_name', '__proto__', 'constructor'],
+  };
+
   /** A value of a random JSON type, mostly small. */
-  junk(depth = 0): Json {
-    const r = this.rng;
-    switch (r.int(0, depth > 2 ? 5 : 7)) {
-      case 0:
-        return null;
-      case 1:
-        return r.chance(0.5);
-      case 2:
-        return r.pick([0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 2, 42]);
-      case 3:
-        return this.hostile();
-      case 4:
-        return '';
-      case 5:
-        return r.pick(['1', 'true', 'none', 'code', 'authorization_code']);
-      case 6:
-        return Array.from({ length: r.int(0, 3) }, () => this.junk(depth + 1));
-      default:
-        return Object.fromEntries(Array.from({ length: r.int(0, 3) }, () => [r.pick(['a', 'redirect_uris', 'client_name', '__proto__', 'constructor']), this.junk(depth + 1)]));
-    }
+  junk(): Json {
+    return junk(this.rng, this.junkFlavour);
   }
 
   /** A redirect URI the policy allows (loopback, a known chat client) or one of every odd form. */

@@ -16,17 +16,17 @@ import { metadataUrlProblem } from '../../lambda/oauth/client-metadata.js';
 import { seal } from '../../lambda/crypto/sealed.js';
 import { FLOW_COOKIES, SESSION_TTL_SECONDS } from '../../lambda/web/session.js';
 import { watchUnhandledRejections } from '../support/faults.js';
-import { bodyInit, isObject, sendBounded, type Outcome, type Sent } from '../support/fuzz.js';
-import { TEST_ORIGIN as ORIGIN, authorizeUrl, csrfOf, dumpTable, obtainCode, registerClient, startOAuthHarness, tableDiff, type OAuthHarness } from '../support/oauth.js';
+import { bodyInit, caseFailure, casesOf, count, fuzzRun, headerText, isAnswered, redactor, rejectionText, report, runPool, secretsIn, secretsInLogs, sendBounded, tally, unanswered, type Outcome, type Secret, type Sent } from '../support/fuzz-kit.js';
+import { TEST_ORIGIN as ORIGIN, authorizeUrl, csrfOf, obtainCode, registerClient, startOAuthHarness, type OAuthHarness } from '../support/oauth.js';
+import { isObject } from '../support/json-bodies.js';
+import { diffLines, dumpTable, tableDiff } from '../support/table.js';
 import { RESOURCE, authorizeParams, exchange, tokensOf } from './negative-helpers.js';
 import { generateOAuthCases, junkMetadataFetcher, type OAuthFuzzCase, type OAuthFuzzContext } from './fuzz-cases.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 0x0a07_2026) >>> 0;
-const COUNT = Number(process.env.FUZZ_COUNT ?? 3000);
-const ONLY = process.env.FUZZ_CASE ? new Set(process.env.FUZZ_CASE.split(',').map(Number)) : undefined;
+const RUN = fuzzRun(process.env, { seed: 0x0a07_2026, count: 3000, testFile: 'test/oauth/fuzz.test.ts' });
+const { seed: SEED, count: COUNT, repro: REPRO } = RUN;
 const CONCURRENCY = 12;
 const HANG_MS = 10_000;
-const REPRO = `FUZZ_SEED=${SEED} FUZZ_COUNT=${COUNT} npx jest test/oauth/fuzz.test.ts`;
 
 /** RFC 6749 §5.2 (token), RFC 7009 §2.2.1 (revocation), RFC 7591 §3.2.2 (registration) error codes. */
 const OAUTH_ERRORS = new Set([
@@ -50,7 +50,7 @@ const BROWSER_ROUTES = new Set(['/oauth/authorize', '/oauth/callback', '/oauth/c
 const fetcher = junkMetadataFetcher(SEED);
 let h: OAuthHarness;
 let ctx: OAuthFuzzContext;
-let secrets: { label: string; value: string }[];
+let secrets: Secret[];
 /** Where a redirect may send the browser besides a client callback: us, the identity provider, OpenRouter. */
 let trustedOrigins: Set<string>;
 
@@ -221,12 +221,6 @@ function check(c: OAuthFuzzCase, r: Outcome, registered: { clientId: string; sec
   return problems;
 }
 
-function describeCase(c: OAuthFuzzCase, redact: (s: string) => string): string {
-  const body = c.body === undefined ? '' : typeof c.body === 'string' ? c.body : `<${c.body.length} bytes>`;
-  const headers = c.headers.map(([k, v]) => `${k}: ${v.length > 80 ? `${v.slice(0, 80)}…(${v.length})` : v}`).join('; ');
-  return redact(`#${c.index} [${c.category}] ${c.desc}\n      ${c.method} ${c.path.slice(0, 160)} {${headers}} ${body.length > 200 ? `${body.slice(0, 200)}…(${body.length} chars)` : body}`);
-}
-
 const isClient = (item: Record<string, unknown>) => String(item.pk).startsWith('OAUTHCLIENT#');
 
 describe('regressions the fuzz found', () => {
@@ -266,47 +260,40 @@ test(`fuzz: ${COUNT} sign-in requests, seed ${SEED}`, async () => {
   const rejections = watchUnhandledRejections();
   try {
     const before = await dumpTable(h);
-    const redact = (s: string) => secrets.reduce((out, x) => out.split(x.value).join(`<${x.label}>`), s);
+    const redact = redactor(secrets);
     const all = generateOAuthCases(SEED, COUNT, ctx);
-    const cases = ONLY ? all.filter((c) => ONLY.has(c.index)) : all;
+    const cases = casesOf(RUN, all);
     const failures: string[] = [];
     const statuses = new Map<string, number>();
     const byCategory = new Map<string, number>();
     const registered: { clientId: string; secret?: string }[] = [];
     const errorCodes = new Map<string, number>();
     const started = performance.now();
-    let next = 0;
-    const worker = async () => {
-      while (next < cases.length) {
-        const c = cases[next++]!;
-        const r = await send(c);
-        let problems: string[];
-        if ('hang' in r) problems = [`no complete response within ${HANG_MS / 1000} s`];
-        else if ('thrown' in r) problems = [`the handler threw: ${r.thrown}`];
-        else if ('unsendable' in r) problems = [`the generator built a request fetch refuses: ${r.unsendable}`];
-        else {
-          const key = `${r.status}`;
-          statuses.set(key, (statuses.get(key) ?? 0) + 1);
-          byCategory.set(`${c.category} ${r.status}`, (byCategory.get(`${c.category} ${r.status}`) ?? 0) + 1);
-          problems = check(c, r, registered);
-          const code = /^\{"error":"([a-z_]+)"/.exec(r.text)?.[1];
-          if (code) errorCodes.set(`${routeOf(c.path)} ${code}`, (errorCodes.get(`${routeOf(c.path)} ${code}`) ?? 0) + 1);
-          const headerText = [...r.headers].map(([k, v]) => `${k}: ${v}`).join('\n');
-          for (const s of secrets) if (r.text.includes(s.value) || headerText.includes(s.value)) problems.push(`response contains ${s.label}`);
-          for (const p of c.planted) if (r.text.includes(p) || headerText.includes(p)) problems.push(`response echoes a credential the request carried: ${p.slice(0, 12)}…`);
-          if (problems.length) problems.push(`got HTTP ${r.status} ${r.headers.get('content-type') ?? ''} ${r.headers.get('location') ?? ''}: ${r.text.replace(/\s+/g, ' ').slice(0, 300)}`);
-        }
-        if (problems.length) failures.push(`${describeCase(c, redact)}\n      → ${problems.map(redact).join('\n      → ')}`);
+    await runPool(cases, CONCURRENCY, async (c) => {
+      const r = await send(c);
+      let problems: string[];
+      if ('unsendable' in r) problems = [`the generator built a request fetch refuses: ${r.unsendable}`];
+      else if (!isAnswered(r)) problems = [unanswered(r, HANG_MS)];
+      else {
+        count(statuses, `${r.status}`);
+        count(byCategory, `${c.category} ${r.status}`);
+        problems = check(c, r, registered);
+        const code = /^\{"error":"([a-z_]+)"/.exec(r.text)?.[1];
+        if (code) count(errorCodes, `${routeOf(c.path)} ${code}`);
+        problems.push(...secretsIn(r, secrets));
+        const headers = headerText(r.headers);
+        for (const p of c.planted) if (r.text.includes(p) || headers.includes(p)) problems.push(`response echoes a credential the request carried: ${p.slice(0, 12)}…`);
+        if (problems.length) problems.push(`got HTTP ${r.status} ${r.headers.get('content-type') ?? ''} ${r.headers.get('location') ?? ''}: ${r.text.replace(/\s+/g, ' ').slice(0, 300)}`);
       }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      if (problems.length) failures.push(caseFailure(c, problems, redact, { pathChars: 160, bodyChars: 200 }));
+    });
     const elapsed = performance.now() - started;
 
     // Logs: no secret of ours, no client secret the run was given, no credential a request made up.
     const logSecrets = [...secrets, ...registered.filter((x) => x.secret).map((x) => ({ label: `the secret of registered client ${x.clientId}`, value: x.secret! }))];
     const planted = new Set(cases.flatMap((c) => c.planted));
+    failures.push(...secretsInLogs(h.logs, logSecrets));
     h.logs.forEach((line, i) => {
-      for (const s of logSecrets) if (line.includes(s.value)) failures.push(`log line ${i} contains ${s.label}`);
       for (const p of planted) if (line.includes(p)) failures.push(`log line ${i} contains a credential a request carried: ${redact(line).slice(0, 300)}`);
     });
 
@@ -320,9 +307,7 @@ test(`fuzz: ${COUNT} sign-in requests, seed ${SEED}`, async () => {
     // The table: every item as it was, except the clients registered by a 201 this run saw.
     const after = await dumpTable(h);
     const diff = tableDiff(before.filter((i) => !isClient(i)), after.filter((i) => !isClient(i)));
-    for (const [what, items] of [['added', diff.added], ['removed', diff.removed], ['changed', diff.changed.map((x) => x.after)]] as const) {
-      for (const item of items) failures.push(`table item ${what}: ${redact(JSON.stringify(item)).slice(0, 400)}`);
-    }
+    failures.push(...diffLines(diff, redact));
     const clientDiff = tableDiff(before.filter(isClient), after.filter(isClient));
     for (const item of [...clientDiff.removed, ...clientDiff.changed.map((x) => x.after)]) failures.push(`existing client item removed or changed: ${String(item.pk)}`);
     const added = clientDiff.added.map((i) => String(i.clientId)).sort();
@@ -335,16 +320,16 @@ test(`fuzz: ${COUNT} sign-in requests, seed ${SEED}`, async () => {
 
     // Late rejections surface after a turn of the event loop.
     await new Promise((resolve) => setImmediate(resolve));
-    for (const reason of rejections.seen) failures.push(`unhandled rejection: ${redact(reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)).slice(0, 300)}`);
+    for (const reason of rejections.seen) failures.push(`unhandled rejection: ${redact(rejectionText(reason))}`);
 
     if (process.env.FUZZ_VERBOSE) {
-      const fmt = (m: Map<string, number>) => [...m].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([k, n]) => `${k}: ${n}`).join(', ');
+      const fmt = (m: Map<string, number>) => tally(m, (a, b) => a.localeCompare(b, 'en', { numeric: true }));
       console.log(
         `oauth fuzz seed ${SEED}: ${cases.length} requests in ${(elapsed / 1000).toFixed(1)} s\n  status: ${fmt(statuses)}\n  by category: ${fmt(byCategory)}\n  JSON errors: ${fmt(errorCodes)}\n  clients registered: ${registered.length}, metadata fetches: ${fetcher.fetched.length}, log lines: ${h.logs.length}, failures: ${failures.length}`,
       );
     }
     const header = `oauth fuzz seed ${SEED}: ${failures.length} problem(s) in ${cases.length} requests. Reproduce: ${REPRO} (FUZZ_CASE=<#> replays one case)`;
-    expect(failures.length ? `${header}\n  ${failures.slice(0, 40).join('\n  ')}${failures.length > 40 ? `\n  … and ${failures.length - 40} more` : ''}` : 'no problems').toBe('no problems');
+    expect(report(header, failures)).toBe('no problems');
   } finally {
     rejections.stop();
   }

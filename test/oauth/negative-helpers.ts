@@ -4,7 +4,8 @@
  */
 import { FLOW_COOKIES } from '../../lambda/web/session.js';
 import type { Harness } from '../support/harness.js';
-import { TEST_ORIGIN, dumpTable, pkcePair, tableDiff, tokenRequest, type ObtainedCode, type RegisteredTestClient } from '../support/oauth.js';
+import { TEST_ORIGIN, pkcePair, tokenRequest, type ObtainedCode, type RegisteredTestClient } from '../support/oauth.js';
+import { dumpTable, tableDiff } from '../support/table.js';
 
 export const RESOURCE = `${TEST_ORIGIN}/mcp`;
 

@@ -5,7 +5,8 @@
  * the spec asks for a change (a replayed code or a reused refresh token revokes the grant): that change is asserted
  * item by item.
  */
-import { TEST_ORIGIN as ORIGIN, Browser, basicAuth, dumpTable, obtainCode, registerClient, startOAuthHarness, tableDiff, tokenRequest, type OAuthHarness, type ObtainedCode, type RegisteredTestClient } from '../support/oauth.js';
+import { TEST_ORIGIN as ORIGIN, Browser, basicAuth, obtainCode, registerClient, startOAuthHarness, tokenRequest, type OAuthHarness, type ObtainedCode, type RegisteredTestClient } from '../support/oauth.js';
+import { dumpTable, tableDiff } from '../support/table.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
 import { RESOURCE, exchange, expectOAuthError, mcpStatus, tokensOf, unchanged, type Tokens } from './negative-helpers.js';
 

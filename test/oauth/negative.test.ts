@@ -4,7 +4,8 @@
  * RFC 7591 error and for leaving the table exactly as it was. Token, refresh, /mcp and revocation cases are in
  * negative-tokens.test.ts.
  */
-import { TEST_ORIGIN as ORIGIN, Browser, authorizeUrl, csrfOf, dumpTable, hiddenFields, mapMetadataFetcher, obtainCode, registerClient, registerRequest, startOAuthHarness, tableDiff, type OAuthHarness, type RegisteredTestClient } from '../support/oauth.js';
+import { TEST_ORIGIN as ORIGIN, Browser, authorizeUrl, csrfOf, hiddenFields, mapMetadataFetcher, obtainCode, registerClient, registerRequest, startOAuthHarness, type OAuthHarness, type RegisteredTestClient } from '../support/oauth.js';
+import { dumpTable, tableDiff } from '../support/table.js';
 import { continuePath } from '../../lambda/oauth/authorization-server.js';
 import { RESOURCE, authorizeParams, exchange, expectAccepted, expectErrorPage, expectErrorRedirect, expectOAuthError, mcpStatus, tokensOf, unchanged } from './negative-helpers.js';
 

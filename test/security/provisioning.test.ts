@@ -8,7 +8,8 @@
 import { KeyProvisioner, PROVISION_RATE } from '../../lambda/web/provisioning.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
-import { TEST_ORIGIN as ORIGIN, Browser, csrfOf, dumpTable, hiddenFields, startOAuthHarness, tableDiff, type OAuthHarness } from '../support/oauth.js';
+import { TEST_ORIGIN as ORIGIN, Browser, csrfOf, hiddenFields, startOAuthHarness, type OAuthHarness } from '../support/oauth.js';
+import { dumpTable, tableDiff } from '../support/table.js';
 
 const MANAGEMENT_KEY = 'sk-or-v1-management-provisioning-0123456789abcdef';
 

@@ -8,6 +8,7 @@
  */
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sendJson } from './json-bodies.js';
 
 export interface AuthProxy {
   url: string;
@@ -62,8 +63,7 @@ export async function startAuthProxy(targetUrl: string, token: string): Promise<
     );
     upstream.on('error', () => {
       if (!res.headersSent) {
-        res.writeHead(502, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ error: 'bad_gateway' }));
+        sendJson(res, 502, { error: 'bad_gateway' });
       } else res.destroy();
     });
     // The client went away (e.g. closed an SSE stream): drop the upstream exchange too.

@@ -15,6 +15,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sendJson } from './json-bodies.js';
 import { validateAgainst, validateCompletionRequest, validateOperationBody } from './openapi.js';
 
 export interface RecordedRequest {
@@ -188,7 +189,7 @@ export class FakeOpenRouter {
     this.authCodes.delete(code);
     const key = `sk-or-v1-oauth-${randomBytes(16).toString('hex')}`;
     this.addKey(key, { limit: null, usage: 0 });
-    this.json(res, { key, user_id: 'user_fake' });
+    sendJson(res, 200, { key, user_id: 'user_fake' });
   }
 
   /** POST /keys with a management key: a new key with the requested name and limit. */
@@ -202,8 +203,7 @@ export class FakeOpenRouter {
     // Like OpenRouter's: 64 hex characters identifying the key, not derivable back to it.
     const hash = createHash('sha256').update(key).digest('hex');
     this.provisioned.set(hash, { key, name: String(body?.name ?? '') });
-    res.writeHead(201, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ data: { name: body?.name, label: 'sk-or-v1-pro...', limit, usage: 0, disabled: false, hash }, key }));
+    sendJson(res, 201, { data: { name: body?.name, label: 'sk-or-v1-pro...', limit, usage: 0, disabled: false, hash }, key });
   }
 
   /** DELETE /keys/{hash} with a management key: the key stops working at once; an unknown hash is a 404. */
@@ -213,7 +213,7 @@ export class FakeOpenRouter {
     if (!created) return this.error(res, 404, 'Resource not found');
     this.provisioned.delete(hash);
     this.keys.delete(created.key);
-    this.json(res, { deleted: true });
+    sendJson(res, 200, { deleted: true });
   }
 
   /** Every `DELETE /keys/{hash}` received (faulted ones included), oldest first. */
@@ -288,13 +288,7 @@ export class FakeOpenRouter {
   }
 
   private error(res: ServerResponse, code: number, message: string, metadata?: Record<string, unknown>, headers: Record<string, string> = {}): void {
-    res.writeHead(code, { 'Content-Type': 'application/json', ...headers });
-    res.end(JSON.stringify({ error: { code, message, ...(metadata ? { metadata } : {}) } }));
-  }
-
-  private json(res: ServerResponse, body: unknown): void {
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(body));
+    sendJson(res, code, { error: { code, message, ...(metadata ? { metadata } : {}) } }, headers);
   }
 
   private models(res: ServerResponse, q: URLSearchParams): void {
@@ -304,12 +298,12 @@ export class FakeOpenRouter {
       const offset = Number(q.get('offset') ?? 0);
       list = list.slice(offset, offset + Number(q.get('limit') ?? 500));
     }
-    this.json(res, { data: list });
+    sendJson(res, 200, { data: list });
   }
 
   private key(res: ServerResponse, apiKey: string): void {
     const k = this.keys.get(apiKey)!;
-    this.json(res, {
+    sendJson(res, 200, {
       data: {
         label: `${apiKey.slice(0, 11)}...${apiKey.slice(-3)}`,
         limit: k.limit,
@@ -338,7 +332,7 @@ export class FakeOpenRouter {
     if (!g) return this.error(res, 404, 'Generation not found');
     // OpenRouter writes generation stats a moment after the response; the first lookup misses.
     if (g.lookups++ === 0) return this.error(res, 404, 'Generation not found');
-    this.json(res, {
+    sendJson(res, 200, {
       data: {
         id, model: g.model, provider_name: 'FakeProvider', created_at: new Date(CREATED * 1000).toISOString(), total_cost: g.cost, usage: g.cost,
         upstream_inference_cost: null, cache_discount: null, tokens_prompt: g.prompt, tokens_completion: g.completion, native_tokens_prompt: g.prompt,
@@ -357,7 +351,7 @@ export class FakeOpenRouter {
       supported_parameters: m.supported_parameters, latency_last_30m: { p50: 300 }, throughput_last_30m: { p50: 80 },
       pricing: { prompt: String(Number(m.pricing.prompt) * factor), completion: String(Number(m.pricing.completion) * factor), request: '0', image: '0' },
     });
-    this.json(res, {
+    sendJson(res, 200, {
       data: {
         id: m.id, name: m.name, created: m.created, description: m.description, architecture: m.architecture,
         endpoints: [endpoint('Pricey', 2, 'fp16', 99.1), endpoint('Cheapo', 1, 'fp8', 97.5)],
@@ -404,7 +398,7 @@ export class FakeOpenRouter {
       if (served === 'fake/midstream-error') return this.error(res, 502, 'Provider returned error');
       // A slow model is slow whether or not it streams.
       if (served === 'fake/slow') await sleep(this.slowChunkDelayMs * plan.pieces.length);
-      return this.json(res, { ...base, object: kind === 'chat' ? 'chat.completion' : 'text_completion', choices: [choice], usage });
+      return sendJson(res, 200, { ...base, object: kind === 'chat' ? 'chat.completion' : 'text_completion', choices: [choice], usage });
     }
 
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });

@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppConfig } from '../../lambda/app/config.js';
 import type { MetadataFetcher } from '../../lambda/oauth/client-metadata.js';
 import { challengeFor, newVerifier } from '../../lambda/crypto/pkce.js';
@@ -162,32 +161,6 @@ export function pkcePair(): { verifier: string; challenge: string } {
 // ---- shared steps for OAuth tests ----------------------------------------------------------------
 
 export const TEST_ORIGIN = 'http://127.0.0.1';
-
-/** Every item in the table (after background writes settle), sorted by key: compare two dumps to prove nothing changed. */
-export async function dumpTable(h: Harness): Promise<Record<string, unknown>[]> {
-  await h.store.settle();
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await h.dynamo.client.send(new ScanCommand({ TableName: h.dynamo.tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
-    items.push(...((res.Items ?? []) as Record<string, unknown>[]));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  const key = (i: Record<string, unknown>) => `${String(i.pk)}\u0000${String(i.sk)}`;
-  return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-}
-
-/** Items that differ between two dumps, by key: what was added, removed, or changed (before → after). */
-export function tableDiff(before: Record<string, unknown>[], after: Record<string, unknown>[]): { added: Record<string, unknown>[]; removed: Record<string, unknown>[]; changed: { before: Record<string, unknown>; after: Record<string, unknown> }[] } {
-  const key = (i: Record<string, unknown>) => `${String(i.pk)}\u0000${String(i.sk)}`;
-  const was = new Map(before.map((i) => [key(i), i]));
-  const now = new Map(after.map((i) => [key(i), i]));
-  return {
-    added: after.filter((i) => !was.has(key(i))),
-    removed: before.filter((i) => !now.has(key(i))),
-    changed: after.filter((i) => was.has(key(i)) && JSON.stringify(was.get(key(i))) !== JSON.stringify(i)).map((i) => ({ before: was.get(key(i))!, after: i })),
-  };
-}
 
 export interface RegisteredTestClient {
   client_id: string;

@@ -8,15 +8,13 @@ import { resolve } from 'node:path';
 import ajv2020 from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
+import { isObject } from './json-bodies.js';
 
 export const SPEC_PATH = process.env.OPENROUTER_OPENAPI_SPEC ?? resolve(__dirname, '../../../shared/openrouter/openapi.yaml');
 const SPEC_ID = 'https://openrouter.test/openapi.json';
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Close every object schema that lists properties, except direct allOf members (their parent is closed instead). */
 export function closeSchemas(node: unknown, insideAllOf = false): void {

@@ -13,6 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_METADATA_BYTES, MetadataFetchError, UNREACHABLE, httpsMetadataFetcher, isPublicAddress, limitedMetadataFetcher, metadataUrlProblem, type HttpsMetadataFetcherOptions, type MetadataFetcher } from '../../lambda/oauth/client-metadata.js';
+import { sendJson } from '../support/json-bodies.js';
 
 describe('isPublicAddress', () => {
   test.each([
@@ -113,7 +114,7 @@ describe('httpsMetadataFetcher', () => {
       const doc = { client_id: `https://${HOST}:${port}${req.url}`, client_name: 'Fixture', redirect_uris: ['http://127.0.0.1:1/cb'] };
       switch (req.url) {
         case '/ok.json':
-          res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(doc));
+          sendJson(res, 200, doc);
           return;
         case '/redirect.json':
           res.writeHead(302, { Location: '/ok.json' }).end();
@@ -122,7 +123,7 @@ describe('httpsMetadataFetcher', () => {
           res.writeHead(307, { Location: `https://${HOST}:${port}/ok.json` }).end();
           return;
         case '/big.json':
-          res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ...doc, pad: 'x'.repeat(MAX_METADATA_BYTES) }));
+          sendJson(res, 200, { ...doc, pad: 'x'.repeat(MAX_METADATA_BYTES) });
           return;
         case '/big-chunked.json':
           // No content-length: the cap must hold while streaming.
