@@ -39,7 +39,7 @@ export interface StreamingHandlerDeps {
   logger?: Logger;
   /**
    * Work the app leaves running past its response (a generation's concurrency release): awaited after the
-   * response stream has ended, before the handler returns. Never rejects.
+   * response stream has ended, before the handler returns.
    */
   afterResponse?: () => Promise<void>;
 }
@@ -216,7 +216,7 @@ export function createStreamingHandler(getHandler: () => Promise<FetchHandler>, 
     // handler's promise settles, and a write frozen mid-flight (a release) would hold the user's slot until its
     // lease lapses, or land minutes later on a thaw. Awaited here it finishes inside this invocation, after the
     // client's response, at the price of a few ms of billed duration.
-    if (deps.afterResponse) await deps.afterResponse();
+    await deps.afterResponse?.().catch((err: unknown) => logger?.error('work after the response failed', { error: errorName(err) }));
   };
 }
 
