@@ -38,7 +38,13 @@ export interface LambdaAppDeps {
   dynamo?: DynamoDBClient;
 }
 
-export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDeps = {}): Promise<App> {
+/** The app, and what the instance must finish before it may freeze (see stream-adapter's afterResponse). */
+export interface LambdaApp extends App {
+  /** Waits for the writes left running after responses: limit releases, last-used stamps. Never rejects. */
+  settle(): Promise<void>;
+}
+
+export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDeps = {}): Promise<LambdaApp> {
   const e = LambdaEnv.parse(env);
   const config = loadConfig(env);
   const logger = createLogger({ level: config.logLevel });
@@ -64,7 +70,7 @@ export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDep
     ...(managementSecret ? { managementKey: () => readSecretString(secrets, managementSecret) } : {}),
   };
   const app = createApp({ config, logger, authenticator: new CachedAuthenticator(store, e.ORMCP_AUTH_CACHE_SECONDS * 1000), limiter, metrics, signIn });
-  return withHttpMetrics(app, metrics);
+  return { ...withHttpMetrics(app, metrics), settle: async () => void (await Promise.all([limiter.settle(), store.settle()])) };
 }
 
 /** The server secret could not be read or is not a valid keyring: the instance cannot serve until it can. */

@@ -11,8 +11,11 @@ import type { Logger } from '../observability/logger.js';
 import { ServerSecretUnavailable } from './app.js';
 import { createStreamingHandler, type HttpResponseStreamLike, type StreamingHandler } from './stream-adapter.js';
 
+/** The app, and the work it left running after its responses (see stream-adapter's afterResponse). */
+export type SettlingApp = App & { settle?: () => Promise<void> };
+
 export interface LambdaHandlerDeps {
-  build: () => Promise<App>;
+  build: () => Promise<SettlingApp>;
   logger: Logger;
   /** Defaults to the runtime's `globalThis.awslambda.HttpResponseStream`. */
   HttpResponseStream?: HttpResponseStreamLike;
@@ -35,10 +38,10 @@ const MCP_PATH = '/mcp';
 export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
   const { logger } = deps;
   const retryAfter = String(deps.retryAfterSeconds ?? 2);
-  let app: Promise<App> | undefined;
-  let prewarmed: Promise<App> | undefined;
+  let app: Promise<SettlingApp> | undefined;
+  let prewarmed: Promise<SettlingApp> | undefined;
 
-  const getApp = (): Promise<App> => {
+  const getApp = (): Promise<SettlingApp> => {
     app ??= deps.build().catch((err: unknown) => {
       app = undefined;
       logger.error('cold start failed; the next request retries', failureFields(err));
@@ -48,7 +51,7 @@ export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
   };
 
   const serve = async (request: Request): Promise<Response> => {
-    let built: App;
+    let built: SettlingApp;
     const attempt = getApp();
     try {
       built = await attempt;
@@ -66,7 +69,15 @@ export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
   };
 
   return {
-    handler: createStreamingHandler(async () => serve, { logger, ...(deps.HttpResponseStream ? { HttpResponseStream: deps.HttpResponseStream } : {}) }),
+    handler: createStreamingHandler(async () => serve, {
+      logger,
+      ...(deps.HttpResponseStream ? { HttpResponseStream: deps.HttpResponseStream } : {}),
+      afterResponse: async () => {
+        // No app (its build failed) means nothing was started that could still be running.
+        const built = await app?.catch(() => undefined);
+        await built?.settle?.();
+      },
+    }),
     prewarm: () => {
       prewarmed = getApp();
       prewarmed.catch(() => undefined);

@@ -37,6 +37,11 @@ export interface StreamingHandlerDeps {
   /** Defaults to the runtime's `globalThis.awslambda.HttpResponseStream`. */
   HttpResponseStream?: HttpResponseStreamLike;
   logger?: Logger;
+  /**
+   * Work the app leaves running past its response (a generation's concurrency release): awaited after the
+   * response stream has ended, before the handler returns.
+   */
+  afterResponse?: () => Promise<void>;
 }
 
 /**
@@ -207,6 +212,11 @@ export function createStreamingHandler(getHandler: () => Promise<FetchHandler>, 
       responseStream.off('close', onGone);
       // stays attached to swallow a late socket error; it no longer aborts anything
     }
+    // Only now, with the whole response handed to the runtime: the runtime may freeze the instance as soon as this
+    // handler's promise settles, and a write frozen mid-flight (a release) would hold the user's slot until its
+    // lease lapses, or land minutes later on a thaw. Awaited here it finishes inside this invocation, after the
+    // client's response, at the price of a few ms of billed duration.
+    await deps.afterResponse?.().catch((err: unknown) => logger?.error('work after the response failed', { error: errorName(err) }));
   };
 }
 

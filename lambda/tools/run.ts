@@ -120,7 +120,10 @@ export async function runTool<T extends Record<string, unknown>>(
     finish('internal_error', { log: { error: err instanceof Error ? err.name : 'unknown' } });
     return errorResult('Internal error in the MCP server. The request was not completed; try again.');
   } finally {
-    await permit.release();
+    // Not awaited: giving the slot back is no reason to hold the result. The limiter tracks the release — its next
+    // take for this user waits for it, and a host that may freeze after the response (the Lambda) awaits
+    // `limiter.settle()` once the response has been sent.
+    void permit.release();
   }
 }
 

@@ -45,7 +45,7 @@ export async function dumpTable(endpoint: string, tableName: string, options: { 
 }
 
 /** Per-user limit counters: every call is meant to change them (they expire by TTL), unlike account data. */
-export const isLimitCounter = (item: Record<string, AttributeValue>): boolean => item.type?.S === 'rate' || item.type?.S === 'concurrency';
+export const isLimitCounter = (item: Record<string, AttributeValue>): boolean => item.type?.S === 'limits';
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));

@@ -107,6 +107,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
       await app.close();
       await fake.stop();
       await store.settle();
+      await limiter.settle();
       await dynamo.close();
     },
   };

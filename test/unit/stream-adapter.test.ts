@@ -314,6 +314,29 @@ describe('createStreamingHandler', () => {
     expect(signal?.aborted).toBe(false);
   });
 
+  test.each([
+    ['a response', async () => async (): Promise<Response> => new Response('ok')],
+    ['a failed app (500)', async () => async (): Promise<Response> => Promise.reject(new Error('boom'))],
+  ])('after %s the work left running is awaited once the stream has ended, before the handler returns', async (_name, getHandler) => {
+    const stream = new RecordingStream();
+    const order: string[] = [];
+    let finish!: () => void;
+    const handler = createStreamingHandler(getHandler, {
+      HttpResponseStream: httpResponseStream,
+      afterResponse: () => {
+        order.push(stream.writableFinished ? 'after the stream ended' : 'too early');
+        return new Promise<void>((resolve) => (finish = resolve));
+      },
+    });
+    const invocation = handler(restEvent({}), stream).then(() => order.push('returned'));
+    while (!finish) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual(['after the stream ended']);
+    finish();
+    await invocation;
+    expect(order).toEqual(['after the stream ended', 'returned']);
+  });
+
   test('uses the runtime global awslambda.HttpResponseStream when none is injected', async () => {
     const g = globalThis as unknown as { awslambda?: { HttpResponseStream: HttpResponseStreamLike } };
     g.awslambda = { HttpResponseStream: httpResponseStream };
