@@ -118,6 +118,8 @@ export interface McpStackConfig {
   readonly cognitoPasswordSignIn: boolean;
   /** The Cognito group (and IdP group name) whose members are operators. */
   readonly adminGroup: string;
+  /** Hours a stored conversation is kept after its last use (`ORMCP_CONVERSATION_TTL_HOURS`); 0 stores none. */
+  readonly conversationTtlHours: number;
 }
 
 /** Context keys this stack reads (the CLI also reads `stackName` and `lambdaEntry` in `infra/app.ts`). */
@@ -151,6 +153,7 @@ export const CONTEXT_KEYS = [
   'identityProviders',
   'cognitoPasswordSignIn',
   'adminGroup',
+  'conversationTtlHours',
 ] as const;
 
 /** Reserved concurrency unless context says otherwise: caps what one flood can cost (0 or "none" turns it off). */
@@ -337,6 +340,8 @@ export function readConfig(node: Node): McpStackConfig {
     identityProviders,
     cognitoPasswordSignIn,
     adminGroup,
+    // Same default and bounds as the app's ORMCP_CONVERSATION_TTL_HOURS.
+    conversationTtlHours: c.int('conversationTtlHours', 168, 0, 8760),
   };
 }
 

@@ -77,6 +77,7 @@ export class OpenRouterMcpStack extends Stack {
       logLevel: config.logLevel,
       limits: { ratePerMinute: config.rateLimitPerMinute, maxConcurrentPerUser: config.maxConcurrentPerUser },
       metricsService: this.stackName,
+      conversationTtlHours: config.conversationTtlHours,
     });
 
     this.api = new McpApi(this, 'Api', {

@@ -60,6 +60,8 @@ export interface McpFunctionProps {
   readonly limits: { readonly ratePerMinute: number; readonly maxConcurrentPerUser: number };
   /** The `Service` dimension of the function's EMF metrics (the alarms read the same value). */
   readonly metricsService: string;
+  /** Hours a stored conversation is kept after its last use; 0 stores none. */
+  readonly conversationTtlHours: number;
 }
 
 /** Values known only once the API and the user pool exist. */
@@ -130,6 +132,7 @@ export class McpFunction extends Construct {
         // Metrics as EMF lines in the function's own log group: no PutMetricData permission needed.
         ORMCP_METRICS: 'emf',
         ORMCP_METRICS_SERVICE: props.metricsService,
+        ORMCP_CONVERSATION_TTL_HOURS: String(props.conversationTtlHours),
       },
       bundling: {
         ...MCP_FUNCTION_BUNDLING,

@@ -63,6 +63,8 @@ const EnvSchema = z.object({
     .transform((v) => (v === undefined ? ('all' as const) : v.trim() === 'none' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean)))
     .pipe(z.union([z.literal('all'), z.array(z.string().regex(/^[a-z0-9_-]{1,64}$/, 'a plugin id such as web or file-parser')).max(50)])),
   ORMCP_LEDGER_DAYS: int(90, 1, 3650),
+  // ---- conversations that continue: hours kept after last use; 0 stores none ----
+  ORMCP_CONVERSATION_TTL_HOURS: int(168, 0, 8760),
 });
 
 export interface AppConfig {
@@ -104,6 +106,9 @@ export interface AppConfig {
   policy: PolicySettings;
   /** Ledger records expire this many days after their call; aggregates are kept. */
   ledgerDays: number;
+  // ---- conversations ----
+  /** Hours a conversation is kept after its last use; 0 turns conversation storage off. */
+  conversationTtlHours: number;
 }
 
 export class ConfigError extends Error {
@@ -167,6 +172,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       allowedPlugins: e.ORMCP_ALLOWED_PLUGINS,
     },
     ledgerDays: e.ORMCP_LEDGER_DAYS,
+    // ---- conversations ----
+    conversationTtlHours: e.ORMCP_CONVERSATION_TTL_HOURS,
     ...overrides,
   };
 }

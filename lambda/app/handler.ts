@@ -13,6 +13,7 @@ import { MCP_PATH, MCP_SCOPE, serverUrls, type ServerUrls } from '../oauth/metad
 import type { IdentityProvider } from '../oauth/upstream-oidc.js';
 import type { AccountStore } from '../store/account-store.js';
 import type { OAuthStore } from '../store/oauth-store.js';
+import type { ConversationStore } from '../store/conversation-store.js';
 import { Cookies } from '../web/session.js';
 import { signInNotConfiguredPage } from '../web/pages.js';
 import { KeyProvisioner } from '../web/provisioning.js';
@@ -40,6 +41,8 @@ export interface AppDeps {
   /** Per-tool-call metrics (default: none). */
   metrics?: Metrics;
   signIn?: SignInDeps;
+  /** Conversations that continue (none: storage is off, see conversationStoreFor). */
+  conversations?: ConversationStore | undefined;
 }
 
 /** Sign-in, the OAuth façade and the self-service pages; without them only /mcp with static tokens is served. */
@@ -92,6 +95,7 @@ export function createApp(deps: AppDeps): App {
         metrics: deps.metrics,
         requestId: requestIdOf(requestInfo),
         upstream,
+        conversations: deps.conversations,
         openRouter: new OpenRouterClient({
           baseUrl: config.openRouterBaseUrl,
           apiKey: principal.openRouterKey ?? '',

@@ -20,6 +20,7 @@ import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { AccountStore } from '../store/account-store.js';
 import { documentClient, dynamoClient } from '../store/dynamo.js';
 import { OAuthStore } from '../store/oauth-store.js';
+import { conversationStoreFor } from '../store/conversation-store.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
 import { lambdaDynamoConfig, secretsClient } from './clients.js';
 
@@ -69,7 +70,8 @@ export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDep
     // Read only when a user asks for a key, never at cold start: most requests never need it.
     ...(managementSecret ? { managementKey: () => readSecretString(secrets, managementSecret) } : {}),
   };
-  const app = createApp({ config, logger, authenticator: new CachedAuthenticator(store, e.ORMCP_AUTH_CACHE_SECONDS * 1000), limiter, metrics, signIn });
+  const conversations = conversationStoreFor(config.conversationTtlHours, { client, tableName: e.ORMCP_TABLE_NAME, keyring });
+  const app = createApp({ config, logger, authenticator: new CachedAuthenticator(store, e.ORMCP_AUTH_CACHE_SECONDS * 1000), limiter, metrics, signIn, conversations });
   return { ...withHttpMetrics(app, metrics), settle: async () => void (await Promise.all([limiter.settle(), store.settle()])) };
 }
 

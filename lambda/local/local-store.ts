@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import type { Logger } from '../observability/logger.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -22,6 +23,8 @@ export interface LocalStore {
   store: AccountStore;
   oauth: OAuthStore;
   keyring: Keyring;
+  /** The table itself, for the stores built beside the account store (conversations). */
+  table: { client: DynamoDBDocumentClient; tableName: string };
   close(): Promise<void>;
 }
 
@@ -42,6 +45,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
       store,
       oauth: new OAuthStore({ client, tableName: TABLE_NAME, keyring }),
       keyring,
+      table: { client, tableName: TABLE_NAME },
       close: async () => {
         await store.settle();
         running.destroy();
@@ -58,6 +62,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
     store,
     oauth: new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring }),
     keyring,
+    table: { client: dynamo.client, tableName: dynamo.tableName },
     close: async () => {
       await store.settle();
       if (options.advertise) rmSync(endpointFile, { force: true });

@@ -14,6 +14,7 @@ import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { startLocalIdentityProvider, type LocalIdentityProvider } from './local-idp.js';
 import { LocalPasswords } from './local-passwords.js';
 import { openLocalStore } from './local-store.js';
+import { conversationStoreFor } from '../store/conversation-store.js';
 import { listen, localAdmissionLimits } from './node-adapter.js';
 import { writeServerUrl } from './server-url.js';
 import { startupFailureLine, startupSettings } from './startup-failure.js';
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   // Logs go to stderr so stdout carries only what the operator must copy (URL, token).
   const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(`${line}\n`) });
 
-  const { store, oauth, keyring, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true });
+  const { store, oauth, keyring, table, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true });
   let firstToken: string | undefined;
   const key = process.env.OPENROUTER_API_KEY;
   let users = await store.listUsers();
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     logger,
     limiter: processLimiter(config.limits),
     metrics,
+    conversations: conversationStoreFor(config.conversationTtlHours, { ...table, keyring }),
     signIn: { accounts: store, oauth, keyring, ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
   }), metrics);
   const server = await listen(app.fetch, { host, port, admission: localAdmissionLimits(config.maxBodyBytes) });

@@ -30,6 +30,9 @@
  *   a user's budget override ....... GetItem  pk=USER#<userId>, sk=BUDGET
  *   a user's own defaults .......... GetItem  pk=USER#<userId>, sk=DEFAULTS
  *   (see lambda/store/ledger-store.ts)
+ *   a user's conversations ......... Query    pk=USER#<userId>, begins_with(sk, CONV#) (heads, newest first; GetItem
+ *                                    one); its turns: Query pk=USER#<userId>, begins_with(sk, CONVPART#<id>#<snapshot>#)
+ *                                    (encrypted, split in parts under the item limit; TTL; see conversation-store.ts)
  * Items expire through the `ttl` attribute (epoch seconds) once a token has been expired or revoked a while.
  */
 export const TABLE = {
@@ -60,6 +63,11 @@ export const keys = {
   usageModelDay: (userId: string, day: string, model: string) => ({ pk: `USER#${userId}`, sk: `USAGE#DM#${day}#${model}` }),
   budgetOverride: (userId: string) => ({ pk: `USER#${userId}`, sk: 'BUDGET' }),
   userDefaults: (userId: string) => ({ pk: `USER#${userId}`, sk: 'DEFAULTS' }),
+  // ---- conversations that continue: one head per conversation, its turns in parts beside it ----
+  conversation: (userId: string, conversationId: string) => ({ pk: `USER#${userId}`, sk: `CONV#${conversationId}` }),
+  conversationPrefix: () => 'CONV#',
+  conversationPart: (userId: string, conversationId: string, snapshot: string, part: number) => ({ pk: `USER#${userId}`, sk: `CONVPART#${conversationId}#${snapshot}#${String(part).padStart(3, '0')}` }),
+  conversationPartsPrefix: (conversationId: string) => `CONVPART#${conversationId}#`,
 };
 
 /** The window letter in a usage item's sort key. */

@@ -4,12 +4,16 @@ import * as z from 'zod';
 import type { Generated } from '../openrouter/aggregate.js';
 import type { GenerateOptions, RequestBody } from '../openrouter/client.js';
 import { PAID_CALL, type ToolDeps } from './context.js';
+import { ConversationId, continueConversation, rememberExchange } from './conversations.js';
 import { GenerationOutput, presentGeneration } from './generation-output.js';
 import { ChatParams, ModelId, ProviderPreferences, SamplingParams } from './params.js';
 import { progressReporter } from './progress.js';
 import { defineTool } from './tool.js';
 
-export const ChatInput = z.strictObject(ChatParams);
+export const ChatInput = z.strictObject({
+  ...ChatParams,
+  conversation_id: ConversationId.optional().describe('From an earlier result: continue that conversation (send only the new messages).'),
+});
 
 export const CompletionInput = z.strictObject({
   model: ModelId.describe('e.g. "meta-llama/llama-3.1-8b-instruct".'),
@@ -48,7 +52,13 @@ export const chatTool = defineTool({
   paid: true,
   needsKey: true,
   logContext: (args, ctx) => ({ model: args.model ?? args.models?.[0], mcp_request_id: ctx.mcpReq.id }),
-  run: async (args, ctx, deps) => presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.chat(b, o), args)),
+  run: async ({ conversation_id: conversationId, ...request }, ctx, deps) => {
+    // The stored turns are read before anything is sent, and the new ones stored only after an answer.
+    const earlier = await continueConversation(deps, conversationId);
+    const body = earlier.length ? { ...request, messages: [...earlier, ...request.messages] } : request;
+    const outcome = presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.chat(b, o), body));
+    return rememberExchange(deps, outcome, conversationId, request.messages);
+  },
 });
 
 export const completionTool = defineTool({

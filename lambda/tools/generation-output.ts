@@ -28,13 +28,16 @@ export const GenerationOutput = advertiseAs(z.object({
     is_byok: z.boolean().optional(),
   }),
   notice: z.string().optional(),
+  conversation_id: z.string().optional(),
+  conversation_notice: z.string().optional(),
 }), {
   type: 'object',
   description:
     'id (for get_generation), model and provider? that served, finish_reason, native_finish_reason?, content, reasoning?, ' +
     'refusal?, tool_calls? ({id, type, function:{name, arguments}}; answer each with a role "tool" message), usage ' +
     '{prompt_tokens, completion_tokens, total_tokens, reasoning_tokens?, cached_tokens?, cost (dollars), is_byok?}, ' +
-    'notice? (why the answer is cut off or empty)',
+    'notice? (why the answer is cut off or empty), conversation_id? (send it back with only the new messages to ' +
+    'continue), conversation_notice? (older turns dropped, or the turn not stored)',
   required: ['id', 'model', 'finish_reason', 'content', 'usage'],
 });
 export type GenerationOutput = z.infer<typeof GenerationOutput>;

@@ -18,6 +18,7 @@ import { withHttpMetrics } from '../../lambda/app/http-metrics.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { emfMetrics } from '../../lambda/observability/metrics.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
+import { conversationStoreFor, type ConversationStore, type ConversationStoreOptions } from '../../lambda/store/conversation-store.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { FakeOpenRouter } from './fake-openrouter.js';
 
@@ -35,6 +36,8 @@ export interface Harness {
   oauth: OAuthStore;
   dynamo: LocalDynamo;
   keyring: Keyring;
+  /** Absent when the config turned conversation storage off. */
+  conversations: ConversationStore | undefined;
   alice: TestUser;
   bob: TestUser;
   logs: string[];
@@ -52,6 +55,8 @@ export interface Harness {
 export interface HarnessOptions {
   /** Serve sign-in, OAuth and the pages (with this identity provider and client-metadata fetcher, if given). */
   signIn?: Omit<SignInDeps, 'accounts' | 'oauth' | 'keyring'>;
+  /** Conversation store settings beyond the config's TTL (size bound, part size, clock). */
+  conversations?: Pick<ConversationStoreOptions, 'maxBytes' | 'partChars' | 'now'>;
 }
 
 export async function startHarness(overrides: Partial<AppConfig> = {}, options: HarnessOptions = {}): Promise<Harness> {
@@ -81,7 +86,8 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   const limiter = tableLimiter(config.limits, { client: dynamo.client, tableName: dynamo.tableName, logger, timeoutMs: 15_000 });
   const oauth = new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
   const signIn: SignInDeps | undefined = options.signIn ? { accounts: store, oauth, keyring, ...options.signIn } : undefined;
-  const app = withHttpMetrics(createApp({ config, authenticator: store, logger, limiter, metrics, ...(signIn ? { signIn } : {}) }), metrics);
+  const conversations = conversationStoreFor(config.conversationTtlHours, { client: dynamo.client, tableName: dynamo.tableName, keyring, ...options.conversations });
+  const app = withHttpMetrics(createApp({ config, authenticator: store, logger, limiter, metrics, conversations, ...(signIn ? { signIn } : {}) }), metrics);
   const servers: LocalServer[] = [];
   const inProcessFetch = ((input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch;
   return {
@@ -91,6 +97,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
     oauth,
     dynamo,
     keyring,
+    conversations,
     alice,
     bob,
     logs,

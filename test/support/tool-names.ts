@@ -6,5 +6,7 @@ export const TOOL_NAMES = [
   'get_model_details',
   'get_generation',
   'get_key_usage',
+  'list_conversations',
+  'delete_conversation',
 ] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
