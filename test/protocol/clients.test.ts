@@ -33,7 +33,7 @@ describe('SDK clients over HTTP', () => {
     const client = await connectV1(url, h.alice.token);
     expect(client.getServerVersion()).toMatchObject({ name: 'openrouter-mcp' });
     const { tools } = await client.listTools();
-    expect(tools).toHaveLength(6);
+    expect(tools).toHaveLength(8);
     const progress: string[] = [];
     const result = await client.callTool(
       { name: 'send_chat_completion_request', arguments: { model: 'fake/slow', messages: [{ role: 'user', content: 'hi' }] } },
@@ -138,7 +138,7 @@ describe('npm start', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(second.stdout).not.toMatch(/ormcp_/);
     const again = await connectV2(token, { url: `http://127.0.0.1:${port}/mcp` });
-    expect((await again.listTools()).tools).toHaveLength(6);
+    expect((await again.listTools()).tools).toHaveLength(8);
     await again.close();
   }, 60_000);
 });
