@@ -9,12 +9,13 @@ import { formatUsd } from '../catalog/pricing.js';
 import { CONVERSATION_ID_PATTERN, ConversationError, type ConversationSummary, type Turn } from '../store/conversation-store.js';
 import { advertiseAs } from './advertised.js';
 import type { ToolDeps } from './context.js';
-import type { GenerationOutput } from './generation-output.js';
+import type { ChatOutput } from './generation-output.js';
 import type { ToolOutcome } from './outcome.js';
 import { ToolInputError } from './run.js';
 import { defineTool } from './tool.js';
 
-export const ConversationId = z.string().regex(CONVERSATION_ID_PATTERN, 'a conversation id looks like "conv_…", as an earlier result gave it');
+// Advertised as a plain string: the pattern is the server's to check, and tools/list goes into every model context.
+export const ConversationId = advertiseAs(z.string().regex(CONVERSATION_ID_PATTERN, 'a conversation id looks like "conv_…", as an earlier result gave it'), { type: 'string' });
 
 export const STORAGE_OFF =
   'Conversations are not stored on this server (the operator set ORMCP_CONVERSATION_TTL_HOURS=0): send the whole history in messages instead of a conversation_id.';
@@ -31,7 +32,7 @@ export async function continueConversation(deps: ToolDeps, conversationId: strin
 }
 
 /** The answer as a turn the next call sends back (content and tool calls; reasoning is not replayed). */
-export function answerTurn(output: GenerationOutput): Turn {
+export function answerTurn(output: ChatOutput): Turn {
   return { role: 'assistant', content: output.content, ...(output.tool_calls ? { tool_calls: output.tool_calls } : {}) };
 }
 
@@ -41,10 +42,10 @@ export function answerTurn(output: GenerationOutput): Turn {
  */
 export async function rememberExchange(
   deps: ToolDeps,
-  outcome: ToolOutcome<GenerationOutput>,
+  outcome: ToolOutcome<ChatOutput>,
   conversationId: string | undefined,
   messages: readonly Turn[],
-): Promise<ToolOutcome<GenerationOutput>> {
+): Promise<ToolOutcome<ChatOutput>> {
   const store = deps.conversations;
   if (!store || outcome.isError) return outcome;
   const id = conversationId ?? store.newId();
@@ -67,7 +68,7 @@ export async function rememberExchange(
   }
 }
 
-function withConversation(outcome: ToolOutcome<GenerationOutput>, id: string, notice: string | undefined): ToolOutcome<GenerationOutput> {
+function withConversation(outcome: ToolOutcome<ChatOutput>, id: string, notice: string | undefined): ToolOutcome<ChatOutput> {
   const [main = '', meta = '', ...rest] = outcome.text;
   return {
     ...outcome,
@@ -82,8 +83,8 @@ const OWN_DATA_READ = { readOnlyHint: true, destructiveHint: false, idempotentHi
 const OWN_DATA_DELETE = { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false } as const;
 
 export const ListConversationsInput = z.strictObject({
-  limit: z.number().int().min(1).max(100).optional().describe('Page size (default 20).'),
-  cursor: ConversationId.optional().describe('next_cursor of the previous page.'),
+  limit: z.number().int().min(1).max(100).optional(),
+  cursor: ConversationId.optional().describe('next_cursor of the last page.'),
 });
 
 const ConversationRow = z.object({
@@ -97,7 +98,7 @@ const ConversationRow = z.object({
 
 export const ConversationList = advertiseAs(z.object({ conversations: z.array(ConversationRow), next_cursor: z.string().optional() }), {
   type: 'object',
-  description: 'conversations: [{id, title, models (used so far), turns, last_used (ISO time), cost (dollars so far)}], newest first; next_cursor?',
+  description: 'conversations: [{id, title, models, turns, last_used, cost (dollars)}], next_cursor?',
   required: ['conversations'],
 });
 
@@ -105,7 +106,7 @@ export const DeleteConversationInput = z.strictObject({ conversation_id: Convers
 
 export const DeletedConversation = advertiseAs(z.object({ conversation_id: z.string(), deleted: z.boolean() }), {
   type: 'object',
-  description: 'conversation_id, deleted (false: there was none)',
+  description: 'conversation_id, deleted',
   required: ['conversation_id', 'deleted'],
 });
 
@@ -116,9 +117,7 @@ function row(c: ConversationSummary): z.infer<typeof ConversationRow> {
 export const listConversationsTool = defineTool({
   name: 'list_conversations',
   title: 'Your stored conversations',
-  description:
-    'Conversations kept by send_chat_completion_request, newest first: id (pass it as conversation_id to continue), ' +
-    'title, models used, turns, last use, cost so far. Paged.',
+  description: 'Your conversations kept by send_chat_completion_request, newest first, with models used and cost so far. Paged.',
   input: ListConversationsInput,
   output: ConversationList,
   annotations: OWN_DATA_READ,
@@ -140,7 +139,7 @@ export const listConversationsTool = defineTool({
 export const deleteConversationTool = defineTool({
   name: 'delete_conversation',
   title: 'Delete a stored conversation',
-  description: 'Deletes a conversation (every stored turn of it) by its id; it can no longer be continued.',
+  description: 'Deletes a stored conversation and every turn of it; it can no longer be continued.',
   input: DeleteConversationInput,
   output: DeletedConversation,
   annotations: OWN_DATA_DELETE,

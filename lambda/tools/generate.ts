@@ -5,14 +5,14 @@ import type { Generated } from '../openrouter/aggregate.js';
 import type { GenerateOptions, RequestBody } from '../openrouter/client.js';
 import { PAID_CALL, type ToolDeps } from './context.js';
 import { ConversationId, continueConversation, rememberExchange } from './conversations.js';
-import { GenerationOutput, presentGeneration } from './generation-output.js';
+import { ChatOutput, GenerationOutput, presentGeneration } from './generation-output.js';
 import { ChatParams, ModelId, ProviderPreferences, SamplingParams } from './params.js';
 import { progressReporter } from './progress.js';
 import { defineTool } from './tool.js';
 
 export const ChatInput = z.strictObject({
   ...ChatParams,
-  conversation_id: ConversationId.optional().describe('From an earlier result: continue that conversation (send only the new messages).'),
+  conversation_id: ConversationId.optional().describe('Continue this conversation: send only the new messages.'),
 });
 
 export const CompletionInput = z.strictObject({
@@ -47,7 +47,7 @@ export const chatTool = defineTool({
     '`models` fallbacks. Reports the model and provider that served, generation id, tokens and cost in dollars. A ' +
     'progress token streams partial text.',
   input: ChatInput,
-  output: GenerationOutput,
+  output: ChatOutput,
   annotations: PAID_CALL,
   paid: true,
   needsKey: true,

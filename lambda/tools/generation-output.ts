@@ -8,7 +8,7 @@ import type { Generated } from '../openrouter/aggregate.js';
 import { advertiseAs } from './advertised.js';
 import type { ToolOutcome } from './outcome.js';
 
-export const GenerationOutput = advertiseAs(z.object({
+const GenerationFields = z.object({
   id: z.string(),
   model: z.string(),
   provider: z.string().optional(),
@@ -28,19 +28,24 @@ export const GenerationOutput = advertiseAs(z.object({
     is_byok: z.boolean().optional(),
   }),
   notice: z.string().optional(),
-  conversation_id: z.string().optional(),
-  conversation_notice: z.string().optional(),
-}), {
-  type: 'object',
-  description:
-    'id (for get_generation), model and provider? that served, finish_reason, native_finish_reason?, content, reasoning?, ' +
-    'refusal?, tool_calls? ({id, type, function:{name, arguments}}; answer each with a role "tool" message), usage ' +
-    '{prompt_tokens, completion_tokens, total_tokens, reasoning_tokens?, cached_tokens?, cost (dollars), is_byok?}, ' +
-    'notice? (why the answer is cut off or empty), conversation_id? (send it back with only the new messages to ' +
-    'continue), conversation_notice? (older turns dropped, or the turn not stored)',
-  required: ['id', 'model', 'finish_reason', 'content', 'usage'],
 });
+
+const GENERATION_FIELDS =
+  'id (for get_generation), model and provider? that served, finish_reason, native_finish_reason?, content, reasoning?, ' +
+  'refusal?, tool_calls? ({id, type, function:{name, arguments}}; answer each with a role "tool" message), usage ' +
+  '{prompt_tokens, completion_tokens, total_tokens, reasoning_tokens?, cached_tokens?, cost (dollars), is_byok?}, ' +
+  'notice? (why the answer is cut off or empty)';
+const REQUIRED = ['id', 'model', 'finish_reason', 'content', 'usage'];
+export const GenerationOutput = advertiseAs(GenerationFields, { type: 'object', description: GENERATION_FIELDS, required: REQUIRED });
 export type GenerationOutput = z.infer<typeof GenerationOutput>;
+
+/** A chat result also names the conversation it continues (see conversations.ts). */
+export const ChatOutput = advertiseAs(GenerationFields.extend({ conversation_id: z.string().optional(), conversation_notice: z.string().optional() }), {
+  type: 'object',
+  description: `${GENERATION_FIELDS}, conversation_id? (to continue), conversation_notice? (turns dropped or not stored)`,
+  required: REQUIRED,
+});
+export type ChatOutput = z.infer<typeof ChatOutput>;
 
 export function toGenerationOutput(g: Generated): { output: GenerationOutput; empty: boolean } {
   const u = g.usage;

@@ -943,6 +943,10 @@ class CaseGen {
         return { args: { id: `gen-${r.int(1, 1e9)}-${r.hex(6)}` }, expect: 'wellformed' };
       case 'get_key_usage':
         return { args: {}, expect: 'tool-ok' };
+      case 'list_conversations':
+        return { args: r.chance(0.5) ? { limit: r.int(1, 100) } : {}, expect: 'tool-ok' };
+      case 'delete_conversation':
+        return { args: { conversation_id: `conv_000000000${r.hex(16)}` }, expect: 'tool-ok' };
     }
   }
 
@@ -1291,6 +1295,13 @@ const FIELDS: Record<ToolName, Record<string, FieldSpec>> = {
     id: { types: ['string'], required: true, maxLen: 200, invalidStrings: (g) => ['', 'gen 1', 'gen/../key', 'gen-1?x=1', 'gen-ü', 'gen.1', `${g.fakeKey()}.`, 'gen-1\n'] },
   },
   get_key_usage: {},
+  list_conversations: {
+    limit: { types: ['number'], min: 1, max: 100, int: true },
+    cursor: { types: ['string'], invalidStrings: () => ['', 'conv_1', 'CONV#x', 'conv_000000000aaaaaaaaaaaaaaaa#'] },
+  },
+  delete_conversation: {
+    conversation_id: { types: ['string'], required: true, invalidStrings: () => ['', 'conv_1', 'USER#x', 'conv_000000000aaaaaaaaaaaaaaaa\n'] },
+  },
 };
 
 function isObj(v: Json): v is Obj {
