@@ -77,7 +77,7 @@ export function createApp(deps: AppDeps): App {
     ...config.allowedOrigins,
   ];
 
-  const signIn = deps.signIn ? createSignIn(deps.signIn, config, logger, deps.upstreamFetch) : undefined;
+  const signIn = deps.signIn ? createSignIn(deps.signIn, config, logger, deps.upstreamFetch, deps.conversations) : undefined;
   const urlsFor = (request: Request): ServerUrls => serverUrls(config.publicUrl ?? new URL(request.url).origin);
 
   const mcp = createMcpHandler(
@@ -196,7 +196,7 @@ interface SignIn {
   web: WebApp;
 }
 
-function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstreamFetch?: typeof fetch): SignIn {
+function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstreamFetch?: typeof fetch, conversations?: ConversationStore): SignIn {
   const secure = (config.publicUrl ?? '').startsWith('https://');
   const cookies = new Cookies(d.keyring, secure);
   const clients = new ClientDirectory({ store: d.oauth, metadata: d.metadataFetcher ?? limitedMetadataFetcher(httpsMetadataFetcher()), extraRedirectUris: config.oauthRedirectUris });
@@ -223,6 +223,7 @@ function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstream
     logger,
     openRouter,
     ...(provisioning ? { provisioning } : {}),
+    conversations,
   });
   return { auth, web };
 }

@@ -17,6 +17,8 @@ export interface DashboardData {
   formActions?: string[];
   /** What the action that led here did. */
   notice?: Notice;
+  /** The conversations card (conversations-section.ts); absent when storage is off. */
+  conversations?: Html | undefined;
 }
 
 /** The confirmations the dashboard shows after an action; only these fixed texts, never text from the URL. */
@@ -111,7 +113,7 @@ ${
     : html`<p>No application has signed in through OAuth yet.</p>`
 }
 </section>
-
+${d.conversations ?? ''}
 <section class="card" aria-labelledby="setup-h"><h2 id="setup-h">Set up your client</h2>
 ${CLIENTS.map((c) => {
   const setup = clientSetup(c, urls.resource, '<your-token>');

@@ -21,6 +21,8 @@ import { errorPage, replaceKeyPage } from './pages.js';
 import { PROVISION_RATE, type KeyChangeFailure, type KeyChangeOutcome, type KeyProvisioner } from './provisioning.js';
 import { FLOW_COOKIES, csrfMatches, secretMatches, type Cookies, type Session } from './session.js';
 import { STATIC_ASSETS } from './static.js';
+import { DELETE_CONVERSATION_PATH, conversationsFor, conversationsSection, deleteConversationFromPage } from './conversations-section.js';
+import type { ConversationStore } from '../store/conversation-store.js';
 
 export interface WebAppOptions {
   accounts: AccountStore;
@@ -30,6 +32,8 @@ export interface WebAppOptions {
   openRouter: OpenRouterAuthOptions;
   /** Creates keys with the operator's management key, when that is configured. */
   provisioning?: KeyProvisioner;
+  /** Stored conversations, listed with a delete button (none: storage is off). */
+  conversations?: ConversationStore | undefined;
   now?: () => Date;
 }
 
@@ -113,6 +117,8 @@ export class WebApp {
         return this.revokeToken(session, form, urls);
       case '/app/grants/revoke':
         return this.revokeGrant(session, form, urls);
+      case DELETE_CONVERSATION_PATH:
+        return deleteConversationFromPage(this.o.conversations, session, form, urls, this.o.logger);
       case '/app/logout':
         return this.logout(urls);
       default:
@@ -122,10 +128,11 @@ export class WebApp {
 
   private async dashboard(session: Session, urls: ServerUrls, done: string | null): Promise<Response> {
     const user = (await this.o.accounts.getUser(session.userId))!;
-    const [tokens, grants, key] = await Promise.all([
+    const [tokens, grants, key, conversations] = await Promise.all([
       this.o.accounts.listTokens(user.userId),
       this.o.accounts.listGrants(user.userId),
       user.hasKey ? this.keyUsage(user.userId) : Promise.resolve(undefined),
+      conversationsFor(this.o.conversations, user.userId),
     ]);
     const data: DashboardData = {
       user,
@@ -136,6 +143,7 @@ export class WebApp {
       provisioningAvailable: Boolean(this.o.provisioning?.mayProvision(user)),
       ...(isNotice(done) ? { notice: done } : {}),
       formActions: [...(await this.o.auth.identityOrigins()), new URL(this.o.openRouter.authUrl).origin],
+      conversations: conversationsSection(urls.base, session, conversations),
     };
     return dashboardPage(urls, data);
   }
