@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       budgetDefaults: {},
       policy: { allowedModels: [], deniedModels: [], requireZdr: false, dataCollection: 'allow', maxPricePerMillion: {}, allowedPlugins: 'all' },
       ledgerDays: 90,
+      conversationTtlHours: 168,
     });
   });
 
@@ -90,6 +91,7 @@ describe('loadConfig', () => {
       budgetDefaults: {},
       policy: { allowedModels: [], deniedModels: [], requireZdr: false, dataCollection: 'allow', maxPricePerMillion: {}, allowedPlugins: 'all' },
       ledgerDays: 90,
+      conversationTtlHours: 168,
     });
   });
 
@@ -180,6 +182,13 @@ describe('loadConfig: team control', () => {
       allowedPlugins: ['file-parser', 'web'],
     });
     expect(c.ledgerDays).toBe(30);
+  });
+
+  test('ORMCP_CONVERSATION_TTL_HOURS: 168 by default, 0 (storage off) to 8760, nothing else', () => {
+    expect(loadConfig({}).conversationTtlHours).toBe(168);
+    expect(loadConfig({ ORMCP_CONVERSATION_TTL_HOURS: '0' }).conversationTtlHours).toBe(0);
+    expect(loadConfig({ ORMCP_CONVERSATION_TTL_HOURS: '8760' }).conversationTtlHours).toBe(8760);
+    for (const bad of ['-1', '8761', '1.5', 'week']) expect(configError({ ORMCP_CONVERSATION_TTL_HOURS: bad }).message).toContain('ORMCP_CONVERSATION_TTL_HOURS:');
   });
 
   test('ORMCP_ALLOWED_PLUGINS=none allows no plugin; unset or empty allows all', () => {
