@@ -83,13 +83,14 @@ describe('the tool declarations', () => {
     expect(TOOLS.map((t) => t.name)).toEqual([...TOOL_NAMES]);
   });
 
-  test('only the two generations are paid, and only the public catalog search works without a key', () => {
+  test('only the two generations are paid; the public catalog search and the user\'s own conversations work without a key', () => {
     expect(TOOLS.filter((t) => t.paid).map((t) => t.name)).toEqual(['send_chat_completion_request', 'send_completion_request']);
-    expect(TOOLS.filter((t) => !t.needsKey).map((t) => t.name)).toEqual(['retrieve_available_models']);
+    expect(TOOLS.filter((t) => !t.needsKey).map((t) => t.name)).toEqual(['retrieve_available_models', 'list_conversations', 'delete_conversation']);
   });
 
-  test('paid tools say so in their annotations; lookups are read-only', () => {
-    for (const t of TOOLS) expect(t.annotations.readOnlyHint).toBe(!t.paid);
+  test('paid tools say so in their annotations; lookups are read-only; only delete_conversation destroys', () => {
+    for (const t of TOOLS) expect(t.annotations.readOnlyHint).toBe(!t.paid && t.name !== 'delete_conversation');
+    expect(TOOLS.filter((t) => t.annotations.destructiveHint).map((t) => t.name)).toEqual(['delete_conversation']);
   });
 });
 
