@@ -245,6 +245,15 @@ export class ConversationStore {
 
   private async readAll(userId: string, id: string): Promise<{ head: Head; summary: ConversationSummary; exchanges: Turn[][] } | undefined> {
     if (!CONVERSATION_ID_PATTERN.test(id)) return undefined;
+    // A concurrent append may move the head and delete the snapshot just read: read the head again.
+    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
+      const read = await this.readOnce(userId, id);
+      if (read !== 'moved') return read;
+    }
+    throw new ConversationError('busy', `conversation ${id} is being continued by other calls right now; try again`);
+  }
+
+  private async readOnce(userId: string, id: string): Promise<{ head: Head; summary: ConversationSummary; exchanges: Turn[][] } | undefined | 'moved'> {
     const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.conversation(userId, id), ConsistentRead: true }));
     const head = res.Item ? headOf(res.Item) : undefined;
     if (!head || head.ttl <= Math.floor(this.now().getTime() / 1000)) return undefined;
@@ -252,9 +261,14 @@ export class ConversationStore {
     const dataKey = this.keyring.get(head.kv)?.dataKey;
     if (!meta || !dataKey) return undefined;
     const items = await this.query(userId, `${keys.conversationPartsPrefix(id)}${head.snapshot}#`, false);
-    if (items.length !== head.parts) throw new Error('conversation parts missing');
+    if (items.length !== head.parts) return 'moved';
     const sealed = items.map((i) => String(i.data)).join('');
-    const exchanges = TurnsJson.parse(JSON.parse(decryptForUser(dataKey, turnsContext(userId, id, head.snapshot), sealed)));
+    let exchanges: Turn[][];
+    try {
+      exchanges = TurnsJson.parse(JSON.parse(decryptForUser(dataKey, turnsContext(userId, id, head.snapshot), sealed)));
+    } catch {
+      return undefined; // parts moved here from another user, conversation or snapshot, or damaged: as if absent
+    }
     return { head, summary: summaryOf(id, head, meta), exchanges };
   }
 

@@ -61,9 +61,11 @@ export async function rememberExchange(
     if (droppedTurns > 0) notice = `The conversation reached its size limit: its ${droppedTurns} oldest turns were dropped and will not be sent again.`;
     return withConversation(outcome, id, notice);
   } catch (err) {
-    if (!(err instanceof ConversationError)) throw err;
-    deps.logger.warn('conversation turn not stored', { conversation_error: err.code });
-    notice = `This turn was not stored (${err.message}); ${conversationId ? `conversation ${conversationId} is unchanged` : 'no conversation was started'}.`;
+    // The answer is already paid for: a storage failure becomes a notice beside it, never an error instead of it.
+    const known = err instanceof ConversationError;
+    deps.logger.warn('conversation turn not stored', { conversation_error: known ? err.code : err instanceof Error ? err.name : 'unknown' });
+    const why = known ? err.message : 'the conversation store is unavailable';
+    notice = `This turn was not stored (${why}); ${conversationId ? `conversation ${conversationId} is unchanged` : 'no conversation was started'}.`;
     return { ...outcome, structured: { ...out, conversation_notice: notice }, text: [...outcome.text, `⚠ ${notice}`] };
   }
 }
