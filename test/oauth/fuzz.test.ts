@@ -14,7 +14,7 @@
 import { checkRedirectUri } from '../../lambda/oauth/redirect-uris.js';
 import { metadataUrlProblem } from '../../lambda/oauth/client-metadata.js';
 import { seal } from '../../lambda/crypto/sealed.js';
-import { FLOW_COOKIES, SESSION_TTL_SECONDS } from '../../lambda/web/session.js';
+import { FLOW_COOKIES, SESSION_TTL_SECONDS } from '../../lambda/ui/session.js';
 import { watchUnhandledRejections } from '../support/faults.js';
 import { bodyInit, isObject, sendBounded, type Outcome, type Sent } from '../support/fuzz.js';
 import { TEST_ORIGIN as ORIGIN, authorizeUrl, csrfOf, dumpTable, obtainCode, registerClient, startOAuthHarness, tableDiff, type OAuthHarness } from '../support/oauth.js';
