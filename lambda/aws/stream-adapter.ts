@@ -14,6 +14,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { errorName } from '../observability/error-name.js';
 import type { Logger } from '../observability/logger.js';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -258,8 +259,4 @@ function endStream(stream: Writable): Promise<void> {
       done();
     }
   });
-}
-
-function errorName(err: unknown): string {
-  return err instanceof Error ? err.name : 'unknown';
 }

@@ -24,6 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '../observability/logger.js';
+import { errorName } from '../observability/error-name.js';
 import { silentLogger } from '../observability/logger.js';
 import { keys } from '../store/schema.js';
 import { freePermit, type AcquireOptions, type LimitSettings, type Limiter, type Permit, type Refusal } from './limiter.js';
@@ -96,7 +97,7 @@ export class DynamoLimiter implements Limiter {
     try {
       return await step();
     } catch (err) {
-      this.log.error('limit check failed; call allowed', { limit, error: err instanceof Error ? err.name : 'unknown' });
+      this.log.error('limit check failed; call allowed', { limit, error: errorName(err) });
       return undefined;
     }
   }
@@ -202,7 +203,7 @@ export class DynamoLimiter implements Limiter {
         });
       } catch (err) {
         // Reclaimed after missed renewals (a stalled instance): the call finishes, the slot is already free.
-        this.log.warn('concurrency lease renewal failed', { user_id: userId, error: err instanceof Error ? err.name : 'unknown' });
+        this.log.warn('concurrency lease renewal failed', { user_id: userId, error: errorName(err) });
       }
     };
     const stopRenewing = renewing ? this.schedule(() => void renew(), renewEveryMs(this.leaseMs)) : () => undefined;
@@ -223,7 +224,7 @@ export class DynamoLimiter implements Limiter {
             });
           } catch (err) {
             // Already reclaimed (condition) or the table is unreachable: the lease lapses on its own within leaseMs.
-            if (!isConditionFailure(err)) this.log.warn('concurrency lease release failed', { user_id: userId, error: err instanceof Error ? err.name : 'unknown' });
+            if (!isConditionFailure(err)) this.log.warn('concurrency lease release failed', { user_id: userId, error: errorName(err) });
           }
         })()),
     };
