@@ -14,6 +14,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { json } from '../http/json.js';
 import { errorName } from '../observability/error-name.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -212,7 +213,7 @@ export function createStreamingHandler(getHandler: () => Promise<FetchHandler>, 
 }
 
 function internalError(): Response {
-  return new Response(JSON.stringify({ error: 'internal_error' }), { status: 500, headers: { 'Content-Type': 'application/json' } });
+  return json(500, { error: 'internal_error' });
 }
 
 interface AwsLambdaRuntimeGlobal {
