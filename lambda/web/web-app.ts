@@ -1,5 +1,5 @@
 /**
- * The self-service pages: sign in (through the authorization server's login), connect, replace or remove the
+ * The self-service pages: sign in (oauth/sign-in.ts, the step the OAuth flow uses too), connect, replace or remove the
  * OpenRouter key (pasted and checked against OpenRouter's `/key`, or through OpenRouter's own OAuth PKCE flow,
  * or created with the operator's management key), personal MCP tokens (shown once), connected applications
  * (OAuth grants), and sign-out. Every state change is a POST carrying the session's CSRF value from this origin.
