@@ -5,7 +5,7 @@
  *   hosts      aws/ (Lambda)   local/ (npm start)   cli/ (ormcp)
  *   app        app/            composition root, routing, configuration contract
  *   features   mcp/ tools/     oauth/ web/
- *   services   openrouter/ catalog/ limits/ auth/ store/
+ *   services   openrouter/ catalog/ limits/ auth/ store/ ui/ (page kit: HTML templates, CSP, pages, sessions, cookies)
  *   base       http/ crypto/ observability/ version.ts; policy/ budget/ (pure team-control rules, no I/O)
  *
  * A module may import its own folder and any folder on a lower floor, never one on its own floor (features and
@@ -16,14 +16,14 @@ const FLOORS = [
   ['aws', 'local', 'cli'],
   ['app'],
   ['mcp', 'tools', 'oauth', 'web'],
-  ['openrouter', 'catalog', 'limits', 'auth', 'store'],
+  ['openrouter', 'catalog', 'limits', 'auth', 'store', 'ui'],
   ['http', 'crypto', 'observability', 'policy', 'budget'],
 ];
 /** Peers on one floor that one may import: [from, to]. */
 const PEER_EDGES = [
   ['cli', 'local'], // the CLI's local mode opens the same embedded store npm start runs
   ['mcp', 'tools'], // the MCP server registers the tools
-  ['web', 'oauth'], // the pages sign users in through the façade's identity-provider step
+  ['web', 'oauth'], // the pages sign users in through oauth/sign-in.ts, the step the OAuth flow uses too
   ['tools', 'catalog'],
   ['tools', 'openrouter'],
   ['tools', 'limits'],

@@ -6,25 +6,30 @@
 import { createMcpHandler, localhostAllowedOrigins, validateOriginHeader, type AuthInfo } from '@modelcontextprotocol/server';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { Keyring } from '../crypto/keyring.js';
+import { AuthorizationFlow } from '../oauth/authorization-flow.js';
 import { AuthorizationServer } from '../oauth/authorization-server.js';
 import { httpsMetadataFetcher, limitedMetadataFetcher, type MetadataFetcher } from '../oauth/client-metadata.js';
 import { ClientDirectory } from '../oauth/clients.js';
 import { MCP_PATH, MCP_SCOPE, serverUrls, type ServerUrls } from '../oauth/metadata.js';
+import { IdentitySignIn } from '../oauth/sign-in.js';
+import { TokenEndpoint } from '../oauth/token-endpoint.js';
 import type { IdentityProvider } from '../oauth/upstream-oidc.js';
 import type { AccountStore } from '../store/account-store.js';
 import type { OAuthStore } from '../store/oauth-store.js';
-import { Cookies } from '../web/session.js';
-import { signInNotConfiguredPage } from '../web/pages.js';
+import { Cookies } from '../ui/session.js';
+import { signInNotConfiguredPage } from '../ui/pages.js';
 import { KeyProvisioner } from '../web/provisioning.js';
 import { WebApp } from '../web/web-app.js';
 import { CatalogCache } from '../catalog/catalog.js';
 import { createMcpServer } from '../mcp/server.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../observability/logger.js';
+import { errorName } from '../observability/error-name.js';
 import type { Metrics } from '../observability/metrics.js';
 import { UpstreamTrace, requestIdOf } from '../observability/request-context.js';
 import { OpenRouterClient } from '../openrouter/client.js';
 import type { AppConfig } from './config.js';
+import { json, jsonRpcError } from '../http/json.js';
 import { trimTrailingSlashes } from '../http/path.js';
 
 export interface AppDeps {
@@ -153,7 +158,7 @@ export function createApp(deps: AppDeps): App {
       return await deps.authenticator.authenticate(token);
     } catch (err) {
       // A failing store must not read as "bad token" to the operator: log it, but still refuse.
-      logger.error('authentication backend failed', { error: err instanceof Error ? err.name : 'unknown' });
+      logger.error('authentication backend failed', { error: errorName(err) });
       throw new ServiceUnavailable();
     }
   }
@@ -174,7 +179,7 @@ export function createApp(deps: AppDeps): App {
         if (err instanceof ServiceUnavailable) {
           response = withHeaders(jsonRpcError(503, -32000, 'The account store is unavailable; try again shortly.'), { 'Retry-After': '5' });
         } else {
-          logger.error('request failed', { error: err instanceof Error ? err.name : 'unknown' });
+          logger.error('request failed', { error: errorName(err) });
           response = jsonRpcError(500, -32603, 'Internal server error.');
         }
       }
@@ -200,21 +205,19 @@ function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstream
   const provisioning = d.managementKey
     ? new KeyProvisioner({ accounts: d.accounts, openRouter, managementKey: d.managementKey, logger, allowReprovision: config.allowReprovision, ...(config.provisionedKeyLimitUsd !== undefined ? { limitUsd: config.provisionedKeyLimitUsd } : {}) })
     : undefined;
-  const auth = new AuthorizationServer({
+  const signIn = new IdentitySignIn({
     accounts: d.accounts,
-    store: d.oauth,
-    clients,
     ...(d.identity ? { identity: d.identity } : {}),
     cookies,
     logger,
-    resourceName: config.appTitle,
-    accessTokenTtlSeconds: config.accessTokenSeconds,
     ...(provisioning ? { afterSignIn: (userId: string) => provisioning.provisionIfMissing(userId) } : {}),
-    openRouterAuthOrigin: new URL(config.openRouterAuthUrl).origin,
   });
+  const flow = new AuthorizationFlow({ accounts: d.accounts, store: d.oauth, clients, signIn, cookies, logger, openRouterAuthOrigin: new URL(config.openRouterAuthUrl).origin });
+  const tokens = new TokenEndpoint({ accounts: d.accounts, store: d.oauth, clients, logger, accessTokenTtlSeconds: config.accessTokenSeconds });
+  const auth = new AuthorizationServer({ signIn, flow, tokens, clients, logger, resourceName: config.appTitle });
   const web = new WebApp({
     accounts: d.accounts,
-    auth,
+    auth: signIn,
     cookies,
     logger,
     openRouter,
@@ -248,21 +251,11 @@ function unauthorized(hadCredentials: boolean, urls: ServerUrls): Response {
   const challenge = hadCredentials
     ? `Bearer realm="openrouter-mcp", error="invalid_token", error_description="The token is missing, malformed, expired or revoked", ${discovery}`
     : `Bearer realm="openrouter-mcp", ${discovery}`;
-  return new Response(
-    JSON.stringify({
-      error: 'invalid_token',
-      error_description: 'Authentication required: send "Authorization: Bearer <token>" with a valid, unrevoked MCP token.',
-    }),
-    { status: 401, headers: { 'Content-Type': 'application/json', 'WWW-Authenticate': challenge } },
+  return json(
+    401,
+    { error: 'invalid_token', error_description: 'Authentication required: send "Authorization: Bearer <token>" with a valid, unrevoked MCP token.' },
+    { 'WWW-Authenticate': challenge },
   );
-}
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
-}
-
-function jsonRpcError(status: number, code: number, message: string): Response {
-  return json(status, { jsonrpc: '2.0', error: { code, message }, id: null });
 }
 
 function withHeaders(response: Response, headers: Record<string, string> | undefined): Response {

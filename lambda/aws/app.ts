@@ -15,6 +15,7 @@ import { CachedAuthenticator } from '../auth/cached-authenticator.js';
 import { parseKeyring, type Keyring } from '../crypto/keyring.js';
 import { tableLimiter } from '../limits/index.js';
 import { withHttpMetrics } from '../app/http-metrics.js';
+import { errorName } from '../observability/error-name.js';
 import { createLogger } from '../observability/logger.js';
 import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { AccountStore } from '../store/account-store.js';
@@ -98,7 +99,7 @@ export async function readServerSecret(secrets: SecretsManagerClient, secretId: 
   } catch (err) {
     const { $metadata: meta, code } = err as { $metadata?: { attempts?: number }; code?: unknown };
     // AWS errors are named by type (ThrottlingException); socket errors are plain Errors with a code (ECONNRESET).
-    const name = typeof code === 'string' && /^E[A-Z0-9_]{2,40}$/.test(code) ? code : err instanceof Error ? err.name : 'unknown';
+    const name = typeof code === 'string' && /^E[A-Z0-9_]{2,40}$/.test(code) ? code : errorName(err);
     throw new ServerSecretUnavailable(deadline.aborted ? 'DeadlineExceeded' : name, meta?.attempts);
   }
   if (!res.SecretString) throw new ServerSecretUnavailable('EmptySecretString');

@@ -6,7 +6,9 @@
  * itself is bounded in time, see app.ts).
  */
 import type { App } from '../app/handler.js';
+import { json, jsonRpcError } from '../http/json.js';
 import { trimTrailingSlashes } from '../http/path.js';
+import { errorName } from '../observability/error-name.js';
 import type { Logger } from '../observability/logger.js';
 import { ServerSecretUnavailable } from './app.js';
 import { createStreamingHandler, type HttpResponseStreamLike, type StreamingHandler } from './stream-adapter.js';
@@ -88,7 +90,7 @@ export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
 /** What the log may say about a failed build: names and counts only (messages can quote ARNs, values or secrets). */
 function failureFields(err: unknown): Record<string, unknown> {
   if (err instanceof ServerSecretUnavailable) return { error: err.name, reason: err.reason, ...(err.attempts ? { attempts: err.attempts } : {}) };
-  return { error: err instanceof Error ? err.name : 'unknown' };
+  return { error: errorName(err) };
 }
 
 function unavailable(request: Request, retryAfter: string): Response {
@@ -99,7 +101,8 @@ function unavailable(request: Request, retryAfter: string): Response {
   } catch {
     // an unparsable URL gets the plain JSON shape
   }
+  const headers = { 'Retry-After': retryAfter, 'Cache-Control': 'no-store' };
   // MCP clients get a JSON-RPC error, everything else (pages, OAuth) the OAuth-style error object.
-  const body = path === MCP_PATH ? { jsonrpc: '2.0', error: { code: -32000, message }, id: null } : { error: 'temporarily_unavailable', error_description: message };
-  return new Response(JSON.stringify(body), { status: 503, headers: { 'Content-Type': 'application/json', 'Retry-After': retryAfter, 'Cache-Control': 'no-store' } });
+  if (path === MCP_PATH) return jsonRpcError(503, -32000, message, headers);
+  return json(503, { error: 'temporarily_unavailable', error_description: message }, headers);
 }

@@ -14,6 +14,8 @@
  */
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { json } from '../http/json.js';
+import { errorName } from '../observability/error-name.js';
 import type { Logger } from '../observability/logger.js';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -221,7 +223,7 @@ export function createStreamingHandler(getHandler: () => Promise<FetchHandler>, 
 }
 
 function internalError(): Response {
-  return new Response(JSON.stringify({ error: 'internal_error' }), { status: 500, headers: { 'Content-Type': 'application/json' } });
+  return json(500, { error: 'internal_error' });
 }
 
 interface AwsLambdaRuntimeGlobal {
@@ -268,8 +270,4 @@ function endStream(stream: Writable): Promise<void> {
       done();
     }
   });
-}
-
-function errorName(err: unknown): string {
-  return err instanceof Error ? err.name : 'unknown';
 }

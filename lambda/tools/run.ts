@@ -5,6 +5,7 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { NO_LIMITS, describeRefusal } from '../limits/limiter.js';
+import { errorName } from '../observability/error-name.js';
 import type { LogFields, Logger } from '../observability/logger.js';
 import { NO_METRICS, type ToolOutcomeKind } from '../observability/metrics.js';
 import { UpstreamError, describeUpstreamError, scrub } from '../openrouter/errors.js';
@@ -117,7 +118,7 @@ export async function runTool<T extends Record<string, unknown>>(
       // These messages quote the caller's input; anything shaped like a key is redacted all the same.
       return errorResult(scrub(err.message));
     }
-    finish('internal_error', { log: { error: err instanceof Error ? err.name : 'unknown' } });
+    finish('internal_error', { log: { error: errorName(err) } });
     return errorResult('Internal error in the MCP server. The request was not completed; try again.');
   } finally {
     // Not awaited: giving the slot back is no reason to hold the result. The limiter tracks the release — its next
@@ -153,7 +154,7 @@ export function isUpstreamFault(err: UpstreamError): boolean {
 
 /** Tells the observer; its failure is logged and never reaches the caller. */
 function notify(observer: ToolCallObserver, log: Logger, event: ToolCallEvent): void {
-  const failed = (err: unknown) => log.warn('tool call observer failed', { error: err instanceof Error ? err.name : 'unknown' });
+  const failed = (err: unknown) => log.warn('tool call observer failed', { error: errorName(err) });
   try {
     // Typed as returning nothing, but an async observer may still hand back a promise: never leave it unhandled.
     const result: unknown = observer.onToolCall(event);

@@ -2,9 +2,9 @@
 import { CLIENTS, clientSetup, type ClientName } from '../cli/client-snippets.js';
 import type { ServerUrls } from '../oauth/metadata.js';
 import type { Grant, TokenInfo, User } from '../store/account-store.js';
-import { html, page, type Html } from './html.js';
-import { connectKeyForms } from './pages.js';
-import type { Session } from './session.js';
+import { html, page, type Html } from '../ui/html.js';
+import { connectKeyForms } from '../ui/pages.js';
+import type { Session } from '../ui/session.js';
 
 export interface DashboardData {
   user: User;

@@ -1,13 +1,13 @@
 /**
- * The self-service pages: sign in (through the authorization server's login), connect, replace or remove the
+ * The self-service pages: sign in (oauth/sign-in.ts, the step the OAuth flow uses too), connect, replace or remove the
  * OpenRouter key (pasted and checked against OpenRouter's `/key`, or through OpenRouter's own OAuth PKCE flow,
  * or created with the operator's management key), personal MCP tokens (shown once), connected applications
  * (OAuth grants), and sign-out. Every state change is a POST carrying the session's CSRF value from this origin.
  */
 import { randomBytes } from 'node:crypto';
-import type { AuthorizationServer } from '../oauth/authorization-server.js';
-import { continuePath, readPageForm, sameOrigin, type ContinuePath } from '../oauth/authorization-server.js';
+import { sameOrigin } from '../http/origin.js';
 import type { ServerUrls } from '../oauth/metadata.js';
+import { continuePath, type ContinuePath, type IdentitySignIn } from '../oauth/sign-in.js';
 import { newVerifier } from '../crypto/pkce.js';
 import type { Logger } from '../observability/logger.js';
 import { KeyExchangeError, exchangeOpenRouterCode, openRouterAuthorizeUrl, type OpenRouterAuthOptions } from '../openrouter/auth-keys.js';
@@ -15,16 +15,18 @@ import { OpenRouterClient } from '../openrouter/client.js';
 import { UpstreamError } from '../openrouter/errors.js';
 import type { KeyInfo } from '../openrouter/schemas.js';
 import { StoreError, type AccountStore } from '../store/account-store.js';
-import { redirect } from './html.js';
+import { redirect } from '../ui/html.js';
 import { dashboardPage, isNotice, landingPage, tokenCreatedPage, type DashboardData, type Notice } from './dashboard.js';
-import { errorPage, replaceKeyPage } from './pages.js';
+import { readPageForm } from '../ui/page-form.js';
+import { errorPage, replaceKeyPage } from '../ui/pages.js';
 import { PROVISION_RATE, type KeyChangeFailure, type KeyChangeOutcome, type KeyProvisioner } from './provisioning.js';
-import { FLOW_COOKIES, csrfMatches, secretMatches, type Cookies, type Session } from './session.js';
+import { FLOW_COOKIES, csrfMatches, secretMatches, type Cookies, type Session } from '../ui/session.js';
 import { STATIC_ASSETS } from './static.js';
 
 export interface WebAppOptions {
   accounts: AccountStore;
-  auth: AuthorizationServer;
+  /** Sign-in at the identity provider (the same one the OAuth flow uses). */
+  auth: IdentitySignIn;
   cookies: Cookies;
   logger: Logger;
   openRouter: OpenRouterAuthOptions;
@@ -93,7 +95,7 @@ export class WebApp {
     if (method !== 'POST') return notAllowed(urls, 'GET, POST');
     const form = await readPageForm(request, urls.base);
     if (form instanceof Response) return form;
-    if (!csrfMatches(session, form.get('csrf')) || !sameOrigin(request, urls)) {
+    if (!csrfMatches(session, form.get('csrf')) || !sameOrigin(request, urls.base)) {
       return errorPage(urls.base, 'Request refused', 'This form was not submitted from this site or your session changed. Reload the page and try again.', 403);
     }
     switch (path) {
