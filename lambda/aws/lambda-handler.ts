@@ -5,8 +5,9 @@
  * built is answered at once with 503, a JSON body and Retry-After — not a 500, not a crash, not a hang (the build
  * itself is bounded in time, see app.ts).
  */
-import type { App } from '../app/handler.js';
+import type { App } from '../app/app.js';
 import { trimTrailingSlashes } from '../http/path.js';
+import { MCP_PATH } from '../oauth/metadata.js';
 import type { Logger } from '../observability/logger.js';
 import { ServerSecretUnavailable } from './app.js';
 import { createStreamingHandler, type HttpResponseStreamLike, type StreamingHandler } from './stream-adapter.js';
@@ -14,8 +15,8 @@ import { createStreamingHandler, type HttpResponseStreamLike, type StreamingHand
 export interface LambdaHandlerDeps {
   build: () => Promise<App>;
   logger: Logger;
-  /** Defaults to the runtime's `globalThis.awslambda.HttpResponseStream`. */
-  HttpResponseStream?: HttpResponseStreamLike;
+  /** The runtime's `awslambda.HttpResponseStream` (index.ts looks it up once). */
+  HttpResponseStream: HttpResponseStreamLike;
   /** Retry-After on a failed build; a short wait, since every invocation retries the build. */
   retryAfterSeconds?: number;
 }
@@ -29,8 +30,6 @@ export interface LambdaHandler {
    */
   prewarm(): void;
 }
-
-const MCP_PATH = '/mcp';
 
 export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
   const { logger } = deps;
@@ -66,7 +65,7 @@ export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
   };
 
   return {
-    handler: createStreamingHandler(async () => serve, { logger, ...(deps.HttpResponseStream ? { HttpResponseStream: deps.HttpResponseStream } : {}) }),
+    handler: createStreamingHandler(serve, { logger, HttpResponseStream: deps.HttpResponseStream }),
     prewarm: () => {
       prewarmed = getApp();
       prewarmed.catch(() => undefined);
