@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { runningServerUrl } from '../../local/server-url.js';
 import { UsageError } from '../errors.js';
-import { CLIENTS, DEFAULT_TOKEN_PLACEHOLDER, clientSetup, type ClientName } from '../client-snippets.js';
+import { CLIENTS, DEFAULT_TOKEN_PLACEHOLDER, clientSetup, type ClientName } from '../../mcp-clients/client-snippets.js';
 import type { CommandSpec } from '../spec.js';
 
 export const clientConfig: CommandSpec = {
