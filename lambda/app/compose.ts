@@ -1,15 +1,13 @@
 /**
  * The composition root: the one place the object graph behind every host is built — the stores on the table,
  * the authenticator, the per-user limiter, sign-in (the OAuth façade and the pages), the app and its HTTP
- * metrics. The hosts (the Lambda, `npm start`, the tests, the benchmarks) differ only in the parts they pass in:
+ * metrics. The hosts (the Lambda, `npm start`, the tests) differ only in the parts they pass in:
  * where the table and the server secret come from, where logs and metrics go, where limits are counted, which
  * identity provider users sign in with and how the management key is read.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Authenticator } from '../auth/authenticator.js';
 import { CachedAuthenticator } from '../auth/cached-authenticator.js';
 import type { CatalogCache } from '../catalog/catalog.js';
-import type { Keyring } from '../crypto/keyring.js';
 import { processLimiter, tableLimiter, type Limiter } from '../limits/index.js';
 import { AuthorizationServer } from '../oauth/authorization-server.js';
 import { httpsMetadataFetcher, limitedMetadataFetcher, type MetadataFetcher } from '../oauth/client-metadata.js';
@@ -17,35 +15,13 @@ import { ClientDirectory } from '../oauth/clients.js';
 import type { IdentityProvider } from '../oauth/upstream-oidc.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, emfMetrics, type Metrics } from '../observability/metrics.js';
-import { AccountStore } from '../store/account-store.js';
-import { OAuthStore } from '../store/oauth-store.js';
 import { KeyProvisioner } from '../web/provisioning.js';
 import { Cookies } from '../web/session.js';
 import { WebApp } from '../web/web-app.js';
 import { createApp, type App, type SignIn } from './app.js';
 import type { AppConfig } from './config.js';
 import { withHttpMetrics } from './http-metrics.js';
-
-/** The single DynamoDB table everything is stored in. */
-export interface Table {
-  client: DynamoDBDocumentClient;
-  tableName: string;
-}
-
-/** The stores on the table, sealed and MACed with the server secret's keyring. */
-export interface Stores {
-  accounts: AccountStore;
-  oauth: OAuthStore;
-  keyring: Keyring;
-}
-
-export function openStores(table: Table, keyring: Keyring, logger?: Logger): Stores {
-  return {
-    accounts: new AccountStore({ client: table.client, tableName: table.tableName, keyring, ...(logger ? { logger } : {}) }),
-    oauth: new OAuthStore({ client: table.client, tableName: table.tableName, keyring }),
-    keyring,
-  };
-}
+import type { Stores, Table } from './stores.js';
 
 /**
  * Where per-user limits are counted: in the table, so every instance sees the same counts (the Lambda), or in

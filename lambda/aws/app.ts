@@ -10,9 +10,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { App } from '../app/app.js';
-import { composeApp, configuredMetrics, openStores, type Table } from '../app/compose.js';
+import { composeApp, configuredMetrics } from '../app/compose.js';
 import { loadConfig } from '../app/config.js';
 import { LambdaEnv } from '../app/env-contract.js';
+import { openStores, type Table } from '../app/stores.js';
 import { parseKeyring, type Keyring } from '../crypto/keyring.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
 import { createLogger } from '../observability/logger.js';

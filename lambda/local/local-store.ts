@@ -11,7 +11,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
 import type { Logger } from '../observability/logger.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { openStores } from '../app/compose.js';
+import { openStores } from '../app/stores.js';
 import type { AccountStore } from '../store/account-store.js';
 import { documentClient } from '../store/dynamo.js';
 import type { OAuthStore } from '../store/oauth-store.js';
