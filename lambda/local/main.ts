@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { composeApp, configuredMetrics } from '../app/compose.js';
 import { loadConfig } from '../app/config.js';
+import { MCP_PATH } from '../oauth/metadata.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
 import { createLogger } from '../observability/logger.js';
 import { startLocalIdentityProvider, type LocalIdentityProvider } from './local-idp.js';
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
     signIn: { ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
   });
   const server = await listen(app.fetch, { host, port, admission: localAdmissionLimits(config.maxBodyBytes) });
-  const mcpUrl = `${server.url}/mcp`;
+  const mcpUrl = `${server.url}${MCP_PATH}`;
   const removeServerUrl = writeServerUrl(dataDir, mcpUrl);
   process.stdout.write(`OpenRouter MCP server listening on ${mcpUrl}\n`);
   if (firstToken) {
