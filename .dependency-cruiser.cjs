@@ -6,7 +6,8 @@
  *   app        app/            composition root, routing, configuration contract
  *   features   mcp/ tools/     oauth/ web/
  *   services   openrouter/ catalog/ limits/ auth/ store/ ui/ (page kit: HTML templates, CSP, pages, sessions, cookies)
- *   base       http/ crypto/ observability/ version.ts; policy/ budget/ (pure team-control rules, no I/O)
+ *   base       http/ crypto/ observability/ version.ts; policy/ budget/ (pure team-control rules, no I/O);
+ *              aws-sdk/ (the bounded-requests setting every AWS SDK client shares); mcp-clients/ (client setup snippets)
  *
  * A module may import its own folder and any folder on a lower floor, never one on its own floor (features and
  * services name their peers explicitly below) or above. infra/ may import only the contracts it shares with the
@@ -17,7 +18,7 @@ const FLOORS = [
   ['app'],
   ['mcp', 'tools', 'oauth', 'web'],
   ['openrouter', 'catalog', 'limits', 'auth', 'store', 'ui'],
-  ['http', 'crypto', 'observability', 'policy', 'budget'],
+  ['http', 'crypto', 'observability', 'policy', 'budget', 'aws-sdk', 'mcp-clients'],
 ];
 /** Peers on one floor that one may import: [from, to]. */
 const PEER_EDGES = [

@@ -21,7 +21,7 @@
  *   tsx bench/latency.ts            (BENCH_LATENCY_N=2000 by default)
  */
 import { loadConfig } from '../lambda/app/config.js';
-import { createApp, type App } from '../lambda/app/handler.js';
+import { createApp, type App } from '../lambda/app/app.js';
 import { CachedAuthenticator } from '../lambda/auth/cached-authenticator.js';
 import type { Authenticator } from '../lambda/auth/authenticator.js';
 import { DynamoLimiter } from '../lambda/limits/dynamo-limiter.js';

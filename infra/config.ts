@@ -7,6 +7,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import * as z from 'zod';
+import { INTEGER_SETTINGS, LOG_LEVELS, PROVISIONED_KEY_LIMIT_USD, type IntegerSetting } from '../lambda/app/env-contract.js';
 
 /** The longest an API Gateway REST integration may stream a response (and the Lambda maximum): 15 minutes. */
 export const STREAMING_MAX_SECONDS = 900;
@@ -199,6 +200,11 @@ class ContextReader {
     return n;
   }
 
+  /** An integer the stack passes to the runtime, with the runtime's default and bounds (lambda/app/env-contract.ts). */
+  setting(key: string, s: IntegerSetting): number {
+    return this.int(key, s.default, s.min, s.max);
+  }
+
   /** A JSON value: as JSON in cdk.json, or a JSON string from `-c key='[...]'`. */
   json(key: string): unknown {
     const v = this.raw(key);
@@ -249,8 +255,8 @@ export function readConfig(node: Node): McpStackConfig {
   }
 
   const logLevel = c.string('logLevel') ?? 'info';
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    throw new Error(`context "logLevel" must be debug, info, warn or error, got "${logLevel}"`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new Error(`context "logLevel" must be ${LOG_LEVELS.slice(0, -1).join(', ')} or ${LOG_LEVELS.at(-1)}, got "${logLevel}"`);
   }
 
   const stageName = c.string('stageName') ?? 'prod';
@@ -324,11 +330,11 @@ export function readConfig(node: Node): McpStackConfig {
     customDomain: domainName && certificateArn ? { domainName: domainName.toLowerCase(), certificateArn } : undefined,
     oauthRedirectUris,
     managementKeySecretArn,
-    provisionedKeyLimitUsd: c.int('provisionedKeyLimitUsd', undefined, 0, 1_000_000),
+    provisionedKeyLimitUsd: c.int('provisionedKeyLimitUsd', undefined, PROVISIONED_KEY_LIMIT_USD.min, PROVISIONED_KEY_LIMIT_USD.max),
     allowReprovision: c.bool('allowReprovision', false),
-    // Same defaults and bounds as the app's ORMCP_RATE_LIMIT_PER_MINUTE / ORMCP_MAX_CONCURRENT_PER_USER.
-    rateLimitPerMinute: c.int('rateLimitPerMinute', 60, 0, 100_000),
-    maxConcurrentPerUser: c.int('maxConcurrentPerUser', 4, 0, 1_000),
+    // The app's own defaults and bounds for ORMCP_RATE_LIMIT_PER_MINUTE / ORMCP_MAX_CONCURRENT_PER_USER.
+    rateLimitPerMinute: c.setting('rateLimitPerMinute', INTEGER_SETTINGS.ORMCP_RATE_LIMIT_PER_MINUTE),
+    maxConcurrentPerUser: c.setting('maxConcurrentPerUser', INTEGER_SETTINGS.ORMCP_MAX_CONCURRENT_PER_USER),
     alarmEmail,
     alarmTopicArn,
     waf: c.bool('waf', true),

@@ -26,6 +26,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ENV } from '../../lambda/app/env-contract.js';
 import { MCP_FUNCTION_BUNDLING } from './mcp-function-bundling.js';
 
 export { ESM_REQUIRE_BANNER } from './mcp-function-bundling.js';
@@ -122,14 +123,14 @@ export class McpFunction extends Construct {
       projectRoot: props.projectRoot,
       depsLockFilePath: path.join(props.projectRoot, 'package-lock.json'),
       environment: {
-        ORMCP_TABLE_NAME: props.table.tableName,
-        ORMCP_SECRET_ARN: props.secret.secretArn,
-        ORMCP_LOG_LEVEL: props.logLevel,
-        ORMCP_RATE_LIMIT_PER_MINUTE: String(props.limits.ratePerMinute),
-        ORMCP_MAX_CONCURRENT_PER_USER: String(props.limits.maxConcurrentPerUser),
+        [ENV.ORMCP_TABLE_NAME]: props.table.tableName,
+        [ENV.ORMCP_SECRET_ARN]: props.secret.secretArn,
+        [ENV.ORMCP_LOG_LEVEL]: props.logLevel,
+        [ENV.ORMCP_RATE_LIMIT_PER_MINUTE]: String(props.limits.ratePerMinute),
+        [ENV.ORMCP_MAX_CONCURRENT_PER_USER]: String(props.limits.maxConcurrentPerUser),
         // Metrics as EMF lines in the function's own log group: no PutMetricData permission needed.
-        ORMCP_METRICS: 'emf',
-        ORMCP_METRICS_SERVICE: props.metricsService,
+        [ENV.ORMCP_METRICS]: 'emf',
+        [ENV.ORMCP_METRICS_SERVICE]: props.metricsService,
       },
       bundling: {
         ...MCP_FUNCTION_BUNDLING,
@@ -150,11 +151,11 @@ export class McpFunction extends Construct {
 
   /** Adds the environment that depends on the API and the user pool (created after this function). */
   connect(endpoints: McpFunctionEndpoints): void {
-    this.function.addEnvironment('ORMCP_PUBLIC_URL', endpoints.publicUrl);
-    this.function.addEnvironment('ORMCP_OIDC_ISSUER', endpoints.oidcIssuer);
-    this.function.addEnvironment('ORMCP_OIDC_CLIENT_ID', endpoints.userPoolClientId);
+    this.function.addEnvironment(ENV.ORMCP_PUBLIC_URL, endpoints.publicUrl);
+    this.function.addEnvironment(ENV.ORMCP_OIDC_ISSUER, endpoints.oidcIssuer);
+    this.function.addEnvironment(ENV.ORMCP_OIDC_CLIENT_ID, endpoints.userPoolClientId);
     // Cognito ends its own session at /logout (it has no OIDC end_session_endpoint).
-    this.function.addEnvironment('ORMCP_OIDC_LOGOUT_URL', `${endpoints.cognitoDomainUrl}/logout`);
+    this.function.addEnvironment(ENV.ORMCP_OIDC_LOGOUT_URL, `${endpoints.cognitoDomainUrl}/logout`);
   }
 
   /**
@@ -164,15 +165,15 @@ export class McpFunction extends Construct {
    * their own custom attribute through Cognito's user API.
    */
   useAdminGroup(group: string, claim: string | undefined): void {
-    this.function.addEnvironment('ORMCP_ADMIN_GROUP', group);
-    if (claim) this.function.addEnvironment('ORMCP_ADMIN_CLAIM', claim);
+    this.function.addEnvironment(ENV.ORMCP_ADMIN_GROUP, group);
+    if (claim) this.function.addEnvironment(ENV.ORMCP_ADMIN_CLAIM, claim);
   }
 
   /** Lets the function read the operator's OpenRouter management key (to create a key per user). */
   useManagementKey(secretArn: string, limitUsd: number | undefined, allowReprovision = false): void {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'OpenRouterManagementKey', actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }));
-    this.function.addEnvironment('ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN', secretArn);
-    if (limitUsd !== undefined) this.function.addEnvironment('ORMCP_PROVISIONED_KEY_LIMIT_USD', String(limitUsd));
-    if (allowReprovision) this.function.addEnvironment('ORMCP_ALLOW_REPROVISION', 'true');
+    this.function.addEnvironment(ENV.ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN, secretArn);
+    if (limitUsd !== undefined) this.function.addEnvironment(ENV.ORMCP_PROVISIONED_KEY_LIMIT_USD, String(limitUsd));
+    if (allowReprovision) this.function.addEnvironment(ENV.ORMCP_ALLOW_REPROVISION, 'true');
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Builds the handler for the Lambda: config from the environment, the server secret from Secrets Manager
- * (read once per cold start), the account store on DynamoDB, and a short-lived cache of verified tokens.
+ * Builds the app for the Lambda through the composition root: config from the environment, the server secret from
+ * Secrets Manager (read once per cold start), the stores and the limits on DynamoDB, and a short-lived cache of
+ * verified tokens.
  *
  * The secret read is started first and everything that does not need it is built while it is in flight. It is
  * bounded in time (client timeouts and attempts, plus an overall deadline); when it fails the build rejects with
@@ -8,31 +9,17 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
+import type { App } from '../app/app.js';
+import { composeApp, configuredMetrics } from '../app/compose.js';
 import { loadConfig } from '../app/config.js';
-import { createApp, type App, type SignInDeps } from '../app/handler.js';
-import { CachedAuthenticator } from '../auth/cached-authenticator.js';
+import { LambdaEnv } from '../app/env-contract.js';
+import { openStores, type Table } from '../app/stores.js';
 import { parseKeyring, type Keyring } from '../crypto/keyring.js';
-import { tableLimiter } from '../limits/index.js';
-import { withHttpMetrics } from '../app/http-metrics.js';
 import { errorName } from '../observability/error-name.js';
-import { createLogger } from '../observability/logger.js';
-import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
-import { AccountStore } from '../store/account-store.js';
-import { documentClient, dynamoClient } from '../store/dynamo.js';
-import { OAuthStore } from '../store/oauth-store.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
+import { createLogger } from '../observability/logger.js';
+import { documentClient, dynamoClient } from '../store/dynamo.js';
 import { lambdaDynamoConfig, secretsClient } from './clients.js';
-
-const LambdaEnv = z.object({
-  ORMCP_TABLE_NAME: z.string().min(1),
-  ORMCP_SECRET_ARN: z.string().min(1),
-  ORMCP_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
-  /** Longest a cold start waits for the server secret, all attempts included. */
-  ORMCP_SECRET_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(4_000),
-  /** Optional: a secret holding an OpenRouter management key, to create per-user keys. */
-  ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN: z.string().min(1).optional(),
-});
 
 export interface LambdaAppDeps {
   secrets?: SecretsManagerClient;
@@ -50,28 +37,29 @@ export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDep
   const config = loadConfig(env);
   const logger = createLogger({ level: config.logLevel });
   const secrets = deps.secrets ?? secretsClient(env);
-  // Started first; what does not need the keyring is built before waiting for it.
+  // Started first; what does not need the keyring is built before waiting for it (here and in composeApp).
   const secret = readServerSecret(secrets, e.ORMCP_SECRET_ARN, e.ORMCP_SECRET_TIMEOUT_MS);
-  // The await below rethrows a failure; this only keeps a throw in between from leaving it unhandled.
-  secret.catch(() => undefined);
-  const client = documentClient(deps.dynamo ?? dynamoClient(lambdaDynamoConfig(env)));
-  const identity = identityProviderFor(config.oidc);
-  // Limits live in the table so every instance sees the same counts; metrics are EMF lines on stdout.
-  const limiter = tableLimiter(config.limits, { client, tableName: e.ORMCP_TABLE_NAME, logger });
-  const metrics = config.metrics === 'emf' ? emfMetrics({ service: config.metricsService }) : NO_METRICS;
-  const keyring = await secret;
-  const store = new AccountStore({ client, tableName: e.ORMCP_TABLE_NAME, keyring, logger });
+  const table: Table = { client: documentClient(deps.dynamo ?? dynamoClient(lambdaDynamoConfig(env))), tableName: e.ORMCP_TABLE_NAME };
+  const stores = secret.then((keyring) => openStores(table, keyring, logger));
+  // composeApp's await rethrows a failure; this only keeps a throw before it from leaving the read unhandled.
+  stores.catch(() => undefined);
   const managementSecret = e.ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN;
-  const signIn: SignInDeps = {
-    accounts: store,
-    oauth: new OAuthStore({ client, tableName: e.ORMCP_TABLE_NAME, keyring }),
-    keyring,
-    ...(identity ? { identity } : {}),
-    // Read only when a user asks for a key, never at cold start: most requests never need it.
-    ...(managementSecret ? { managementKey: () => readSecretString(secrets, managementSecret) } : {}),
-  };
-  const app = createApp({ config, logger, authenticator: new CachedAuthenticator(store, e.ORMCP_AUTH_CACHE_SECONDS * 1000), limiter, metrics, signIn });
-  return { ...withHttpMetrics(app, metrics), settle: async () => void (await Promise.all([limiter.settle(), store.settle()])) };
+  const identity = identityProviderFor(config.oidc);
+  return composeApp({
+    config,
+    logger,
+    // EMF lines on stdout, where the Lambda's log group picks them up.
+    metrics: configuredMetrics(config),
+    stores,
+    // Limits live in the table so every instance sees the same counts.
+    limiter: { kind: 'table', table },
+    authCacheMs: e.ORMCP_AUTH_CACHE_SECONDS * 1000,
+    signIn: {
+      ...(identity ? { identity } : {}),
+      // Read only when a user asks for a key, never at cold start: most requests never need it.
+      ...(managementSecret ? { managementKey: () => readSecretString(secrets, managementSecret) } : {}),
+    },
+  });
 }
 
 /** The server secret could not be read or is not a valid keyring: the instance cannot serve until it can. */

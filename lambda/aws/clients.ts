@@ -12,7 +12,7 @@
  * Every call is bounded in time: connect and per-attempt limits with `throwOnRequestTimeout` (without it the SDK
  * only warns when requestTimeout passes and keeps waiting), and a fixed number of attempts.
  */
-import { boundedRequests, type RequestTimeouts } from './request-handler.js';
+import { boundedRequests, type RequestTimeouts } from '../aws-sdk/bounded-requests.js';
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 

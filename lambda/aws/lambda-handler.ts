@@ -5,9 +5,10 @@
  * built is answered at once with 503, a JSON body and Retry-After — not a 500, not a crash, not a hang (the build
  * itself is bounded in time, see app.ts).
  */
-import type { App } from '../app/handler.js';
+import type { App } from '../app/app.js';
 import { json, jsonRpcError } from '../http/json.js';
 import { trimTrailingSlashes } from '../http/path.js';
+import { MCP_PATH } from '../oauth/metadata.js';
 import { errorName } from '../observability/error-name.js';
 import type { Logger } from '../observability/logger.js';
 import { ServerSecretUnavailable } from './app.js';
@@ -19,8 +20,8 @@ export type SettlingApp = App & { settle?: () => Promise<void> };
 export interface LambdaHandlerDeps {
   build: () => Promise<SettlingApp>;
   logger: Logger;
-  /** Defaults to the runtime's `globalThis.awslambda.HttpResponseStream`. */
-  HttpResponseStream?: HttpResponseStreamLike;
+  /** The runtime's `awslambda.HttpResponseStream` (index.ts looks it up once). */
+  HttpResponseStream: HttpResponseStreamLike;
   /** Retry-After on a failed build; a short wait, since every invocation retries the build. */
   retryAfterSeconds?: number;
 }
@@ -34,8 +35,6 @@ export interface LambdaHandler {
    */
   prewarm(): void;
 }
-
-const MCP_PATH = '/mcp';
 
 export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
   const { logger } = deps;
@@ -71,9 +70,9 @@ export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
   };
 
   return {
-    handler: createStreamingHandler(async () => serve, {
+    handler: createStreamingHandler(serve, {
       logger,
-      ...(deps.HttpResponseStream ? { HttpResponseStream: deps.HttpResponseStream } : {}),
+      HttpResponseStream: deps.HttpResponseStream,
       afterResponse: async () => {
         // No app (its build failed) means nothing was started that could still be running.
         const built = await app?.catch(() => undefined);

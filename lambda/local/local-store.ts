@@ -11,9 +11,10 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
 import type { Logger } from '../observability/logger.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { AccountStore } from '../store/account-store.js';
+import { openStores } from '../app/stores.js';
+import type { AccountStore } from '../store/account-store.js';
 import { documentClient } from '../store/dynamo.js';
-import { OAuthStore } from '../store/oauth-store.js';
+import type { OAuthStore } from '../store/oauth-store.js';
 import { startLocalDynamo } from './dynalite.js';
 import { loadOrCreateLocalKeyring } from './secret-file.js';
 import { newTableKey, sendTableKey } from './table-guard.js';
@@ -36,11 +37,10 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   const endpointFile = join(dataDir, 'dynamodb-endpoint');
   const running = await reachable(endpointFile);
   if (running) {
-    const client = documentClient(running);
-    const store = new AccountStore({ client, tableName: TABLE_NAME, keyring, ...(options.logger ? { logger: options.logger } : {}) });
+    const { accounts: store, oauth } = openStores({ client: documentClient(running), tableName: TABLE_NAME }, keyring, options.logger);
     return {
       store,
-      oauth: new OAuthStore({ client, tableName: TABLE_NAME, keyring }),
+      oauth,
       keyring,
       close: async () => {
         await store.settle();
@@ -53,10 +53,10 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   const tableKey = newTableKey();
   const dynamo = await startLocalDynamo({ path: dbPath, tableName: TABLE_NAME, tableKey });
   if (options.advertise) advertise(endpointFile, { endpoint: dynamo.endpoint, tableKey });
-  const store = new AccountStore({ client: dynamo.client, tableName: dynamo.tableName, keyring, ...(options.logger ? { logger: options.logger } : {}) });
+  const { accounts: store, oauth } = openStores({ client: dynamo.client, tableName: dynamo.tableName }, keyring, options.logger);
   return {
     store,
-    oauth: new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring }),
+    oauth,
     keyring,
     close: async () => {
       await store.settle();

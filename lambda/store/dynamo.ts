@@ -2,7 +2,7 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { boundedRequests, type RequestTimeouts } from '../aws/request-handler.js';
+import { boundedRequests, type RequestTimeouts } from '../aws-sdk/bounded-requests.js';
 import { TABLE } from './schema.js';
 
 export type DynamoTimeouts = RequestTimeouts;

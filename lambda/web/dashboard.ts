@@ -1,5 +1,5 @@
 /** The start page, the signed-in dashboard and the one-time token page. */
-import { CLIENTS, clientSetup, type ClientName } from '../cli/client-snippets.js';
+import { CLIENTS, clientSetup, type ClientName } from '../mcp-clients/client-snippets.js';
 import type { ServerUrls } from '../oauth/metadata.js';
 import type { Grant, TokenInfo, User } from '../store/account-store.js';
 import { html, page, type Html } from '../ui/html.js';

@@ -7,7 +7,7 @@
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { loadConfig } from '../../lambda/app/config.js';
-import { createApp, type App } from '../../lambda/app/handler.js';
+import { createApp, type App } from '../../lambda/app/app.js';
 import { CachedAuthenticator } from '../../lambda/auth/cached-authenticator.js';
 import { tableLimiter } from '../../lambda/limits/index.js';
 import { newSecretString, parseKeyring } from '../../lambda/crypto/keyring.js';

@@ -6,6 +6,8 @@ import { App } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { DEFAULT_RESERVED_CONCURRENCY, readConfig, STREAMING_MAX_SECONDS } from '../../infra/config.js';
+import { loadConfig } from '../../lambda/app/config.js';
+import { ENV as RUNTIME_ENV, LambdaEnv } from '../../lambda/app/env-contract.js';
 import { TABLE_ACTIONS } from '../../infra/constructs/mcp-function.js';
 import { defaultDomainPrefix } from '../../infra/constructs/user-pool.js';
 import { applyNagChecks } from '../../infra/nag.js';
@@ -489,6 +491,16 @@ describe('context: OpenRouter management key and extra OAuth redirect URIs', () 
 
   test('still no cdk-nag finding', () => {
     expect(s.nag.violations).toEqual([]);
+  });
+
+  test('every variable the function gets is named in the environment contract, and the runtime accepts the literal ones', () => {
+    const env = lambdaFunction(s).Properties.Environment.Variables as Record<string, unknown>;
+    expect(Object.keys(env).filter((name) => !Object.hasOwn(RUNTIME_ENV, name))).toEqual([]);
+    // Values known at synth time; the others (table name, ARNs, URLs) are references resolved at deploy time.
+    const literal = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    expect(Object.keys(literal)).toEqual(expect.arrayContaining(['ORMCP_LOG_LEVEL', 'ORMCP_RATE_LIMIT_PER_MINUTE', 'ORMCP_METRICS', 'ORMCP_PROVISIONED_KEY_LIMIT_USD']));
+    expect(() => loadConfig(literal)).not.toThrow();
+    expect(LambdaEnv.safeParse({ ...literal, ORMCP_TABLE_NAME: 't', ORMCP_SECRET_ARN: 'arn' }).success).toBe(true);
   });
 
   test('allowReprovision reaches the function as ORMCP_ALLOW_REPROVISION', () => {

@@ -9,15 +9,15 @@ import { resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig, type AppConfig } from '../../lambda/app/config.js';
-import { createApp, type App, type SignInDeps } from '../../lambda/app/handler.js';
-import { OAuthStore } from '../../lambda/store/oauth-store.js';
+import type { App } from '../../lambda/app/app.js';
+import { composeApp, type SignInParts } from '../../lambda/app/compose.js';
+import { openStores } from '../../lambda/app/stores.js';
+import type { OAuthStore } from '../../lambda/store/oauth-store.js';
 import { newSecretString, parseKeyring, type Keyring } from '../../lambda/crypto/keyring.js';
 import { listen, type LocalServer } from '../../lambda/local/node-adapter.js';
-import { tableLimiter } from '../../lambda/limits/index.js';
-import { withHttpMetrics } from '../../lambda/app/http-metrics.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { emfMetrics } from '../../lambda/observability/metrics.js';
-import { AccountStore } from '../../lambda/store/account-store.js';
+import type { AccountStore } from '../../lambda/store/account-store.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { FakeOpenRouter } from './fake-openrouter.js';
 
@@ -51,7 +51,7 @@ export interface Harness {
 
 export interface HarnessOptions {
   /** Serve sign-in, OAuth and the pages (with this identity provider and client-metadata fetcher, if given). */
-  signIn?: Omit<SignInDeps, 'accounts' | 'oauth' | 'keyring'>;
+  signIn?: SignInParts;
 }
 
 export async function startHarness(overrides: Partial<AppConfig> = {}, options: HarnessOptions = {}): Promise<Harness> {
@@ -60,7 +60,9 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   // A real DynamoDB API (dynalite, in memory) behind the real account store.
   const dynamo = await startLocalDynamo();
   const keyring = parseKeyring(newSecretString());
-  const store = new AccountStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
+  const table = { client: dynamo.client, tableName: dynamo.tableName };
+  const stores = openStores(table, keyring);
+  const { accounts: store, oauth } = stores;
   const makeUser = async (name: string): Promise<TestUser> => {
     const openRouterKey = `sk-or-v1-${name}-${randomBytes(16).toString('hex')}`;
     fake.addKey(openRouterKey);
@@ -77,11 +79,15 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   const logger = createLogger({ level: 'debug', write: (l) => logs.push(l) });
   const metricDocs: Record<string, unknown>[] = [];
   const metrics = emfMetrics({ service: 'test', write: (l) => metricDocs.push(JSON.parse(l) as Record<string, unknown>) });
-  // A generous budget: dynalite's first update parses its expression grammar, which takes seconds on a busy machine.
-  const limiter = tableLimiter(config.limits, { client: dynamo.client, tableName: dynamo.tableName, logger, timeoutMs: 15_000 });
-  const oauth = new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
-  const signIn: SignInDeps | undefined = options.signIn ? { accounts: store, oauth, keyring, ...options.signIn } : undefined;
-  const app = withHttpMetrics(createApp({ config, authenticator: store, logger, limiter, metrics, ...(signIn ? { signIn } : {}) }), metrics);
+  const app = await composeApp({
+    config,
+    logger,
+    metrics,
+    stores,
+    // A generous budget: dynalite's first update parses its expression grammar, which takes seconds on a busy machine.
+    limiter: { kind: 'table', table, timeoutMs: 15_000 },
+    ...(options.signIn ? { signIn: options.signIn } : {}),
+  });
   const servers: LocalServer[] = [];
   const inProcessFetch = ((input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch;
   return {
@@ -106,8 +112,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
       await Promise.all(servers.map((s) => s.close()));
       await app.close();
       await fake.stop();
-      await store.settle();
-      await limiter.settle();
+      await app.settle();
       await dynamo.close();
     },
   };

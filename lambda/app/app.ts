@@ -1,25 +1,15 @@
 /**
- * The one request handler (web Request → Response) behind every host: the Lambda adapter, the local
- * server and the tests. It owns routing, the HTTP-level guards (method, origin, size, authentication)
- * and hands authenticated MCP traffic to the SDK's stateless handler, which builds a fresh server per request.
+ * The app: the one request handler (web Request → Response) behind every host — the Lambda adapter, the local
+ * server and the tests — wired by the composition root (compose.ts). It owns routing, the HTTP-level guards
+ * (method, origin, size, authentication) and hands authenticated MCP traffic to the SDK's stateless handler,
+ * which builds a fresh server per request.
  */
 import { createMcpHandler, localhostAllowedOrigins, validateOriginHeader, type AuthInfo } from '@modelcontextprotocol/server';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
-import type { Keyring } from '../crypto/keyring.js';
-import { AuthorizationFlow } from '../oauth/authorization-flow.js';
-import { AuthorizationServer } from '../oauth/authorization-server.js';
-import { httpsMetadataFetcher, limitedMetadataFetcher, type MetadataFetcher } from '../oauth/client-metadata.js';
-import { ClientDirectory } from '../oauth/clients.js';
 import { MCP_PATH, MCP_SCOPE, serverUrls, type ServerUrls } from '../oauth/metadata.js';
-import { IdentitySignIn } from '../oauth/sign-in.js';
-import { TokenEndpoint } from '../oauth/token-endpoint.js';
-import type { IdentityProvider } from '../oauth/upstream-oidc.js';
-import type { AccountStore } from '../store/account-store.js';
-import type { OAuthStore } from '../store/oauth-store.js';
-import { Cookies } from '../ui/session.js';
+import type { AuthorizationServer } from '../oauth/authorization-server.js';
 import { signInNotConfiguredPage } from '../ui/pages.js';
-import { KeyProvisioner } from '../web/provisioning.js';
-import { WebApp } from '../web/web-app.js';
+import type { WebApp } from '../web/web-app.js';
 import { CatalogCache } from '../catalog/catalog.js';
 import { createMcpServer } from '../mcp/server.js';
 import type { Limiter } from '../limits/limiter.js';
@@ -44,20 +34,14 @@ export interface AppDeps {
   limiter?: Limiter;
   /** Per-tool-call metrics (default: none). */
   metrics?: Metrics;
-  signIn?: SignInDeps;
+  /** Without it only /mcp is served (the sign-in routes answer "not configured"). */
+  signIn?: SignIn;
 }
 
-/** Sign-in, the OAuth façade and the self-service pages; without them only /mcp with static tokens is served. */
-export interface SignInDeps {
-  accounts: AccountStore;
-  oauth: OAuthStore;
-  keyring: Keyring;
-  /** The identity provider users sign in with (Cognito in the stack); absent → OAuth and pages answer "not configured". */
-  identity?: IdentityProvider;
-  /** Fetches client ID metadata documents (default: the SSRF-fenced https fetcher). */
-  metadataFetcher?: MetadataFetcher;
-  /** Operator's OpenRouter management key, when per-user keys may be created with it. */
-  managementKey?: () => Promise<string>;
+/** Sign-in: the OAuth façade and the self-service pages, built by the composition root (compose.ts). */
+export interface SignIn {
+  auth: AuthorizationServer;
+  web: WebApp;
 }
 
 export interface App {
@@ -79,7 +63,7 @@ export function createApp(deps: AppDeps): App {
     ...config.allowedOrigins,
   ];
 
-  const signIn = deps.signIn ? createSignIn(deps.signIn, config, logger, deps.upstreamFetch) : undefined;
+  const { signIn } = deps;
   const urlsFor = (request: Request): ServerUrls => serverUrls(config.publicUrl ?? new URL(request.url).origin);
 
   const mcp = createMcpHandler(
@@ -191,40 +175,6 @@ export function createApp(deps: AppDeps): App {
 }
 
 class ServiceUnavailable extends Error {}
-
-interface SignIn {
-  auth: AuthorizationServer;
-  web: WebApp;
-}
-
-function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstreamFetch?: typeof fetch): SignIn {
-  const secure = (config.publicUrl ?? '').startsWith('https://');
-  const cookies = new Cookies(d.keyring, secure);
-  const clients = new ClientDirectory({ store: d.oauth, metadata: d.metadataFetcher ?? limitedMetadataFetcher(httpsMetadataFetcher()), extraRedirectUris: config.oauthRedirectUris });
-  const openRouter = { baseUrl: config.openRouterBaseUrl, authUrl: config.openRouterAuthUrl, ...(upstreamFetch ? { fetch: upstreamFetch } : {}) };
-  const provisioning = d.managementKey
-    ? new KeyProvisioner({ accounts: d.accounts, openRouter, managementKey: d.managementKey, logger, allowReprovision: config.allowReprovision, ...(config.provisionedKeyLimitUsd !== undefined ? { limitUsd: config.provisionedKeyLimitUsd } : {}) })
-    : undefined;
-  const signIn = new IdentitySignIn({
-    accounts: d.accounts,
-    ...(d.identity ? { identity: d.identity } : {}),
-    cookies,
-    logger,
-    ...(provisioning ? { afterSignIn: (userId: string) => provisioning.provisionIfMissing(userId) } : {}),
-  });
-  const flow = new AuthorizationFlow({ accounts: d.accounts, store: d.oauth, clients, signIn, cookies, logger, openRouterAuthOrigin: new URL(config.openRouterAuthUrl).origin });
-  const tokens = new TokenEndpoint({ accounts: d.accounts, store: d.oauth, clients, logger, accessTokenTtlSeconds: config.accessTokenSeconds });
-  const auth = new AuthorizationServer({ signIn, flow, tokens, clients, logger, resourceName: config.appTitle });
-  const web = new WebApp({
-    accounts: d.accounts,
-    auth: signIn,
-    cookies,
-    logger,
-    openRouter,
-    ...(provisioning ? { provisioning } : {}),
-  });
-  return { auth, web };
-}
 
 async function routeSignIn(s: SignIn, request: Request, path: string, urls: ServerUrls): Promise<Response | undefined> {
   // Token, registration and revocation take no cookies, so any origin may call them (browser-based clients do).
