@@ -14,6 +14,7 @@ import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { startLocalIdentityProvider, type LocalIdentityProvider } from './local-idp.js';
 import { LocalPasswords } from './local-passwords.js';
 import { openLocalStore } from './local-store.js';
+import { CachedAuthenticator, LOCAL_AUTH_CACHE_MS } from '../auth/cached-authenticator.js';
 import { listen, localAdmissionLimits } from './node-adapter.js';
 import { writeServerUrl } from './server-url.js';
 import { startupFailureLine, startupSettings } from './startup-failure.js';
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   const metrics = config.metrics === 'emf' ? emfMetrics({ service: config.metricsService, write: (line) => process.stderr.write(`${line}\n`) }) : NO_METRICS;
   const app = withHttpMetrics(createApp({
     config,
-    authenticator: store,
+    authenticator: new CachedAuthenticator(store, LOCAL_AUTH_CACHE_MS),
     logger,
     limiter: processLimiter(config.limits),
     metrics,
