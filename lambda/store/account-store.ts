@@ -15,7 +15,6 @@ import { TokenStore, type IssueTokenOptions, type TokenInfo } from './token-stor
 import { UserStore, type User } from './user-store.js';
 
 export { StoreError } from './store-error.js';
-export { isConditionFailure } from './table.js';
 export { KeyChangeRefused, type KeyChange, type KeyChangeRefusal, type KeyLease, type KeyLeaseOptions } from './key-store.js';
 export type { Grant } from './grant-store.js';
 export type { IssueTokenOptions, TokenInfo } from './token-store.js';
