@@ -3,8 +3,8 @@
  * claims (by public token id), never in the clear, tagged with the secret version that wrote it.
  *
  * Authentication reads the token, its user (for the OpenRouter key) and, for an OAuth access token, its grant. The
- * user and grant ids are on the token item, so the first check of a token in a process takes two round trips; the
- * ids are then remembered (they are MAC-bound and never change for a token), and every later check reads all three
+ * user and grant ids are on the token item, so the first check of a token in a process that did not issue it takes two
+ * round trips; the ids are then remembered (they are MAC-bound and never change for a token), and every later check reads all three
  * items in ONE BatchGet. Only which items to read is remembered, never what they say: revocation, a removed user or
  * a replaced key is seen on the very next uncached check.
  */
@@ -108,6 +108,8 @@ export class TokenStore implements Authenticator {
       ...(grant ? {} : { gsi1pk: keys.userTokensIndex(userId), gsi1sk: `${createdAt}#${issued.tokenId}` }),
       ...(options.expiresAt ? expiresAfter(options.expiresAt, KEEP_AFTER_END_SECONDS) : {}),
     });
+    // Its first check here (an OAuth client's next call, or the token `npm start` prints) is then one round trip too.
+    this.remember(item);
     return { token: issued.token, info: toTokenInfo(item) };
   }
 
@@ -193,7 +195,7 @@ export class TokenStore implements Authenticator {
     return { token: find(tokenKey) as TokenItem | undefined, user: find(userKey) as UserItem | undefined, ...(grant ? { grant: toGrant(grant) } : {}) };
   }
 
-  /** Remembers a verified token's binding (bounded; the oldest is forgotten first). */
+  /** Remembers a token's binding, once verified or issued here (bounded; the oldest is forgotten first). */
   private remember(item: TokenItem): void {
     this.bindings.delete(item.tokenId);
     if (this.bindings.size >= MAX_BINDINGS) this.bindings.delete(this.bindings.keys().next().value!);
