@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { keys } from './schema.js';
-import { LABEL_MAX, StoreError } from './store-error.js';
+import { StoreError } from './store-error.js';
 import { ConditionFailedError, type Item, type Table } from './table.js';
 import type { UserStore } from './user-store.js';
 
@@ -20,7 +20,9 @@ export interface Grant {
   revokedAt?: string;
 }
 
-/** A revoked grant stays listable for a while, then DynamoDB's TTL deletes it. */
+/** A token label or a grant's client name, as shown in lists: at most this many characters. */
+export const LABEL_MAX = 100;
+/** A revoked grant (or an ended token) stays listable for a while, then DynamoDB's TTL deletes it. */
 export const KEEP_AFTER_END_SECONDS = 30 * 24 * 3600;
 
 export class GrantStore {

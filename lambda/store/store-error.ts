@@ -8,6 +8,3 @@ export class StoreError extends Error {
     super(message);
   }
 }
-
-/** A user, token or grant label shown in lists: at most this many characters. */
-export const LABEL_MAX = 100;

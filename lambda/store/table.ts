@@ -83,7 +83,7 @@ export class Table {
   }
 
   async put(item: Item & ItemKey, c: Conditional = {}): Promise<void> {
-    await this.write(new PutCommand({ TableName: this.name, Item: item, ...expressions(c) }));
+    await this.write(() => this.db.send(new PutCommand({ TableName: this.name, Item: item, ...expressions(c) })));
   }
 
   /** Puts only if no item has this key yet (ConditionFailedError otherwise). */
@@ -93,10 +93,10 @@ export class Table {
 
   /** Updates (or creates, unless the condition forbids it); returns the attributes `returns` asks for. */
   async update(u: UpdateInput): Promise<Item | undefined> {
-    const res = await this.write(
-      new UpdateCommand({ TableName: this.name, Key: u.key, UpdateExpression: u.update, ...expressions(u), ...(u.returns ? { ReturnValues: u.returns } : {}) }),
+    const res = await this.write(() =>
+      this.db.send(new UpdateCommand({ TableName: this.name, Key: u.key, UpdateExpression: u.update, ...expressions(u), ...(u.returns ? { ReturnValues: u.returns } : {}) })),
     );
-    return (res as { Attributes?: Item }).Attributes;
+    return res.Attributes;
   }
 
   /** An update that reports a failed condition as false instead of throwing. */
@@ -111,7 +111,7 @@ export class Table {
   }
 
   async delete(key: ItemKey, c: Conditional = {}): Promise<void> {
-    await this.write(new DeleteCommand({ TableName: this.name, Key: key, ...expressions(c) }));
+    await this.write(() => this.db.send(new DeleteCommand({ TableName: this.name, Key: key, ...expressions(c) })));
   }
 
   /**
@@ -173,9 +173,9 @@ export class Table {
   }
 
   /** Sends a write, mapping a failed condition to ConditionFailedError (the one place that mapping happens). */
-  private async write(command: PutCommand | UpdateCommand | DeleteCommand): Promise<unknown> {
+  private async write<T>(send: () => Promise<T>): Promise<T> {
     try {
-      return await this.db.send(command as UpdateCommand);
+      return await send();
     } catch (err) {
       if (isConditionFailure(err)) throw new ConditionFailedError();
       throw err;
@@ -189,9 +189,4 @@ function expressions(c: Conditional): { ConditionExpression?: string; Expression
     ...(c.names && Object.keys(c.names).length ? { ExpressionAttributeNames: c.names } : {}),
     ...(c.values && Object.keys(c.values).length ? { ExpressionAttributeValues: c.values } : {}),
   };
-}
-
-/** The key of an item read back from the table. */
-export function keyOf(item: Item): ItemKey {
-  return { pk: String(item.pk), sk: String(item.sk) };
 }

@@ -13,10 +13,10 @@ import type { Keyring } from '../crypto/keyring.js';
 import { boundCredentialMac, issueToken, parseToken, type CredentialClaims, type DerivedKeys } from '../crypto/secrets.js';
 import type { Logger } from '../observability/logger.js';
 import { checkCredentialMac, upgradeLegacyMac, type StoredCredential } from './credential-mac.js';
-import { KEEP_AFTER_END_SECONDS, toGrant, type Grant, type GrantStore } from './grant-store.js';
+import { KEEP_AFTER_END_SECONDS, LABEL_MAX, toGrant, type Grant, type GrantStore } from './grant-store.js';
 import type { KeyStore } from './key-store.js';
 import { keys } from './schema.js';
-import { LABEL_MAX, StoreError } from './store-error.js';
+import { StoreError } from './store-error.js';
 import { ConditionFailedError, expiresAfter, type Item, type ItemKey, type Table } from './table.js';
 import type { UserItem, UserStore } from './user-store.js';
 
