@@ -8,8 +8,9 @@
  * (handler − direct).
  *
  * Authentication is the Lambda's (CachedAuthenticator over the AccountStore on dynalite, 60 s): a warm instance
- * answers repeat calls from its cache. The row "in-process, auth uncached" is the `npm start` setup (no cache:
- * two dynalite GetItems per call) and is context only.
+ * answers repeat calls from its cache. The row "in-process, auth uncached" checks every token in the table (one
+ * dynalite BatchGet of token + user per call; `npm start` caches for 5 s, see bench/npm-start-latency.ts) and is
+ * context only.
  *
  * Per-user limits: a fourth path runs the same call through an app built as the Lambda builds it with limits on
  * (DynamoLimiter on the same dynalite, EMF metrics formatted and dropped). A generation costs one conditional

@@ -12,6 +12,7 @@ import { createLogger } from '../observability/logger.js';
 import { startLocalIdentityProvider, type LocalIdentityProvider } from './local-idp.js';
 import { LocalPasswords } from './local-passwords.js';
 import { openLocalStore } from './local-store.js';
+import { LOCAL_AUTH_CACHE_MS } from '../auth/cached-authenticator.js';
 import { listen, localAdmissionLimits } from './node-adapter.js';
 import { writeServerUrl } from './server-url.js';
 import { startupFailureLine, startupSettings } from './startup-failure.js';
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
   // ORMCP_METRICS=emf) go to stderr with the logs.
   const app = await composeApp({
     config,
+    // Verified tokens are remembered briefly: `ormcp token revoke` takes effect within this bound.
+    authCacheMs: LOCAL_AUTH_CACHE_MS,
     logger,
     metrics: configuredMetrics(config, (line) => process.stderr.write(`${line}\n`)),
     stores: { accounts: store, oauth, keyring },
