@@ -24,6 +24,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { UpstreamTrace, requestIdOf } from '../observability/request-context.js';
 import { OpenRouterClient } from '../openrouter/client.js';
+import type { TeamControl } from '../team/guard.js';
 import type { AppConfig } from './config.js';
 import { trimTrailingSlashes } from '../http/path.js';
 
@@ -39,6 +40,8 @@ export interface AppDeps {
   limiter?: Limiter;
   /** Per-tool-call metrics (default: none). */
   metrics?: Metrics;
+  /** Team control around paid calls: defaults, operator policy, budgets, usage ledger (default: none). */
+  team?: TeamControl;
   signIn?: SignInDeps;
 }
 
@@ -90,6 +93,7 @@ export function createApp(deps: AppDeps): App {
         progressIntervalMs: config.progressIntervalMs,
         limiter: deps.limiter,
         metrics: deps.metrics,
+        team: deps.team,
         requestId: requestIdOf(requestInfo),
         upstream,
         openRouter: new OpenRouterClient({

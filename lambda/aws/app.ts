@@ -19,7 +19,9 @@ import { createLogger } from '../observability/logger.js';
 import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { AccountStore } from '../store/account-store.js';
 import { documentClient, dynamoClient } from '../store/dynamo.js';
+import { LedgerStore } from '../store/ledger-store.js';
 import { OAuthStore } from '../store/oauth-store.js';
+import { TeamControl } from '../team/guard.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
 import { lambdaDynamoConfig, secretsClient } from './clients.js';
 
@@ -52,6 +54,7 @@ export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDep
   // Limits live in the table so every instance sees the same counts; metrics are EMF lines on stdout.
   const limiter = tableLimiter(config.limits, { client, tableName: e.ORMCP_TABLE_NAME, logger });
   const metrics = config.metrics === 'emf' ? emfMetrics({ service: config.metricsService }) : NO_METRICS;
+  const team = TeamControl.fromConfig(config, new LedgerStore({ client, tableName: e.ORMCP_TABLE_NAME, ledgerDays: config.ledgerDays, logger }), logger, metrics);
   const keyring = await secret;
   const store = new AccountStore({ client, tableName: e.ORMCP_TABLE_NAME, keyring, logger });
   const managementSecret = e.ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN;
@@ -63,7 +66,7 @@ export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDep
     // Read only when a user asks for a key, never at cold start: most requests never need it.
     ...(managementSecret ? { managementKey: () => readSecretString(secrets, managementSecret) } : {}),
   };
-  const app = createApp({ config, logger, authenticator: new CachedAuthenticator(store, e.ORMCP_AUTH_CACHE_SECONDS * 1000), limiter, metrics, signIn });
+  const app = createApp({ config, logger, authenticator: new CachedAuthenticator(store, e.ORMCP_AUTH_CACHE_SECONDS * 1000), limiter, metrics, team, signIn });
   return withHttpMetrics(app, metrics);
 }
 

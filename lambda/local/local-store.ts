@@ -13,6 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { AccountStore } from '../store/account-store.js';
 import { documentClient } from '../store/dynamo.js';
+import { LedgerStore } from '../store/ledger-store.js';
 import { OAuthStore } from '../store/oauth-store.js';
 import { startLocalDynamo } from './dynalite.js';
 import { loadOrCreateLocalKeyring } from './secret-file.js';
@@ -22,6 +23,8 @@ export interface LocalStore {
   store: AccountStore;
   oauth: OAuthStore;
   keyring: Keyring;
+  /** The usage ledger and budget counters (retention: `ledgerDays`, default 90). */
+  ledger: LedgerStore;
   close(): Promise<void>;
 }
 
@@ -31,7 +34,7 @@ const TABLE_NAME = 'ormcp';
 const Advertised = z.object({ endpoint: z.string().regex(/^http:\/\/127\.0\.0\.1:\d+$/), tableKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
 type Advertised = z.infer<typeof Advertised>;
 
-export async function openLocalStore(dataDir: string, options: { logger?: Logger; advertise?: boolean } = {}): Promise<LocalStore> {
+export async function openLocalStore(dataDir: string, options: { logger?: Logger; advertise?: boolean; ledgerDays?: number } = {}): Promise<LocalStore> {
   const keyring = loadOrCreateLocalKeyring(dataDir);
   const endpointFile = join(dataDir, 'dynamodb-endpoint');
   const running = await reachable(endpointFile);
@@ -42,6 +45,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
       store,
       oauth: new OAuthStore({ client, tableName: TABLE_NAME, keyring }),
       keyring,
+      ledger: new LedgerStore({ client, tableName: TABLE_NAME, ...(options.ledgerDays ? { ledgerDays: options.ledgerDays } : {}), ...(options.logger ? { logger: options.logger } : {}) }),
       close: async () => {
         await store.settle();
         running.destroy();
@@ -58,6 +62,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
     store,
     oauth: new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring }),
     keyring,
+    ledger: new LedgerStore({ client: dynamo.client, tableName: dynamo.tableName, ...(options.ledgerDays ? { ledgerDays: options.ledgerDays } : {}), ...(options.logger ? { logger: options.logger } : {}) }),
     close: async () => {
       await store.settle();
       if (options.advertise) rmSync(endpointFile, { force: true });

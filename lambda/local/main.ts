@@ -16,6 +16,7 @@ import { LocalPasswords } from './local-passwords.js';
 import { openLocalStore } from './local-store.js';
 import { listen, localAdmissionLimits } from './node-adapter.js';
 import { writeServerUrl } from './server-url.js';
+import { TeamControl } from '../team/guard.js';
 import { startupFailureLine, startupSettings } from './startup-failure.js';
 
 async function main(): Promise<void> {
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   // Logs go to stderr so stdout carries only what the operator must copy (URL, token).
   const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(`${line}\n`) });
 
-  const { store, oauth, keyring, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true });
+  const { store, oauth, keyring, ledger, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true, ledgerDays: config.ledgerDays });
   let firstToken: string | undefined;
   const key = process.env.OPENROUTER_API_KEY;
   let users = await store.listUsers();
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     logger,
     limiter: processLimiter(config.limits),
     metrics,
+    team: TeamControl.fromConfig(config, ledger, logger, metrics),
     signIn: { accounts: store, oauth, keyring, ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
   }), metrics);
   const server = await listen(app.fetch, { host, port, admission: localAdmissionLimits(config.maxBodyBytes) });

@@ -18,6 +18,8 @@ import { withHttpMetrics } from '../../lambda/app/http-metrics.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { emfMetrics } from '../../lambda/observability/metrics.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
+import { LedgerStore } from '../../lambda/store/ledger-store.js';
+import { TeamControl } from '../../lambda/team/guard.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { FakeOpenRouter } from './fake-openrouter.js';
 
@@ -35,6 +37,8 @@ export interface Harness {
   oauth: OAuthStore;
   dynamo: LocalDynamo;
   keyring: Keyring;
+  /** The usage ledger the app writes (budgets, records). */
+  ledger: LedgerStore;
   alice: TestUser;
   bob: TestUser;
   logs: string[];
@@ -81,7 +85,9 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   const limiter = tableLimiter(config.limits, { client: dynamo.client, tableName: dynamo.tableName, logger, timeoutMs: 15_000 });
   const oauth = new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
   const signIn: SignInDeps | undefined = options.signIn ? { accounts: store, oauth, keyring, ...options.signIn } : undefined;
-  const app = withHttpMetrics(createApp({ config, authenticator: store, logger, limiter, metrics, ...(signIn ? { signIn } : {}) }), metrics);
+  const ledger = new LedgerStore({ client: dynamo.client, tableName: dynamo.tableName, ledgerDays: config.ledgerDays, logger });
+  const team = TeamControl.fromConfig(config, ledger, logger, metrics);
+  const app = withHttpMetrics(createApp({ config, authenticator: store, logger, limiter, metrics, team, ...(signIn ? { signIn } : {}) }), metrics);
   const servers: LocalServer[] = [];
   const inProcessFetch = ((input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch;
   return {
@@ -91,6 +97,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
     oauth,
     dynamo,
     keyring,
+    ledger,
     alice,
     bob,
     logs,
