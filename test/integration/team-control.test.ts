@@ -5,10 +5,20 @@
  * the operator's policy refuses or rewrites requests and filters the catalog.
  */
 import { randomBytes } from 'node:crypto';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { Client } from '@modelcontextprotocol/client';
+import { Client } from '@modelcontextprotocol/client';
+import { InMemoryTransport, type CallToolResult } from '@modelcontextprotocol/server';
 import { estimatePromptTokens } from '../../lambda/budget/estimate.js';
+import { CatalogCache } from '../../lambda/catalog/catalog.js';
+import { startLocalDynamo } from '../../lambda/local/dynalite.js';
+import { createMcpServer } from '../../lambda/mcp/server.js';
+import { createLogger } from '../../lambda/observability/logger.js';
+import { emfMetrics } from '../../lambda/observability/metrics.js';
+import { OpenRouterClient } from '../../lambda/openrouter/client.js';
 import { OPEN_POLICY } from '../../lambda/policy/policy.js';
+import { LedgerStore } from '../../lambda/store/ledger-store.js';
+import { TeamControl } from '../../lambda/team/guard.js';
 import { connectV2, startHarness, textOf, type Harness } from '../support/harness.js';
 
 type ToolResult = { content?: unknown; structuredContent?: Record<string, unknown>; isError?: boolean };
@@ -269,5 +279,46 @@ describe('operator policy', () => {
     expect(h.fake.calls('/models/openai/gpt-4o/endpoints')).toHaveLength(0);
     const allowed = await call(u.client, 'get_model_details', { model: 'openai/gpt-4o-mini' });
     expect(allowed.isError).toBeFalsy();
+  });
+});
+
+describe('a failed ledger write never fails the call', () => {
+  test('the table disappears while a generation runs: the answer arrives, the failure is logged and counted', async () => {
+    const dynamo = await startLocalDynamo();
+    const logs: string[] = [];
+    const metrics: Record<string, unknown>[] = [];
+    const logger = createLogger({ write: (l) => logs.push(l) });
+    const sink = emfMetrics({ service: 'test', write: (l) => metrics.push(JSON.parse(l) as Record<string, unknown>) });
+    const key = `sk-or-v1-ledger-${randomBytes(16).toString('hex')}`;
+    h.fake.addKey(key);
+    const ledger = new LedgerStore({ client: dynamo.client, tableName: dynamo.tableName, logger });
+    const server = createMcpServer({
+      principal: { userId: 'u-ledger', tokenId: 't-ledger', openRouterKey: key },
+      openRouter: new OpenRouterClient({ baseUrl: h.fake.baseUrl, apiKey: key, title: 'test' }),
+      catalog: new CatalogCache(60_000),
+      logger,
+      metrics: sink,
+      progressIntervalMs: 0,
+      team: TeamControl.fromConfig({ policy: OPEN_POLICY, budgetDefaults: {} }, ledger, logger, sink),
+    });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: 'ledger-failure', version: '1.0.0' }, { versionNegotiation: { mode: 'legacy' } });
+    await client.connect(clientSide);
+    try {
+      const pending = client.callTool({ name: 'send_chat_completion_request', arguments: { model: 'fake/slow', messages: [{ role: 'user', content: 'hi' }] } }) as Promise<CallToolResult>;
+      // Once the request is upstream (the usage read is done), the table goes away before the record is written.
+      while (!h.fake.calls('/chat/completions').some((r) => r.apiKey === key)) await new Promise((r) => setTimeout(r, 10));
+      await dynamo.client.send(new DeleteTableCommand({ TableName: dynamo.tableName }));
+      const result = await pending;
+      expect(result.isError).toBeFalsy();
+      expect(textOf(result)).toMatch(/one two three/);
+      expect(logs.some((l) => l.includes('ledger write failed'))).toBe(true);
+      expect(metrics.filter((d) => d.LedgerWriteFailures === 1)).toHaveLength(1);
+    } finally {
+      await client.close();
+      await server.close();
+      await dynamo.close();
+    }
   });
 });
