@@ -276,7 +276,8 @@ export function priceOf(models: readonly Model[], ids: readonly (string | undefi
     prompt = p === null || prompt === null ? null : Math.max(prompt, p);
     completion = c === null || completion === null ? null : Math.max(completion, c);
     request = Math.max(request, flatPrice(m?.pricing.request) ?? 0);
-    const limit = m?.top_provider?.max_completion_tokens;
+    // Without a listed completion limit, the context window bounds the output (never send an absurd max_tokens).
+    const limit = m?.top_provider?.max_completion_tokens ?? m?.context_length;
     maxCompletionTokens = typeof limit === 'number' && maxCompletionTokens !== undefined ? Math.max(maxCompletionTokens, limit) : undefined;
   }
   return { prompt, completion, request, ...(maxCompletionTokens ? { maxCompletionTokens } : {}) };

@@ -104,6 +104,11 @@ describe('usage ledger', () => {
     const snapshot = await h.ledger.readUsage(u.id);
     expect(snapshot.usage.daily.spentUsd).toBeCloseTo(usage.cost, 12);
 
+    // Spend per call is a metric without any user dimension.
+    const doc = h.metrics.find((d) => d.Tool === 'send_chat_completion_request' && d.Cost === usage.cost)!;
+    expect(doc).toBeDefined();
+    expect(JSON.stringify((doc._aws as { CloudWatchMetrics: unknown }).CloudWatchMetrics)).not.toMatch(/user/i);
+
     // A lookup is not a generation: no record.
     await call(u.client, 'retrieve_available_models', { limit: 1 });
     expect(await h.ledger.listRecords(u.id)).toHaveLength(1);
