@@ -116,8 +116,8 @@ export class TeamControl {
   }
 
   /** One paid call; its usage read starts with readUsage() (a call refused for want of a key never reads). */
-  begin(principal: Principal, tool: string): TeamCall {
-    return new TeamCall(this, principal, tool, this.now());
+  begin(principal: Principal, tool: string, args: Record<string, unknown> = {}): TeamCall {
+    return new TeamCall(this, principal, tool, this.now(), requestedModelOf(args));
   }
 
   /** Writes a call's ledger record; a failure is logged and counted, never thrown. */
@@ -135,7 +135,6 @@ export class TeamCall {
   /** Read once; a failure surfaces in admit() (fail closed: a budget that cannot be read is not enforced blindly). */
   private snapshot: Promise<UsageSnapshot> | undefined;
   private reservation: Reservation | undefined;
-  private requestedModel: string | undefined;
   private refusal: TeamRefusal | undefined;
 
   constructor(
@@ -143,6 +142,8 @@ export class TeamCall {
     private readonly principal: Principal,
     private readonly tool: string,
     private readonly startedAt: Date,
+    /** As the call named it; admit() replaces it with the model after the user's defaults. */
+    private requestedModel: string | undefined,
   ) {}
 
   /** Starts the usage read (idempotent), so the caller can run the limits check beside it. */
@@ -226,6 +227,13 @@ export class TeamCall {
     this.refusal = refusal;
     return refusal;
   }
+}
+
+/** The model a call asks for (its first fallback when it names none), for the ledger. */
+function requestedModelOf(args: Record<string, unknown>): string | undefined {
+  if (typeof args.model === 'string') return args.model;
+  const first: unknown = Array.isArray(args.models) ? args.models[0] : undefined;
+  return typeof first === 'string' ? first : undefined;
 }
 
 /** runTool's outcome for a team refusal (what the metrics count). */

@@ -95,7 +95,7 @@ async function runGuarded<T extends Record<string, unknown>>(
       ...(end.refusal ? { refusal: end.refusal } : {}),
       ...(end.upstreamStatus !== undefined ? { upstreamStatus: end.upstreamStatus } : {}),
     };
-    if (tool.paid && deps.team) onRecord((team ?? deps.team.begin(deps.principal, tool.name)).record(event));
+    if (tool.paid && deps.team) onRecord((team ?? deps.team.begin(deps.principal, tool.name, options.args)).record(event));
     // Only a paid call's usage is spend (see ToolPolicy.paid).
     (deps.metrics ?? NO_METRICS).toolCall({
       tool: tool.name,
@@ -116,7 +116,7 @@ async function runGuarded<T extends Record<string, unknown>>(
   }
 
   // The usage read (one BatchGet) runs beside the limits check.
-  team = tool.paid ? deps.team?.begin(deps.principal, tool.name) : undefined;
+  team = tool.paid ? deps.team?.begin(deps.principal, tool.name, options.args) : undefined;
   void team?.readUsage();
   const permit = await (deps.limiter ?? NO_LIMITS).acquire(deps.principal.userId, { hold: tool.paid });
   if (!permit.ok) {

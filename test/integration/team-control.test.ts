@@ -122,6 +122,22 @@ describe('usage ledger', () => {
   });
 });
 
+describe('refusals are recorded too', () => {
+  test('a user without a key: one refused record with the model asked for, and no cost', async () => {
+    const name = `nokey${randomBytes(4).toString('hex')}`;
+    const { userId } = await h.store.createUser(name);
+    const { token } = await h.store.issueToken(userId, { label: 'test' });
+    const client = await connectV2(token, { fetch: h.fetch });
+    clients.push(client);
+    const result = await call(client, 'send_chat_completion_request', { model: 'fake/echo', messages: [{ role: 'user', content: 'hi' }] });
+    expect(result.isError).toBe(true);
+    const records = await h.ledger.listRecords(userId);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ outcome: 'refused', reason: 'no_key', requestedModel: 'fake/echo', countedUsd: 0 });
+    expect(records[0]!.costUsd).toBeUndefined();
+  });
+});
+
 describe('budgets', () => {
   test('a user at their cap is refused, with the window, cap, spend and reset, and nothing goes upstream', async () => {
     const u = await newUser({ daily: 0.5 });
