@@ -343,3 +343,25 @@ describe('a failed ledger write never fails the call', () => {
     }
   });
 });
+
+describe('a call refused by the per-user limits', () => {
+  test('is recorded with the limit that refused it, and nothing goes upstream', async () => {
+    const limited = await startHarness({ limits: { ratePerMinute: 1, maxConcurrent: 4 } });
+    const client = await connectV2(limited.alice.token, { fetch: limited.fetch });
+    try {
+      const args = { model: 'fake/echo', messages: [{ role: 'user', content: 'hi' }] };
+      expect(((await client.callTool({ name: 'send_chat_completion_request', arguments: args })) as ToolResult).isError).toBeFalsy();
+      const refused = (await client.callTool({ name: 'send_chat_completion_request', arguments: args })) as ToolResult;
+      expect(refused.isError).toBe(true);
+      expect(limited.fake.calls('/chat/completions')).toHaveLength(1);
+      const records = await limited.ledger.listRecords(limited.alice.id);
+      expect(records.map((r) => [r.outcome, r.reason ?? null])).toEqual([
+        ['refused', 'limit:rate'],
+        ['ok', null],
+      ]);
+    } finally {
+      await client.close();
+      await limited.close();
+    }
+  });
+});
