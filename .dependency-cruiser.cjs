@@ -4,7 +4,7 @@
  *
  *   hosts      aws/ (Lambda)   local/ (npm start)   cli/ (ormcp)
  *   app        app/            composition root, routing, configuration contract
- *   features   mcp/ tools/     oauth/ web/
+ *   features   mcp/ tools/ team/ oauth/ web/
  *   services   openrouter/ catalog/ limits/ auth/ store/ ui/ (page kit: HTML templates, CSP, pages, sessions, cookies)
  *   base       http/ crypto/ observability/ version.ts; policy/ budget/ (pure team-control rules, no I/O);
  *              aws-sdk/ (the bounded-requests setting every AWS SDK client shares); mcp-clients/ (client setup snippets)
@@ -16,7 +16,7 @@
 const FLOORS = [
   ['aws', 'local', 'cli'],
   ['app'],
-  ['mcp', 'tools', 'oauth', 'web'],
+  ['mcp', 'tools', 'team', 'oauth', 'web'],
   ['openrouter', 'catalog', 'limits', 'auth', 'store', 'ui'],
   ['http', 'crypto', 'observability', 'policy', 'budget', 'aws-sdk', 'mcp-clients'],
 ];
@@ -24,6 +24,8 @@ const FLOORS = [
 const PEER_EDGES = [
   ['cli', 'local'], // the CLI's local mode opens the same embedded store npm start runs
   ['mcp', 'tools'], // the MCP server registers the tools
+  ['tools', 'team'], // every paid tool call runs inside team control (policy, budget, ledger)
+  ['team', 'tools'], // team control records the tool call's outcome type
   ['web', 'oauth'], // the pages sign users in through oauth/sign-in.ts, the step the OAuth flow uses too
   ['tools', 'catalog'],
   ['tools', 'openrouter'],

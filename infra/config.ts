@@ -7,7 +7,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import * as z from 'zod';
-import { INTEGER_SETTINGS, LOG_LEVELS, PROVISIONED_KEY_LIMIT_USD, type IntegerSetting } from '../lambda/app/env-contract.js';
+import { GLOB_PATTERN, INTEGER_SETTINGS, LOG_LEVELS, PROVISIONED_KEY_LIMIT_USD, type IntegerSetting } from '../lambda/app/env-contract.js';
 
 /** The longest an API Gateway REST integration may stream a response (and the Lambda maximum): 15 minutes. */
 export const STREAMING_MAX_SECONDS = 900;
@@ -119,6 +119,11 @@ export interface McpStackConfig {
   readonly cognitoPasswordSignIn: boolean;
   /** The Cognito group (and IdP group name) whose members are operators. */
   readonly adminGroup: string;
+  /**
+   * Team control (budgets, operator policy, ledger retention) as the function's environment: validated here with
+   * the app's own rules, so a bad value fails `cdk synth` instead of the first request. Unset keys are left out.
+   */
+  readonly teamControlEnv: Record<string, string>;
 }
 
 /** Context keys this stack reads (the CLI also reads `stackName` and `lambdaEntry` in `infra/app.ts`). */
@@ -152,6 +157,17 @@ export const CONTEXT_KEYS = [
   'identityProviders',
   'cognitoPasswordSignIn',
   'adminGroup',
+  'budgetDailyUsd',
+  'budgetWeeklyUsd',
+  'budgetMonthlyUsd',
+  'allowedModels',
+  'deniedModels',
+  'requireZdr',
+  'dataCollection',
+  'maxPricePerMInUsd',
+  'maxPricePerMOutUsd',
+  'allowedPlugins',
+  'ledgerRetentionDays',
 ] as const;
 
 /** Reserved concurrency unless context says otherwise: caps what one flood can cost (0 or "none" turns it off). */
@@ -343,7 +359,50 @@ export function readConfig(node: Node): McpStackConfig {
     identityProviders,
     cognitoPasswordSignIn,
     adminGroup,
+    teamControlEnv: readTeamControl(c),
   };
+}
+
+/** A USD amount as the app parses it (ORMCP_BUDGET_*_USD, ORMCP_MAX_PRICE_PER_M_*): a plain decimal. */
+const USD = /^\d{1,7}(\.\d{1,9})?$/;
+
+function readTeamControl(c: ContextReader): Record<string, string> {
+  const env: Record<string, string> = {};
+  const usd = (key: string, name: string) => {
+    const v = c.raw(key);
+    if (v === undefined) return;
+    const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+    if (!USD.test(s)) throw new Error(`context "${key}" must be a plain decimal number of USD such as 2.50, got ${JSON.stringify(v)}`);
+    env[name] = s;
+  };
+  usd('budgetDailyUsd', 'ORMCP_BUDGET_DAILY_USD');
+  usd('budgetWeeklyUsd', 'ORMCP_BUDGET_WEEKLY_USD');
+  usd('budgetMonthlyUsd', 'ORMCP_BUDGET_MONTHLY_USD');
+  usd('maxPricePerMInUsd', 'ORMCP_MAX_PRICE_PER_M_IN');
+  usd('maxPricePerMOutUsd', 'ORMCP_MAX_PRICE_PER_M_OUT');
+  for (const [key, name] of [['allowedModels', 'ORMCP_ALLOWED_MODELS'], ['deniedModels', 'ORMCP_DENIED_MODELS']] as const) {
+    const globs = c.list(key);
+    const bad = globs.find((g) => !GLOB_PATTERN.test(g));
+    if (bad !== undefined) throw new Error(`context "${key}": "${bad}" is not a model glob (model-id characters and *, e.g. openai/*)`);
+    if (globs.length > 200) throw new Error(`context "${key}" may list at most 200 globs`);
+    if (globs.length > 0) env[name] = globs.join(',');
+  }
+  if (c.bool('requireZdr', false)) env.ORMCP_REQUIRE_ZDR = 'true';
+  const dataCollection = c.string('dataCollection');
+  if (dataCollection !== undefined) {
+    if (dataCollection !== 'allow' && dataCollection !== 'deny') throw new Error(`context "dataCollection" must be allow or deny, got "${dataCollection}"`);
+    if (dataCollection === 'deny') env.ORMCP_DATA_COLLECTION = 'deny';
+  }
+  // Unset: every plugin; "none": none; else a list of plugin ids.
+  if (c.raw('allowedPlugins') !== undefined) {
+    const plugins = c.list('allowedPlugins');
+    const none = plugins.length === 1 && plugins[0] === 'none';
+    const bad = none ? undefined : plugins.find((p) => !/^[a-z0-9_-]{1,64}$/.test(p));
+    if (bad !== undefined) throw new Error(`context "allowedPlugins": "${bad}" is not a plugin id (such as web or file-parser), or use "none"`);
+    env.ORMCP_ALLOWED_PLUGINS = none || plugins.length === 0 ? 'none' : plugins.join(',');
+  }
+  env.ORMCP_LEDGER_DAYS = String(c.int('ledgerRetentionDays', 90, 1, 3650));
+  return env;
 }
 
 function readReservedConcurrency(c: ContextReader): number | undefined {

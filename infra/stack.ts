@@ -78,6 +78,7 @@ export class OpenRouterMcpStack extends Stack {
       logLevel: config.logLevel,
       limits: { ratePerMinute: config.rateLimitPerMinute, maxConcurrentPerUser: config.maxConcurrentPerUser },
       metricsService: this.stackName,
+      teamControlEnv: config.teamControlEnv,
     });
 
     this.api = new McpApi(this, 'Api', {

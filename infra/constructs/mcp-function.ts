@@ -61,6 +61,8 @@ export interface McpFunctionProps {
   readonly limits: { readonly ratePerMinute: number; readonly maxConcurrentPerUser: number };
   /** The `Service` dimension of the function's EMF metrics (the alarms read the same value). */
   readonly metricsService: string;
+  /** Team-control variables (ORMCP_BUDGET_*, ORMCP_ALLOWED_MODELS, …, ORMCP_LEDGER_DAYS); none: no caps, open policy. */
+  readonly teamControlEnv?: Record<string, string>;
 }
 
 /** Values known only once the API and the user pool exist. */
@@ -131,6 +133,8 @@ export class McpFunction extends Construct {
         // Metrics as EMF lines in the function's own log group: no PutMetricData permission needed.
         [ENV.ORMCP_METRICS]: 'emf',
         [ENV.ORMCP_METRICS_SERVICE]: props.metricsService,
+        // Budgets, operator policy, ledger retention (infra/config.ts readTeamControl).
+        ...props.teamControlEnv,
       },
       bundling: {
         ...MCP_FUNCTION_BUNDLING,

@@ -18,6 +18,7 @@ import { errorName } from '../observability/error-name.js';
 import type { Metrics } from '../observability/metrics.js';
 import { UpstreamTrace, requestIdOf } from '../observability/request-context.js';
 import { OpenRouterClient } from '../openrouter/client.js';
+import type { TeamControl } from '../team/guard.js';
 import type { AppConfig } from './config.js';
 import { json, jsonRpcError } from '../http/json.js';
 import { trimTrailingSlashes } from '../http/path.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Without it only /mcp is served (the sign-in routes answer "not configured"). */
   signIn?: SignIn;
+  /** Team control around paid calls: defaults, operator policy, budgets, usage ledger (default: none). */
+  team?: TeamControl;
 }
 
 /** Sign-in: the OAuth façade and the self-service pages, built by the composition root (compose.ts). */
@@ -79,6 +82,7 @@ export function createApp(deps: AppDeps): App {
         progressIntervalMs: config.progressIntervalMs,
         limiter: deps.limiter,
         metrics: deps.metrics,
+        team: deps.team,
         requestId: requestIdOf(requestInfo),
         upstream,
         openRouter: new OpenRouterClient({

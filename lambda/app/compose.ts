@@ -23,6 +23,7 @@ import { Cookies } from '../ui/session.js';
 import { WebApp } from '../web/web-app.js';
 import { createApp, type App, type SignIn } from './app.js';
 import type { AppConfig } from './config.js';
+import { TeamControl } from '../team/guard.js';
 import { withHttpMetrics } from './http-metrics.js';
 import type { Stores, Table } from './stores.js';
 
@@ -76,6 +77,8 @@ export async function composeApp(parts: AppParts): Promise<ComposedApp> {
     authenticator,
     limiter,
     metrics,
+    // Defaults, the operator policy, budgets and the usage ledger around every paid call.
+    team: TeamControl.fromConfig(config, stores.ledger, logger, metrics),
     ...(parts.catalog ? { catalog: parts.catalog } : {}),
     ...(parts.upstreamFetch ? { upstreamFetch: parts.upstreamFetch } : {}),
     ...(parts.signIn ? { signIn: createSignIn(stores, parts.signIn, config, logger, parts.upstreamFetch) } : {}),

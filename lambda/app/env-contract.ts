@@ -11,6 +11,9 @@ import * as z from 'zod';
 import type { LogLevel } from '../observability/logger.js';
 import { GLOB_PATTERN } from '../policy/glob.js';
 
+/** What a model glob may look like; the stack checks context values with the same pattern at synth. */
+export { GLOB_PATTERN };
+
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[];
 
 /** An integer setting's default and inclusive bounds. */

@@ -6,6 +6,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Logger } from '../observability/logger.js';
 import { AccountStore } from '../store/account-store.js';
+import { LedgerStore } from '../store/ledger-store.js';
 import { OAuthStore } from '../store/oauth-store.js';
 
 /** The single DynamoDB table everything is stored in. */
@@ -18,13 +19,16 @@ export interface Table {
 export interface Stores {
   accounts: AccountStore;
   oauth: OAuthStore;
+  /** The usage ledger, budget counters, overrides and user defaults. */
+  ledger: LedgerStore;
   keyring: Keyring;
 }
 
-export function openStores(table: Table, keyring: Keyring, logger?: Logger): Stores {
+export function openStores(table: Table, keyring: Keyring, logger?: Logger, options: { ledgerDays?: number } = {}): Stores {
   return {
     accounts: new AccountStore({ client: table.client, tableName: table.tableName, keyring, ...(logger ? { logger } : {}) }),
     oauth: new OAuthStore({ client: table.client, tableName: table.tableName, keyring }),
+    ledger: new LedgerStore({ client: table.client, tableName: table.tableName, ...(options.ledgerDays ? { ledgerDays: options.ledgerDays } : {}), ...(logger ? { logger } : {}) }),
     keyring,
   };
 }

@@ -40,7 +40,7 @@ export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDep
   // Started first; what does not need the keyring is built before waiting for it (here and in composeApp).
   const secret = readServerSecret(secrets, e.ORMCP_SECRET_ARN, e.ORMCP_SECRET_TIMEOUT_MS);
   const table: Table = { client: documentClient(deps.dynamo ?? dynamoClient(lambdaDynamoConfig(env))), tableName: e.ORMCP_TABLE_NAME };
-  const stores = secret.then((keyring) => openStores(table, keyring, logger));
+  const stores = secret.then((keyring) => openStores(table, keyring, logger, { ledgerDays: config.ledgerDays }));
   // composeApp's await rethrows a failure; this only keeps a throw before it from leaving the read unhandled.
   stores.catch(() => undefined);
   const managementSecret = e.ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN;

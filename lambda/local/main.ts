@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   // Logs go to stderr so stdout carries only what the operator must copy (URL, token).
   const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(`${line}\n`) });
 
-  const { store, oauth, keyring, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true });
+  const { store, oauth, keyring, ledger, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true, ledgerDays: config.ledgerDays });
   let firstToken: string | undefined;
   const key = process.env.OPENROUTER_API_KEY;
   let users = await store.listUsers();
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     authCacheMs: LOCAL_AUTH_CACHE_MS,
     logger,
     metrics: configuredMetrics(config, (line) => process.stderr.write(`${line}\n`)),
-    stores: { accounts: store, oauth, keyring },
+    stores: { accounts: store, oauth, ledger, keyring },
     limiter: { kind: 'process' },
     signIn: { ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
   });

@@ -61,6 +61,7 @@ function registerDeclaredTool(server: McpServer, tool: Tool, deps: ToolDeps): vo
       outputSchema: tool.output,
       annotations: { title: tool.title, ...tool.annotations },
     },
-    (args, ctx) => runTool(tool, deps, () => tool.run(args, ctx, deps), { context: tool.logContext?.(args, ctx) }),
+    // runTool hands the body the arguments as team control rewrote them (same shape: defaults and policy only fill).
+    (args, ctx) => runTool(tool, deps, (admitted) => tool.run(admitted as typeof args, ctx, deps), { context: tool.logContext?.(args, ctx), args }),
   );
 }

@@ -18,6 +18,7 @@ import { listen, type LocalServer } from '../../lambda/local/node-adapter.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { emfMetrics } from '../../lambda/observability/metrics.js';
 import type { AccountStore } from '../../lambda/store/account-store.js';
+import type { LedgerStore } from '../../lambda/store/ledger-store.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { FakeOpenRouter } from './fake-openrouter.js';
 
@@ -35,6 +36,8 @@ export interface Harness {
   oauth: OAuthStore;
   dynamo: LocalDynamo;
   keyring: Keyring;
+  /** The usage ledger the app writes (budgets, records). */
+  ledger: LedgerStore;
   alice: TestUser;
   bob: TestUser;
   logs: string[];
@@ -62,7 +65,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   const keyring = parseKeyring(newSecretString());
   const table = { client: dynamo.client, tableName: dynamo.tableName };
   const stores = openStores(table, keyring);
-  const { accounts: store, oauth } = stores;
+  const { accounts: store, oauth, ledger } = stores;
   const makeUser = async (name: string): Promise<TestUser> => {
     const openRouterKey = `sk-or-v1-${name}-${randomBytes(16).toString('hex')}`;
     fake.addKey(openRouterKey);
@@ -97,6 +100,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
     oauth,
     dynamo,
     keyring,
+    ledger,
     alice,
     bob,
     logs,
