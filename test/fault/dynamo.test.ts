@@ -16,7 +16,7 @@ import { createLogger } from '../../lambda/observability/logger.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
 import { documentClient, dynamoClient, type DynamoTimeouts } from '../../lambda/store/dynamo.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
-import { dumpTable, isLimitCounter, settlesWithin, watchUnhandledRejections, type RejectionWatch } from '../support/faults.js';
+import { dumpTable, isCallAccounting, settlesWithin, watchUnhandledRejections, type RejectionWatch } from '../support/faults.js';
 import { connectV2, textOf } from '../support/harness.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -130,7 +130,7 @@ beforeAll(async () => {
   await connect(warm, tokens.alice);
   await connect(warm, tokens.bob);
   await warm.store.settle();
-  storedBefore = await dumpTable(dynamo.endpoint, dynamo.tableName, { skip: isLimitCounter });
+  storedBefore = await dumpTable(dynamo.endpoint, dynamo.tableName, { skip: isCallAccounting });
 });
 
 afterAll(async () => {
@@ -221,7 +221,7 @@ describe('built as the Lambda builds it (token cache, limits in the table)', () 
 describe('afterwards (runs last)', () => {
   test('no unhandled rejection, and nothing stored changed', async () => {
     await Promise.all(servers.map((s) => s.store.settle()));
-    expect(await dumpTable(dynamo.endpoint, dynamo.tableName, { skip: isLimitCounter })).toBe(storedBefore);
+    expect(await dumpTable(dynamo.endpoint, dynamo.tableName, { skip: isCallAccounting })).toBe(storedBefore);
     expect(rejections.seen).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig, type AppConfig } from '../../lambda/app/config.js';
 import type { App } from '../../lambda/app/app.js';
-import { composeApp, type SignInParts } from '../../lambda/app/compose.js';
+import { composeApp, type ComposedApp, type SignInParts } from '../../lambda/app/compose.js';
 import { openStores } from '../../lambda/app/stores.js';
 import type { OAuthStore } from '../../lambda/store/oauth-store.js';
 import { newSecretString, parseKeyring, type Keyring } from '../../lambda/crypto/keyring.js';
@@ -31,7 +31,7 @@ export interface TestUser {
 
 export interface Harness {
   fake: FakeOpenRouter;
-  app: App;
+  app: ComposedApp;
   store: AccountStore;
   oauth: OAuthStore;
   dynamo: LocalDynamo;
