@@ -26,7 +26,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { MCP_FUNCTION_BUNDLING } from './mcp-function-bundling.js';
+import { aliasArgsFor, MCP_FUNCTION_BUNDLING } from './mcp-function-bundling.js';
 
 export { ESM_REQUIRE_BANNER } from './mcp-function-bundling.js';
 
@@ -136,6 +136,7 @@ export class McpFunction extends Construct {
         format: MCP_FUNCTION_BUNDLING.format as nodejs.OutputFormat,
         mainFields: [...MCP_FUNCTION_BUNDLING.mainFields],
         forceDockerBundling: false,
+        esbuildArgs: aliasArgsFor(props.projectRoot),
         tsconfig: path.join(props.projectRoot, 'tsconfig.json'),
       },
     });

@@ -6,8 +6,6 @@
  * bounded in time (client timeouts and attempts, plus an overall deadline); when it fails the build rejects with
  * ServerSecretUnavailable, which the entry point answers with 503 + Retry-After and does not cache.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { loadConfig } from '../app/config.js';
 import { createApp, type App, type SignInDeps } from '../app/handler.js';
@@ -18,10 +16,12 @@ import { withHttpMetrics } from '../app/http-metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { AccountStore } from '../store/account-store.js';
-import { documentClient, dynamoClient } from '../store/dynamo.js';
+import { asDocumentClient, documentClientOverRpc } from '../store/dynamo-rpc.js';
 import { OAuthStore } from '../store/oauth-store.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
-import { lambdaDynamoConfig, secretsClient } from './clients.js';
+import { dynamoClient, secretsClient } from './clients.js';
+import type { JsonRpcClient } from './json-rpc.js';
+import type { SecretValueReader } from './secrets-rpc.js';
 
 const LambdaEnv = z.object({
   ORMCP_TABLE_NAME: z.string().min(1),
@@ -34,8 +34,9 @@ const LambdaEnv = z.object({
 });
 
 export interface LambdaAppDeps {
-  secrets?: SecretsManagerClient;
-  dynamo?: DynamoDBClient;
+  secrets?: SecretValueReader;
+  /** DynamoDB's JSON protocol (store/dynamo-rpc.ts): the Lambda bundles no AWS SDK. */
+  dynamo?: JsonRpcClient;
 }
 
 export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDeps = {}): Promise<App> {
@@ -47,7 +48,7 @@ export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDep
   const secret = readServerSecret(secrets, e.ORMCP_SECRET_ARN, e.ORMCP_SECRET_TIMEOUT_MS);
   // The await below rethrows a failure; this only keeps a throw in between from leaving it unhandled.
   secret.catch(() => undefined);
-  const client = documentClient(deps.dynamo ?? dynamoClient(lambdaDynamoConfig(env)));
+  const client = asDocumentClient(documentClientOverRpc(deps.dynamo ?? dynamoClient(env)));
   const identity = identityProviderFor(config.oidc);
   // Limits live in the table so every instance sees the same counts; metrics are EMF lines on stdout.
   const limiter = tableLimiter(config.limits, { client, tableName: e.ORMCP_TABLE_NAME, logger });
@@ -84,11 +85,11 @@ export class ServerSecretUnavailable extends Error {
  * Every failure becomes ServerSecretUnavailable carrying only the error's name: AWS messages can quote the ARN,
  * and a keyring parse error could quote the secret.
  */
-export async function readServerSecret(secrets: SecretsManagerClient, secretId: string, timeoutMs: number): Promise<Keyring> {
+export async function readServerSecret(secrets: SecretValueReader, secretId: string, timeoutMs: number): Promise<Keyring> {
   const deadline = AbortSignal.timeout(timeoutMs);
   let res;
   try {
-    res = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }), { abortSignal: deadline });
+    res = await secrets.getSecretValue({ SecretId: secretId }, { abortSignal: deadline });
   } catch (err) {
     const { $metadata: meta, code } = err as { $metadata?: { attempts?: number }; code?: unknown };
     // AWS errors are named by type (ThrottlingException); socket errors are plain Errors with a code (ECONNRESET).
@@ -103,8 +104,8 @@ export async function readServerSecret(secrets: SecretsManagerClient, secretId: 
   }
 }
 
-async function readSecretString(secrets: SecretsManagerClient, secretId: string): Promise<string> {
-  const res = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+async function readSecretString(secrets: SecretValueReader, secretId: string): Promise<string> {
+  const res = await secrets.getSecretValue({ SecretId: secretId });
   if (!res.SecretString) throw new Error('the management key secret has no string value');
   return res.SecretString.trim();
 }
