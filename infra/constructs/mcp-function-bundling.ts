@@ -5,6 +5,8 @@
  */
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
+import { precomputeToolSchemas, TOOL_SCHEMAS_CONSTANT } from '../../lambda/mcp/precomputed-schemas.js';
+import { TOOLS } from '../../lambda/tools/index.js';
 
 /** Defines `require` in the ESM bundle (aliased import so it cannot collide with bundled identifiers). */
 export const ESM_REQUIRE_BANNER =
@@ -39,6 +41,14 @@ export function aliasArgsFor(projectRoot: string): { '--alias': string[] } {
   return { '--alias': Object.entries(aliasesFor(projectRoot)).map(([from, to]) => `${from}=${to}`) };
 }
 
+/**
+ * The bundle's `define`: the tools' advertised JSON Schemas, converted now by the server's own conversion, as a
+ * string constant the server parses instead of converting at cold start (lambda/mcp/precomputed-schemas.ts).
+ */
+export function toolSchemasDefine(): Record<string, string> {
+  return { [TOOL_SCHEMAS_CONSTANT]: JSON.stringify(JSON.stringify(precomputeToolSchemas(TOOLS))) };
+}
+
 /** The file NodejsFunction writes for an ESM bundle, and the handler module the runtime loads from it. */
 export const BUNDLE_FILE = 'index.mjs';
 
@@ -46,7 +56,7 @@ export const BUNDLE_FILE = 'index.mjs';
  * The esbuild API options equivalent to the command line aws-cdk-lib's local bundling runs for MCP_FUNCTION_BUNDLING:
  * `esbuild --bundle <entry> --target=node22 --platform=node --format=esm --outfile=<out>/index.mjs --minify
  * --sourcemap --sources-content=false --tsconfig=<root>/tsconfig.json --banner:js=<banner> --main-fields=module,main`,
- * `--alias:<package>=<file>` for LAMBDA_ALIASES, no externals (bundleAwsSDK). `target` may be lowered to the Node running the build (node22 → node20 here).
+ * `--alias:<package>=<file>` for LAMBDA_ALIASES, `--define` of toolSchemasDefine(), no externals (bundleAwsSDK). `target` may be lowered to the Node running the build (node22 → node20 here).
  */
 export function esbuildOptionsFor(entry: string, outDir: string, projectRoot: string, options: { target?: string } = {}): BuildOptions & { outfile: string } {
   const b = MCP_FUNCTION_BUNDLING;
@@ -65,6 +75,7 @@ export function esbuildOptionsFor(entry: string, outDir: string, projectRoot: st
     banner: { js: b.banner },
     mainFields: [...b.mainFields],
     alias: aliasesFor(projectRoot),
+    define: toolSchemasDefine(),
     logLevel: 'warning',
   };
 }

@@ -26,7 +26,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { aliasArgsFor, MCP_FUNCTION_BUNDLING } from './mcp-function-bundling.js';
+import { aliasArgsFor, MCP_FUNCTION_BUNDLING, toolSchemasDefine } from './mcp-function-bundling.js';
 
 export { ESM_REQUIRE_BANNER } from './mcp-function-bundling.js';
 
@@ -137,6 +137,7 @@ export class McpFunction extends Construct {
         mainFields: [...MCP_FUNCTION_BUNDLING.mainFields],
         forceDockerBundling: false,
         esbuildArgs: aliasArgsFor(props.projectRoot),
+        define: toolSchemasDefine(),
         tsconfig: path.join(props.projectRoot, 'tsconfig.json'),
       },
     });
