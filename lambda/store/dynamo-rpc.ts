@@ -99,24 +99,53 @@ export function asDocumentClient(sender: DocumentSender): DynamoDBDocumentClient
 export function toWire(op: string, input: Wire): Wire {
   const out: Wire = { ...input };
   for (const field of ['Key', 'Item', 'ExpressionAttributeValues', 'ExclusiveStartKey'] as const) {
-    if (input[field] !== undefined) out[field] = marshall(input[field] as Item, MARSHALL);
+    if (input[field] !== undefined) out[field] = recordToWire(input[field] as Item);
   }
   if (op === 'BatchGetItem' && input.RequestItems) {
-    out.RequestItems = mapValues(input.RequestItems as Record<string, Wire>, (req) => ({ ...req, Keys: (req.Keys as Item[]).map((k) => marshall(k, MARSHALL)) }));
+    out.RequestItems = mapValues(input.RequestItems as Record<string, Wire>, (req) => ({ ...req, Keys: (req.Keys as Item[]).map(recordToWire) }));
   }
   return out;
+}
+
+function recordToWire(record: Item): Wire {
+  return mapValues(marshall(record, MARSHALL) as Wire, binaryToBase64);
+}
+
+function recordFromWire(record: unknown): Record<string, any> {
+  return unmarshall(mapValues(record as Wire, binaryFromBase64) as never);
+}
+
+/** The JSON protocol carries binary (B, BS) as base64, which marshall leaves as bytes. */
+function binaryToBase64(av: unknown): unknown {
+  const v = av as Record<string, any>;
+  if (v.B !== undefined) return { B: Buffer.from(v.B as Uint8Array).toString('base64') };
+  if (v.BS !== undefined) return { BS: [...(v.BS as Uint8Array[])].map((b) => Buffer.from(b).toString('base64')) };
+  if (v.L !== undefined) return { L: (v.L as unknown[]).map(binaryToBase64) };
+  if (v.M !== undefined) return { M: mapValues(v.M as Wire, binaryToBase64) };
+  return av;
+}
+
+/** Base64 binary (B, BS) back to bytes, as the SDK returns them. */
+function binaryFromBase64(av: unknown): unknown {
+  const v = av as Record<string, any>;
+  const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
+  if (typeof v.B === 'string') return { B: bytes(v.B) };
+  if (Array.isArray(v.BS)) return { BS: (v.BS as string[]).map(bytes) };
+  if (Array.isArray(v.L)) return { L: v.L.map(binaryFromBase64) };
+  if (v.M !== undefined && typeof v.M === 'object') return { M: mapValues(v.M as Wire, binaryFromBase64) };
+  return av;
 }
 
 /** The answer with every typed attribute value back as a plain JavaScript value. */
 export function fromWire(out: Wire): Record<string, any> {
   const res: Record<string, any> = { ...out };
   for (const field of ['Item', 'Attributes', 'LastEvaluatedKey'] as const) {
-    if (out[field] !== undefined) res[field] = unmarshall(out[field] as never);
+    if (out[field] !== undefined) res[field] = recordFromWire(out[field]);
   }
-  if (Array.isArray(out.Items)) res.Items = out.Items.map((i) => unmarshall(i as never));
-  if (out.Responses) res.Responses = mapValues(out.Responses as Record<string, unknown[]>, (items) => items.map((i) => unmarshall(i as never)));
+  if (Array.isArray(out.Items)) res.Items = out.Items.map(recordFromWire);
+  if (out.Responses) res.Responses = mapValues(out.Responses as Record<string, unknown[]>, (items) => items.map(recordFromWire));
   if (out.UnprocessedKeys) {
-    res.UnprocessedKeys = mapValues(out.UnprocessedKeys as Record<string, Wire>, (req) => ({ ...req, Keys: ((req.Keys as unknown[]) ?? []).map((k) => unmarshall(k as never)) }));
+    res.UnprocessedKeys = mapValues(out.UnprocessedKeys as Record<string, Wire>, (req) => ({ ...req, Keys: ((req.Keys as unknown[]) ?? []).map(recordFromWire) }));
   }
   return res;
 }
