@@ -5,8 +5,7 @@
  */
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
-import { precomputeToolSchemas, TOOL_SCHEMAS_CONSTANT } from '../../lambda/mcp/precomputed-schemas.js';
-import { TOOLS } from '../../lambda/tools/index.js';
+import { toolSchemasDefine } from '../../lambda/mcp/precomputed-schemas.js';
 
 /** Defines `require` in the ESM bundle (aliased import so it cannot collide with bundled identifiers). */
 export const ESM_REQUIRE_BANNER =
@@ -41,13 +40,8 @@ export function aliasArgsFor(projectRoot: string): { '--alias': string[] } {
   return { '--alias': Object.entries(aliasesFor(projectRoot)).map(([from, to]) => `${from}=${to}`) };
 }
 
-/**
- * The bundle's `define`: the tools' advertised JSON Schemas, converted now by the server's own conversion, as a
- * string constant the server parses instead of converting at cold start (lambda/mcp/precomputed-schemas.ts).
- */
-export function toolSchemasDefine(): Record<string, string> {
-  return { [TOOL_SCHEMAS_CONSTANT]: JSON.stringify(JSON.stringify(precomputeToolSchemas(TOOLS))) };
-}
+/** The bundle's `define`: the tools' JSON Schemas, precomputed (lambda/mcp/precomputed-schemas.ts). */
+export { toolSchemasDefine };
 
 /** The file NodejsFunction writes for an ESM bundle, and the handler module the runtime loads from it. */
 export const BUNDLE_FILE = 'index.mjs';

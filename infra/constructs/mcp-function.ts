@@ -7,7 +7,7 @@
  * every cold start triggers inside web streams, costing ~100 ms (npm run bench); our logs record error names only.
  *
  * AWS: no SDK in the bundle. The Lambda reaches DynamoDB and Secrets Manager over their JSON protocol, signed with
- * `aws4` (lambda/aws/json-rpc.ts), and the bundling step resolves `@aws-sdk/lib-dynamodb` to plain command
+ * `aws4` (lambda/http/aws-json-rpc.ts), and the bundling step resolves `@aws-sdk/lib-dynamodb` to plain command
  * look-alikes (LAMBDA_ALIASES), so the stores run unchanged: the SDK was ~350 KB of the bundle and ~55 ms of every
  * cold start (README, Performance). The tools' JSON Schemas are computed here and injected as a `define`
  * (lambda/mcp/precomputed-schemas.ts). `bundleAwsSDK` stays on: any SDK module that does reach the bundle is pinned

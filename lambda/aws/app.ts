@@ -20,7 +20,7 @@ import { asDocumentClient, documentClientOverRpc } from '../store/dynamo-rpc.js'
 import { OAuthStore } from '../store/oauth-store.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
 import { dynamoClient, secretsClient } from './clients.js';
-import type { JsonRpcClient } from './json-rpc.js';
+import type { JsonRpcClient } from '../http/aws-json-rpc.js';
 import type { SecretValueReader } from './secrets-rpc.js';
 
 const LambdaEnv = z.object({

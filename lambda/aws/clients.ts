@@ -4,15 +4,14 @@
  * The runtime sets AWS_REGION and the execution role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
  * AWS_SESSION_TOKEN) for the life of the instance, which is exactly what the SDK's first credential provider
  * (fromEnv) would return; nothing else is read (no loader chains, no ~/.aws files). Both clients speak the
- * services' JSON protocol over node:https, signed with `aws4` (json-rpc.ts): the SDK was ~360 KB of the bundle and
+ * services' JSON protocol over node:https, signed with `aws4` (http/aws-json-rpc.ts): the SDK was ~360 KB of the bundle and
  * ~55 ms of every cold start (README, Performance). The endpoint overrides are the SDK's variables
  * (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL), so tests and LocalStack work
  * the same. The CLI and `npm start` keep the SDK (store/dynamo.ts).
  *
  * Every call is bounded in time: a connect limit, a per-attempt limit, and a fixed number of attempts.
  */
-import { credentialsFromEnv, endpointFor, type AwsCredentials, type JsonRpcClient } from './json-rpc.js';
-import type { RequestTimeouts } from './request-handler.js';
+import { credentialsFromEnv, endpointFor, type AwsCredentials, type JsonRpcClient, type RequestTimeouts } from '../http/aws-json-rpc.js';
 import { secretsRpc, type SecretsRpc } from './secrets-rpc.js';
 import { dynamoRpc } from '../store/dynamo-rpc.js';
 import type { DynamoTimeouts } from '../store/dynamo-timeouts.js';

@@ -1,9 +1,8 @@
 /**
  * Secrets Manager's GetSecretValue for the Lambda without the AWS SDK: its JSON protocol (x-amz-json-1.1,
- * `secretsmanager.GetSecretValue`) over json-rpc.ts, bounded like every call there.
+ * `secretsmanager.GetSecretValue`) over http/aws-json-rpc.ts, bounded like every call there.
  */
-import { createJsonRpcClient, type CallOptions, type JsonRpcClient, type JsonRpcOptions } from './json-rpc.js';
-import type { RequestTimeouts } from './request-handler.js';
+import { createJsonRpcClient, type CallOptions, type JsonRpcClient, type JsonRpcOptions, type RequestTimeouts } from '../http/aws-json-rpc.js';
 
 /** A secret is at most 64 KB; its JSON answer stays far below this. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;

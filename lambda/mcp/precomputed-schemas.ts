@@ -8,6 +8,7 @@
  * A test checks the precomputed answer equals the runtime conversion, and that the seeded server converts nothing.
  */
 import type { JsonSchemaObject } from '../tools/advertised.js';
+import { TOOLS } from '../tools/index.js';
 import type { Tool } from '../tools/tool.js';
 import { advertisedJsonSchema, type Io, type JsonSchemaOptions } from './advertised-schema.js';
 import { conversionKey, type Seed } from './json-schema-cache.js';
@@ -49,3 +50,12 @@ export function bundledToolSchemas(): PrecomputedSchemas | undefined {
 
 /** The name of that constant, for the bundling step. */
 export const TOOL_SCHEMAS_CONSTANT = '__ORMCP_TOOL_SCHEMAS__';
+
+/**
+ * The bundle's esbuild `define` (what infra/constructs/mcp-function-bundling.ts hands the construct): the tools'
+ * advertised JSON Schemas, converted now by the server's own conversion, as a string constant that the server
+ * parses instead of converting at cold start.
+ */
+export function toolSchemasDefine(): Record<string, string> {
+  return { [TOOL_SCHEMAS_CONSTANT]: JSON.stringify(JSON.stringify(precomputeToolSchemas(TOOLS))) };
+}

@@ -1,6 +1,6 @@
 /**
  * DynamoDB for the Lambda without the AWS SDK: its JSON protocol (x-amz-json-1.0, `DynamoDB_20120810.<Operation>`)
- * over aws/json-rpc.ts, and `documentClientOverRpc`, a stand-in for lib-dynamodb's DocumentClient that the stores
+ * over http/aws-json-rpc.ts, and `documentClientOverRpc`, a stand-in for lib-dynamodb's DocumentClient that the stores
  * call unchanged (`send(new GetCommand({...}))`, plain JavaScript values in and out).
  *
  * The commands the stores build are plain `{ input }` objects: lib-dynamodb's classes in tests and `npm start`,
@@ -11,7 +11,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall, type NativeAttributeValue } from '@aws-sdk/util-dynamodb';
-import { createJsonRpcClient, endpointFor, type CallOptions, type JsonRpcClient, type JsonRpcOptions } from '../aws/json-rpc.js';
+import { createJsonRpcClient, endpointFor, type CallOptions, type JsonRpcClient, type JsonRpcOptions } from '../http/aws-json-rpc.js';
 import { DYNAMO_TIMEOUTS, type DynamoTimeouts } from './dynamo-timeouts.js';
 
 /** DynamoDB's largest answer is a BatchGetItem of 16 MB of items; the JSON around them stays below twice that. */

@@ -1,5 +1,5 @@
 /** The time bounds of every DynamoDB call, shared by the SDK client (dynamo.ts) and the Lambda's (dynamo-rpc.ts). */
-import type { RequestTimeouts } from '../aws/request-handler.js';
+import type { RequestTimeouts } from '../http/aws-json-rpc.js';
 
 export type DynamoTimeouts = RequestTimeouts;
 

@@ -1,5 +1,5 @@
 /**
- * The Lambda's SDK-free DynamoDB client (store/dynamo-rpc.ts over aws/json-rpc.ts) against a real DynamoDB API
+ * The Lambda's SDK-free DynamoDB client (store/dynamo-rpc.ts over http/aws-json-rpc.ts) against a real DynamoDB API
  * (dynalite): every operation the stores send, with lib-dynamodb's command classes and with the bundle's
  * look-alikes, values read back identically through the SDK's DocumentClient; errors named by their AWS type;
  * retries only for throttling, 5xx and network failures (a loopback proxy in front of dynalite answers some
@@ -11,7 +11,7 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import { GetCommand as SdkGet, PutCommand as SdkPut } from '@aws-sdk/lib-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { AwsServiceError, createJsonRpcClient, type JsonRpcClient } from '../../lambda/aws/json-rpc.js';
+import { AwsServiceError, createJsonRpcClient, type JsonRpcClient } from '../../lambda/http/aws-json-rpc.js';
 import { secretsRpc } from '../../lambda/aws/secrets-rpc.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '../../lambda/store/document-commands.js';

@@ -2,7 +2,7 @@
  * The Lambda's AWS clients take region, credentials and endpoints from the Lambda environment itself (no loader
  * chains, no config files), refuse to start without them, and bound every call.
  */
-import { endpointFor } from '../../lambda/aws/json-rpc.js';
+import { endpointFor } from '../../lambda/http/aws-json-rpc.js';
 import { lambdaClientConfig, SECRET_TIMEOUTS } from '../../lambda/aws/clients.js';
 import { DYNAMO_TIMEOUTS } from '../../lambda/store/dynamo-timeouts.js';
 

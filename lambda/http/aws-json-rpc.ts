@@ -4,7 +4,7 @@
  *
  * Why not the SDK: its clients are ~360 KB of the bundle and ~55 ms of every cold start (npm run bench), for two
  * services whose wire format is a JSON body and a signature. Signing is `aws4`'s (a maintained SigV4 library); what
- * is here is the part the SDK's settings described in request-handler.ts: every call bounded in time (a connect
+ * is here is the part the SDK's settings described in aws/request-handler.ts: every call bounded in time (a connect
  * limit, a per-attempt silence limit, a fixed number of attempts), retries only for what the SDK's standard mode
  * retries (throttling, 5xx, network errors and timeouts) with its full-jitter backoff, and errors named by their
  * AWS type (`ConditionalCheckFailedException`) as the SDK names them, so code that checks `err.name` is unchanged.
@@ -13,7 +13,16 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import aws4 from 'aws4';
-import type { RequestTimeouts } from './request-handler.js';
+
+/** Per-call bounds (the same fields as the SDK clients' settings in aws/request-handler.ts). */
+export interface RequestTimeouts {
+  /** TCP (and TLS) connect limit per attempt. */
+  connectionTimeoutMs: number;
+  /** Per attempt: the longest silence, before the response headers and between body chunks. */
+  requestTimeoutMs: number;
+  /** Attempts per call, the first included. */
+  maxAttempts: number;
+}
 
 export interface AwsCredentials {
   accessKeyId: string;
