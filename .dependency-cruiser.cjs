@@ -11,7 +11,7 @@
  *
  * A module may import its own folder and any folder on a lower floor, never one on its own floor (features and
  * services name their peers explicitly below) or above. infra/ may import only the contracts it shares with the
- * runtime (the environment contract, the table schema and the metric names).
+ * runtime (the environment contract, the table schema, the metric names, and the tool schemas it precomputes).
  */
 const FLOORS = [
   ['aws', 'local', 'cli'],
@@ -62,10 +62,12 @@ forbidden.push(
   },
   {
     name: 'infra-only-contracts',
-    comment: 'the stack shares only contracts with the runtime: the environment contract, the table schema and the metric names',
+    comment:
+      'the stack shares only contracts with the runtime: the environment contract, the table schema, the metric names ' +
+      'and the tool schemas the bundling step precomputes',
     severity: 'error',
     from: { path: '^infra/' },
-    to: { path: '^lambda/', pathNot: '^lambda/(app/env-contract|store/schema|observability/metrics)\\.ts$' },
+    to: { path: '^lambda/', pathNot: '^lambda/(app/env-contract|store/schema|observability/metrics|mcp/precomputed-schemas)\\.ts$' },
   },
   {
     name: 'local-only-packages',

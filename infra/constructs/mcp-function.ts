@@ -6,16 +6,12 @@
  * call it. `--enable-source-maps` is deliberately NOT set: Node parses the whole map on the first stack read, which
  * every cold start triggers inside web streams, costing ~100 ms (npm run bench); our logs record error names only.
  *
- * AWS SDK v3: BUNDLED, not taken from the runtime. Measured with esbuild 0.28 on the real entry
- * (lambda/aws/index.ts: MCP server, zod, DynamoDB + Secrets Manager clients), minified ESM, node22, with this banner:
- *   - SDK bundled:                 1,230,756 B (315,489 B gzipped; 689,974 B zipped with the source map)
- *   - SDK external (`@aws-sdk/*`):   869,148 B (206,241 B gzipped; 439,425 B zipped with the source map)
- *   - module load, Node 20 x86, `--enable-source-maps`, 7 runs each: bundled 132–162 ms (median 137),
- *     external 171–230 ms (median 191), the external SDK resolved from node_modules as the runtime would.
- * (Those figures predate `import * as z from 'zod'`, which took the bundled file to 885 KB; `npm run bench` has the current ones.)
- * The bundled file is 0.36 MB larger but loads ~30% faster (one tree-shaken file instead of hundreds of CJS files),
- * and it pins the SDK to the versions in package-lock.json that the tests ran against, instead of whatever the
- * runtime ships that week. Both are far below Lambda's 50 MB zipped / 250 MB unzipped limits.
+ * AWS: no SDK in the bundle. The Lambda reaches DynamoDB and Secrets Manager over their JSON protocol, signed with
+ * `aws4` (lambda/http/aws-json-rpc.ts), and the bundling step resolves `@aws-sdk/lib-dynamodb` to plain command
+ * look-alikes (LAMBDA_ALIASES), so the stores run unchanged: the SDK was ~350 KB of the bundle and ~55 ms of every
+ * cold start (README, Performance). The tools' JSON Schemas are computed here and injected as a `define`
+ * (lambda/mcp/precomputed-schemas.ts). `bundleAwsSDK` stays on: any SDK module that does reach the bundle is pinned
+ * to the versions the tests ran against, not whatever the runtime ships that week.
  */
 import * as path from 'node:path';
 import { Validations, type Duration } from 'aws-cdk-lib';
@@ -27,7 +23,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV } from '../../lambda/app/env-contract.js';
-import { MCP_FUNCTION_BUNDLING } from './mcp-function-bundling.js';
+import { aliasArgsFor, MCP_FUNCTION_BUNDLING, toolSchemasDefine } from './mcp-function-bundling.js';
 
 export { ESM_REQUIRE_BANNER } from './mcp-function-bundling.js';
 
@@ -141,6 +137,8 @@ export class McpFunction extends Construct {
         format: MCP_FUNCTION_BUNDLING.format as nodejs.OutputFormat,
         mainFields: [...MCP_FUNCTION_BUNDLING.mainFields],
         forceDockerBundling: false,
+        esbuildArgs: aliasArgsFor(props.projectRoot),
+        define: toolSchemasDefine(),
         tsconfig: path.join(props.projectRoot, 'tsconfig.json'),
       },
     });

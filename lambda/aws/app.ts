@@ -7,23 +7,24 @@
  * bounded in time (client timeouts and attempts, plus an overall deadline); when it fails the build rejects with
  * ServerSecretUnavailable, which the entry point answers with 503 + Retry-After and does not cache.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { App } from '../app/app.js';
 import { composeApp, configuredMetrics } from '../app/compose.js';
 import { loadConfig } from '../app/config.js';
 import { LambdaEnv } from '../app/env-contract.js';
 import { openStores, type Table } from '../app/stores.js';
 import { parseKeyring, type Keyring } from '../crypto/keyring.js';
+import type { JsonRpcClient } from '../http/aws-json-rpc.js';
 import { errorName } from '../observability/error-name.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
 import { createLogger } from '../observability/logger.js';
-import { documentClient, dynamoClient } from '../store/dynamo.js';
-import { lambdaDynamoConfig, secretsClient } from './clients.js';
+import { asDocumentClient, documentClientOverRpc } from '../store/dynamo-rpc.js';
+import { dynamoClient, secretsClient } from './clients.js';
+import type { SecretValueReader } from './secrets-rpc.js';
 
 export interface LambdaAppDeps {
-  secrets?: SecretsManagerClient;
-  dynamo?: DynamoDBClient;
+  secrets?: SecretValueReader;
+  /** DynamoDB's JSON protocol (store/dynamo-rpc.ts): the Lambda bundles no AWS SDK. */
+  dynamo?: JsonRpcClient;
 }
 
 /** The app, and what the instance must finish before it may freeze (see stream-adapter's afterResponse). */
@@ -39,7 +40,7 @@ export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDep
   const secrets = deps.secrets ?? secretsClient(env);
   // Started first; what does not need the keyring is built before waiting for it (here and in composeApp).
   const secret = readServerSecret(secrets, e.ORMCP_SECRET_ARN, e.ORMCP_SECRET_TIMEOUT_MS);
-  const table: Table = { client: documentClient(deps.dynamo ?? dynamoClient(lambdaDynamoConfig(env))), tableName: e.ORMCP_TABLE_NAME };
+  const table: Table = { client: asDocumentClient(documentClientOverRpc(deps.dynamo ?? dynamoClient(env))), tableName: e.ORMCP_TABLE_NAME };
   const stores = secret.then((keyring) => openStores(table, keyring, logger, { ledgerDays: config.ledgerDays }));
   // composeApp's await rethrows a failure; this only keeps a throw before it from leaving the read unhandled.
   stores.catch(() => undefined);
@@ -79,11 +80,11 @@ export class ServerSecretUnavailable extends Error {
  * Every failure becomes ServerSecretUnavailable carrying only the error's name: AWS messages can quote the ARN,
  * and a keyring parse error could quote the secret.
  */
-export async function readServerSecret(secrets: SecretsManagerClient, secretId: string, timeoutMs: number): Promise<Keyring> {
+export async function readServerSecret(secrets: SecretValueReader, secretId: string, timeoutMs: number): Promise<Keyring> {
   const deadline = AbortSignal.timeout(timeoutMs);
   let res;
   try {
-    res = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }), { abortSignal: deadline });
+    res = await secrets.getSecretValue({ SecretId: secretId }, { abortSignal: deadline });
   } catch (err) {
     const { $metadata: meta, code } = err as { $metadata?: { attempts?: number }; code?: unknown };
     // AWS errors are named by type (ThrottlingException); socket errors are plain Errors with a code (ECONNRESET).
@@ -98,8 +99,8 @@ export async function readServerSecret(secrets: SecretsManagerClient, secretId: 
   }
 }
 
-async function readSecretString(secrets: SecretsManagerClient, secretId: string): Promise<string> {
-  const res = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+async function readSecretString(secrets: SecretValueReader, secretId: string): Promise<string> {
+  const res = await secrets.getSecretValue({ SecretId: secretId });
   if (!res.SecretString) throw new Error('the management key secret has no string value');
   return res.SecretString.trim();
 }
