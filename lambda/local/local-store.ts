@@ -12,6 +12,7 @@ import * as z from 'zod';
 import type { Logger } from '../observability/logger.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { AccountStore } from '../store/account-store.js';
+import { LedgerStore } from '../store/ledger-store.js';
 import { documentClient } from '../store/dynamo.js';
 import { OAuthStore } from '../store/oauth-store.js';
 import { startLocalDynamo } from './dynalite.js';
@@ -21,6 +22,8 @@ import { newTableKey, sendTableKey } from './table-guard.js';
 export interface LocalStore {
   store: AccountStore;
   oauth: OAuthStore;
+  /** The usage ledger and budgets beside the accounts (same table). */
+  ledger: LedgerStore;
   keyring: Keyring;
   close(): Promise<void>;
 }
@@ -41,6 +44,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
     return {
       store,
       oauth: new OAuthStore({ client, tableName: TABLE_NAME, keyring }),
+      ledger: new LedgerStore({ client, tableName: TABLE_NAME }),
       keyring,
       close: async () => {
         await store.settle();
@@ -57,6 +61,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   return {
     store,
     oauth: new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring }),
+    ledger: new LedgerStore({ client: dynamo.client, tableName: dynamo.tableName }),
     keyring,
     close: async () => {
       await store.settle();

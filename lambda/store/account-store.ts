@@ -20,6 +20,10 @@ export interface User {
   keyUpdatedAt?: string;
   /** A key was created for the user with the management key, and the operator has not allowed another since. */
   provisionUsed?: boolean;
+  /** Set by the operator: the user's tokens and grants are refused; their data is kept. */
+  disabledAt?: string;
+  /** Local mode: the operator marked the user as an admin (`ormcp user admin`); the stack uses a Cognito group. */
+  admin?: boolean;
 }
 
 export interface TokenInfo {
@@ -99,6 +103,8 @@ interface UserItem {
   /** Who may change the key right now (a provisioning or a replacement in progress), and until when (epoch ms). */
   keyLease?: string;
   keyLeaseUntil?: number;
+  disabledAt?: string;
+  admin?: boolean;
 }
 
 /** Why a key change could not start; nothing was written. */
@@ -224,6 +230,36 @@ export class AccountStore implements Authenticator {
   async listUsers(): Promise<User[]> {
     const items = await this.queryIndex(keys.usersIndex(), true);
     return items.map((i) => toUser(i as unknown as UserItem));
+  }
+
+  /** Disables (its tokens and grants stop authenticating) or re-enables a user; returns whether anything changed. */
+  async setUserDisabled(userId: string, disabled: boolean): Promise<boolean> {
+    return this.setUserFlag(userId, 'disabledAt', disabled ? this.now().toISOString() : undefined);
+  }
+
+  /** Marks a user as an admin of this server (local mode), or not; returns whether anything changed. */
+  async setUserAdmin(userId: string, admin: boolean): Promise<boolean> {
+    return this.setUserFlag(userId, 'admin', admin ? true : undefined);
+  }
+
+  private async setUserFlag(userId: string, name: 'disabledAt' | 'admin', value: string | true | undefined): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.user(userId),
+          ...(value === undefined
+            ? { UpdateExpression: 'REMOVE #f', ConditionExpression: 'attribute_exists(pk) AND attribute_exists(#f)' }
+            : { UpdateExpression: 'SET #f = :v', ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#f)', ExpressionAttributeValues: { ':v': value } }),
+          ExpressionAttributeNames: { '#f': name },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      if (!(await this.getUserItem(userId))) throw new StoreError('no_such_user', 'no such user');
+      return false;
+    }
   }
 
   /** Stores (or replaces) the user's OpenRouter key, encrypted under the current secret version. */
@@ -595,7 +631,7 @@ export class AccountStore implements Authenticator {
     const now = this.now();
     if (item.expiresAt && Date.parse(item.expiresAt) <= now.getTime()) return undefined;
     const [user, grant] = await Promise.all([this.getUserItem(item.userId), item.grantId ? this.getGrant(item.grantId) : undefined]);
-    if (!user) return undefined;
+    if (!user || user.disabledAt) return undefined;
     // The token's own claims are MAC-bound; a grant rewritten to another user or client must not vouch for it.
     if (item.grantId && (!grant || grant.revokedAt || grant.userId !== item.userId || grant.clientId !== item.clientId)) return undefined;
     this.touch(item, now);
@@ -713,6 +749,8 @@ function toUser(item: UserItem): User {
     hasKey: Boolean(item.keyCiphertext),
     ...(item.keyUpdatedAt ? { keyUpdatedAt: item.keyUpdatedAt } : {}),
     ...(item.provisionUsed ? { provisionUsed: true } : {}),
+    ...(item.disabledAt ? { disabledAt: item.disabledAt } : {}),
+    ...(item.admin ? { admin: true } : {}),
   };
 }
 
