@@ -47,6 +47,8 @@ const EnvSchema = z.object({
   ORMCP_PROVISIONED_KEY_LIMIT_USD: z.coerce.number().min(0).max(1_000_000).optional(),
   ORMCP_ALLOW_REPROVISION: z.enum(['true', 'false']).default('false'),
   // ---- team control: budgets, operator policy, ledger retention ----
+  ORMCP_ADMIN_GROUP: z.string().max(128).regex(/^\S+$/, 'a group name without spaces').optional(),
+  ORMCP_ADMIN_CLAIM: z.string().max(128).regex(/^[A-Za-z0-9:_.-]+$/, 'a claim name like custom:groups').optional(),
   ORMCP_BUDGET_DAILY_USD: usdCap.optional(),
   ORMCP_BUDGET_WEEKLY_USD: usdCap.optional(),
   ORMCP_BUDGET_MONTHLY_USD: usdCap.optional(),
@@ -87,7 +89,7 @@ export interface AppConfig {
   /** The metrics' `Service` dimension (the stack sets its stack name). */
   metricsService: string;
   /** The identity provider users sign in with (the stack's Cognito pool); sign-in is off without it. */
-  oidc?: { issuer: string; clientId: string; clientSecret?: string; logoutUrl?: string };
+  oidc?: { issuer: string; clientId: string; clientSecret?: string; logoutUrl?: string; groupsClaim?: string };
   /** Redirect URIs OAuth clients may register besides loopback and the known chat clients' callbacks. */
   oauthRedirectUris: string[];
   accessTokenSeconds: number;
@@ -104,6 +106,8 @@ export interface AppConfig {
   policy: PolicySettings;
   /** Ledger records expire this many days after their call; aggregates are kept. */
   ledgerDays: number;
+  /** Who may open /admin: the group (`cognito:groups`, or a federated user's mapped claim); see web/admin-access.ts. */
+  admin: { group?: string; claim?: string };
 }
 
 export class ConfigError extends Error {
@@ -141,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
             clientId: e.ORMCP_OIDC_CLIENT_ID,
             ...(e.ORMCP_OIDC_CLIENT_SECRET ? { clientSecret: e.ORMCP_OIDC_CLIENT_SECRET } : {}),
             ...(e.ORMCP_OIDC_LOGOUT_URL ? { logoutUrl: e.ORMCP_OIDC_LOGOUT_URL } : {}),
+            ...(e.ORMCP_ADMIN_CLAIM ? { groupsClaim: e.ORMCP_ADMIN_CLAIM } : {}),
           },
         }
       : {}),
@@ -167,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       allowedPlugins: e.ORMCP_ALLOWED_PLUGINS,
     },
     ledgerDays: e.ORMCP_LEDGER_DAYS,
+    admin: { ...(e.ORMCP_ADMIN_GROUP ? { group: e.ORMCP_ADMIN_GROUP } : {}), ...(e.ORMCP_ADMIN_CLAIM ? { claim: e.ORMCP_ADMIN_CLAIM } : {}) },
     ...overrides,
   };
 }

@@ -24,6 +24,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { UpstreamTrace, requestIdOf } from '../observability/request-context.js';
 import { OpenRouterClient } from '../openrouter/client.js';
+import type { LedgerStore } from '../store/ledger-store.js';
 import type { AppConfig } from './config.js';
 import { trimTrailingSlashes } from '../http/path.js';
 
@@ -53,6 +54,8 @@ export interface SignInDeps {
   metadataFetcher?: MetadataFetcher;
   /** Operator's OpenRouter management key, when per-user keys may be created with it. */
   managementKey?: () => Promise<string>;
+  /** The usage ledger: the usage view, the defaults form and the operator page need it. */
+  ledger?: LedgerStore;
 }
 
 export interface App {
@@ -211,6 +214,7 @@ function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstream
     accessTokenTtlSeconds: config.accessTokenSeconds,
     ...(provisioning ? { afterSignIn: (userId: string) => provisioning.provisionIfMissing(userId) } : {}),
     openRouterAuthOrigin: new URL(config.openRouterAuthUrl).origin,
+    adminAccess: config.admin,
   });
   const web = new WebApp({
     accounts: d.accounts,
@@ -219,6 +223,7 @@ function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstream
     logger,
     openRouter,
     ...(provisioning ? { provisioning } : {}),
+    ...(d.ledger ? { team: { ledger: d.ledger, budgetDefaults: config.budgetDefaults, policy: config.policy } } : {}),
   });
   return { auth, web };
 }

@@ -18,6 +18,7 @@ import { withHttpMetrics } from '../app/http-metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { AccountStore } from '../store/account-store.js';
+import { LedgerStore } from '../store/ledger-store.js';
 import { documentClient, dynamoClient } from '../store/dynamo.js';
 import { OAuthStore } from '../store/oauth-store.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
@@ -59,6 +60,7 @@ export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDep
     accounts: store,
     oauth: new OAuthStore({ client, tableName: e.ORMCP_TABLE_NAME, keyring }),
     keyring,
+    ledger: new LedgerStore({ client, tableName: e.ORMCP_TABLE_NAME, ledgerDays: config.ledgerDays, logger }),
     ...(identity ? { identity } : {}),
     // Read only when a user asks for a key, never at cold start: most requests never need it.
     ...(managementSecret ? { managementKey: () => readSecretString(secrets, managementSecret) } : {}),

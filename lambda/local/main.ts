@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   // Logs go to stderr so stdout carries only what the operator must copy (URL, token).
   const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(`${line}\n`) });
 
-  const { store, oauth, keyring, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true });
+  const { store, oauth, ledger, keyring, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true });
   let firstToken: string | undefined;
   const key = process.env.OPENROUTER_API_KEY;
   let users = await store.listUsers();
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     logger,
     limiter: processLimiter(config.limits),
     metrics,
-    signIn: { accounts: store, oauth, keyring, ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
+    signIn: { accounts: store, oauth, keyring, ledger, ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
   }), metrics);
   const server = await listen(app.fetch, { host, port, admission: localAdmissionLimits(config.maxBodyBytes) });
   const mcpUrl = `${server.url}/mcp`;

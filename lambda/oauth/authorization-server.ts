@@ -12,6 +12,7 @@ import { StoreError, type AccountStore } from '../store/account-store.js';
 import type { OAuthStore } from '../store/oauth-store.js';
 import type { Logger } from '../observability/logger.js';
 import { FLOW_COOKIES, csrfMatches, secretMatches, type Cookies } from '../web/session.js';
+import { isAdmin, type AdminAccessOptions } from '../web/admin-access.js';
 import { redirect } from '../web/html.js';
 import { consentPage, connectKeyPage, errorPage, signInNotConfiguredPage } from '../web/pages.js';
 import type { ClientDirectory, OAuthClient } from './clients.js';
@@ -34,6 +35,8 @@ export interface AuthorizationServerOptions {
   afterSignIn?: (userId: string) => Promise<void>;
   /** Origin of OpenRouter's consent page: the connect-key page's form redirects there (its CSP must allow it). */
   openRouterAuthOrigin?: string;
+  /** Who may open the operator page (the admin group and the mapped groups claim). */
+  adminAccess?: AdminAccessOptions;
   accessTokenTtlSeconds?: number;
   refreshTokenTtlSeconds?: number;
   codeTtlSeconds?: number;
@@ -236,16 +239,22 @@ export class AuthorizationServer {
     }
     if (!this.o.identity) return notConfigured();
     let userId: string;
+    let admin: boolean;
+    let disabled: boolean;
     try {
       const identity = await this.o.identity.exchange({ code: q.get('code')!, redirectUri: `${urls.base}/oauth/callback`, verifier: login.verifier, nonce: login.nonce });
-      userId = (await this.o.accounts.userForIdentity(identity)).userId;
+      const user = await this.o.accounts.userForIdentity(identity);
+      userId = user.userId;
+      admin = isAdmin(this.o.adminAccess ?? {}, identity.groupClaims, user);
+      disabled = Boolean(user.disabledAt);
     } catch (err) {
       this.o.logger.warn('sign-in failed at the identity provider', { error: err instanceof Error ? err.message.slice(0, 200) : 'unknown' });
       return errorPage(urls.base, 'Sign-in failed', 'The identity provider did not confirm who you are. Try again in a moment.', 502, [clearLogin]);
     }
+    if (disabled) return errorPage(urls.base, 'Account disabled', 'The operator has disabled your account. Ask them to enable it again.', 403, [clearLogin]);
     this.o.logger.info('user signed in', { user_id: userId });
     await this.o.afterSignIn?.(userId);
-    return redirect(`${urls.base}${continuePath(login.next)}`, [clearLogin, this.o.cookies.startSession(userId)]);
+    return redirect(`${urls.base}${continuePath(login.next)}`, [clearLogin, this.o.cookies.startSession(userId, { admin })]);
   }
 
   private async showConsent(request: Request, urls: ServerUrls): Promise<Response> {

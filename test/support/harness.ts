@@ -18,6 +18,7 @@ import { withHttpMetrics } from '../../lambda/app/http-metrics.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { emfMetrics } from '../../lambda/observability/metrics.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
+import { LedgerStore } from '../../lambda/store/ledger-store.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { FakeOpenRouter } from './fake-openrouter.js';
 
@@ -33,6 +34,8 @@ export interface Harness {
   app: App;
   store: AccountStore;
   oauth: OAuthStore;
+  /** The usage ledger on the same table (the pages read it). */
+  teamLedger: LedgerStore;
   dynamo: LocalDynamo;
   keyring: Keyring;
   alice: TestUser;
@@ -80,7 +83,8 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   // A generous budget: dynalite's first update parses its expression grammar, which takes seconds on a busy machine.
   const limiter = tableLimiter(config.limits, { client: dynamo.client, tableName: dynamo.tableName, logger, timeoutMs: 15_000 });
   const oauth = new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
-  const signIn: SignInDeps | undefined = options.signIn ? { accounts: store, oauth, keyring, ...options.signIn } : undefined;
+  const teamLedger = new LedgerStore({ client: dynamo.client, tableName: dynamo.tableName });
+  const signIn: SignInDeps | undefined = options.signIn ? { accounts: store, oauth, keyring, ledger: teamLedger, ...options.signIn } : undefined;
   const app = withHttpMetrics(createApp({ config, authenticator: store, logger, limiter, metrics, ...(signIn ? { signIn } : {}) }), metrics);
   const servers: LocalServer[] = [];
   const inProcessFetch = ((input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch;
@@ -89,6 +93,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
     app,
     store,
     oauth,
+    teamLedger,
     dynamo,
     keyring,
     alice,
