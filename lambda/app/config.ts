@@ -106,7 +106,7 @@ export interface AppConfig {
   policy: PolicySettings;
   /** Ledger records expire this many days after their call; aggregates are kept. */
   ledgerDays: number;
-  /** Who may open /admin: the group (`cognito:groups`, or a federated user's mapped claim); see web/admin-access.ts. */
+  /** Who may open /admin: the group (`cognito:groups`, or a federated user's mapped claim); see auth/admin-access.ts. */
   admin: { group?: string; claim?: string };
 }
 

@@ -34,7 +34,7 @@ const TABLE_NAME = 'ormcp';
 const Advertised = z.object({ endpoint: z.string().regex(/^http:\/\/127\.0\.0\.1:\d+$/), tableKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
 type Advertised = z.infer<typeof Advertised>;
 
-export async function openLocalStore(dataDir: string, options: { logger?: Logger; advertise?: boolean } = {}): Promise<LocalStore> {
+export async function openLocalStore(dataDir: string, options: { logger?: Logger; advertise?: boolean; ledgerDays?: number } = {}): Promise<LocalStore> {
   const keyring = loadOrCreateLocalKeyring(dataDir);
   const endpointFile = join(dataDir, 'dynamodb-endpoint');
   const running = await reachable(endpointFile);
@@ -44,7 +44,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
     return {
       store,
       oauth: new OAuthStore({ client, tableName: TABLE_NAME, keyring }),
-      ledger: new LedgerStore({ client, tableName: TABLE_NAME }),
+      ledger: new LedgerStore({ client, tableName: TABLE_NAME, ...(options.ledgerDays ? { ledgerDays: options.ledgerDays } : {}) }),
       keyring,
       close: async () => {
         await store.settle();
@@ -61,7 +61,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   return {
     store,
     oauth: new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring }),
-    ledger: new LedgerStore({ client: dynamo.client, tableName: dynamo.tableName }),
+    ledger: new LedgerStore({ client: dynamo.client, tableName: dynamo.tableName, ...(options.ledgerDays ? { ledgerDays: options.ledgerDays } : {}) }),
     keyring,
     close: async () => {
       await store.settle();

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   // Logs go to stderr so stdout carries only what the operator must copy (URL, token).
   const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(`${line}\n`) });
 
-  const { store, oauth, ledger, keyring, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true });
+  const { store, oauth, ledger, keyring, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true, ledgerDays: config.ledgerDays });
   let firstToken: string | undefined;
   const key = process.env.OPENROUTER_API_KEY;
   let users = await store.listUsers();

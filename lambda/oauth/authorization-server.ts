@@ -12,7 +12,7 @@ import { StoreError, type AccountStore } from '../store/account-store.js';
 import type { OAuthStore } from '../store/oauth-store.js';
 import type { Logger } from '../observability/logger.js';
 import { FLOW_COOKIES, csrfMatches, secretMatches, type Cookies } from '../web/session.js';
-import { isAdmin, type AdminAccessOptions } from '../web/admin-access.js';
+import { isAdmin, type AdminAccessOptions } from '../auth/admin-access.js';
 import { redirect } from '../web/html.js';
 import { consentPage, connectKeyPage, errorPage, signInNotConfiguredPage } from '../web/pages.js';
 import type { ClientDirectory, OAuthClient } from './clients.js';

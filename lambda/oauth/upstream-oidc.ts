@@ -14,7 +14,7 @@ export interface UpstreamIdentity {
   subject: string;
   email?: string;
   emailVerified?: boolean;
-  /** For the operator check (web/admin-access.ts): the groups claims of the verified ID token. */
+  /** For the operator check (auth/admin-access.ts): the groups claims of the verified ID token. */
   groupClaims?: { groups?: string[]; federated?: boolean; mapped?: string };
 }
 

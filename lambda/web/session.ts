@@ -12,7 +12,7 @@ export interface Session {
   userId: string;
   /** Sent back in every form; a cross-site page cannot read it. */
   csrf: string;
-  /** May open the operator page (web/admin-access.ts), decided at sign-in. */
+  /** May open the operator page (auth/admin-access.ts), decided at sign-in. */
   admin?: boolean;
 }
 

@@ -9,6 +9,7 @@ import { readPageForm, sameOrigin } from '../oauth/authorization-server.js';
 import type { ServerUrls } from '../oauth/metadata.js';
 import type { Logger } from '../observability/logger.js';
 import { createPolicy, describePolicy, type PolicySettings } from '../policy/policy.js';
+import type { UserDefaults } from '../policy/user-defaults.js';
 import { StoreError, type AccountStore } from '../store/account-store.js';
 import type { LedgerStore } from '../store/ledger-store.js';
 import { adminPage, isAdminNotice, type AdminNotice } from './admin-view.js';
@@ -66,7 +67,8 @@ export class TeamViews {
 
   async saveDefaults(session: Session, form: URLSearchParams, urls: ServerUrls): Promise<Response> {
     try {
-      await this.o.ledger.setDefaults(session.userId, defaultsFromForm(form));
+      const previous = await this.o.ledger.getDefaults(session.userId);
+      await this.o.ledger.setDefaults(session.userId, withKeptZdr(defaultsFromForm(form), previous));
     } catch (err) {
       if (err instanceof StoreError && err.code === 'invalid_input') return errorPage(urls.base, 'Invalid defaults', `${err.message}. Nothing was changed.`, 400);
       throw err;
@@ -150,4 +152,11 @@ export class TeamViews {
   private done(urls: ServerUrls, notice: AdminNotice): Response {
     return redirect(`${urls.base}/admin?done=${notice}`, [], 303);
   }
+}
+
+/** The form has no field for `provider.zdr` (the operator's policy is the place for it): a stored one is kept. */
+function withKeptZdr(next: Record<string, unknown>, previous: UserDefaults | undefined): Record<string, unknown> {
+  const zdr = previous?.provider?.zdr;
+  if (zdr === undefined) return next;
+  return { ...next, provider: { ...((next.provider as Record<string, unknown> | undefined) ?? {}), zdr } };
 }

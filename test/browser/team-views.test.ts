@@ -125,6 +125,9 @@ test('the usage page: spend against the caps, a 30-day SVG chart, spend by model
 
 test('the defaults form saves validated defaults; a bad value changes nothing', async () => {
   const id = await userId(ERIN.email);
+  // A stored default the form has no field for (zero data retention) survives a save.
+  await h.teamLedger.setDefaults(id, { provider: { zdr: true } });
+  await erin.reload();
   await erin.getByLabel('Default model').fill('openai/gpt-4o-mini');
   await erin.getByLabel('Default max_tokens').fill('800');
   await erin.getByLabel('Provider order').selectOption('price');
@@ -133,7 +136,7 @@ test('the defaults form saves validated defaults; a bad value changes nothing', 
   await erin.getByRole('button', { name: 'Save defaults' }).click();
   await erin.waitForURL(`${base}/app/usage?done=saved`);
   await expect(erin.getByTestId('notice').textContent()).resolves.toContain('saved');
-  const saved = { model: 'openai/gpt-4o-mini', max_tokens: 800, provider: { sort: 'price', data_collection: 'deny' }, reasoning_effort: 'low' };
+  const saved = { model: 'openai/gpt-4o-mini', max_tokens: 800, provider: { sort: 'price', data_collection: 'deny', zdr: true }, reasoning_effort: 'low' };
   expect(await h.teamLedger.getDefaults(id)).toEqual(saved);
   await expect(erin.getByLabel('Default max_tokens').inputValue()).resolves.toBe('800');
 

@@ -165,6 +165,8 @@ describe('team views on a deployed stack', () => {
   test('user admin marks and unmarks a local admin', async () => {
     expect(await cli(['user', 'admin', 'ben'])).toMatchObject({ code: 0 });
     expect(await accounts.getUser(ids.ben!)).toMatchObject({ admin: true });
+    expect((await cli(['user', 'list'])).stdout).toMatch(/^ben\s.*\senabled, admin$/m);
+    expect(JSON.parse((await cli(['user', 'list', '--json'])).stdout).find((u: { name: string }) => u.name === 'ben')).toMatchObject({ admin: true, disabledAt: null });
     expect(await cli(['user', 'admin', 'ben', '--off'])).toMatchObject({ code: 0 });
     expect((await accounts.getUser(ids.ben!))?.admin).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 /** Who may open the operator page: the admin group, the mapped IdP groups for federated users only, local marks. */
-import { isAdmin, parseGroupList } from '../../lambda/web/admin-access.js';
+import { isAdmin, parseGroupList } from '../../lambda/auth/admin-access.js';
 
 const options = { group: 'ormcp-admins', claim: 'custom:groups' };
 
