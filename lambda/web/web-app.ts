@@ -69,7 +69,7 @@ export class WebApp {
     this.team = o.team && new TeamViews({ ...o.team, accounts: o.accounts, logger: o.logger, ...(o.now ? { now: o.now } : {}) });
   }
 
-  /** Routes `/` and `/app/*`; undefined when the path is not ours. */
+  /** Routes `/`, `/app/*` and (with the team views) `/admin/*`; undefined when the path is not ours. */
   async handle(request: Request, path: string, urls: ServerUrls): Promise<Response | undefined> {
     const method = request.method;
     const get = method === 'GET' || method === 'HEAD';
