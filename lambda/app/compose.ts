@@ -112,6 +112,7 @@ export function createSignIn(stores: Stores, parts: SignInParts, config: AppConf
     cookies,
     logger,
     ...(provisioning ? { afterSignIn: (userId: string) => provisioning.provisionIfMissing(userId) } : {}),
+    adminAccess: config.admin,
   });
   const flow = new AuthorizationFlow({ accounts, store: oauth, clients, signIn, cookies, logger, openRouterAuthOrigin: new URL(config.openRouterAuthUrl).origin });
   const tokens = new TokenEndpoint({ accounts, store: oauth, clients, logger, accessTokenTtlSeconds: config.accessTokenSeconds });
@@ -123,6 +124,7 @@ export function createSignIn(stores: Stores, parts: SignInParts, config: AppConf
     logger,
     openRouter,
     ...(provisioning ? { provisioning } : {}),
+    team: { ledger: stores.ledger, budgetDefaults: config.budgetDefaults, policy: config.policy },
   });
   return { auth, web };
 }

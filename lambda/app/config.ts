@@ -30,7 +30,7 @@ export interface AppConfig {
   /** The metrics' `Service` dimension (the stack sets its stack name). */
   metricsService: string;
   /** The identity provider users sign in with (the stack's Cognito pool); sign-in is off without it. */
-  oidc?: { issuer: string; clientId: string; clientSecret?: string; logoutUrl?: string };
+  oidc?: { issuer: string; clientId: string; clientSecret?: string; logoutUrl?: string; groupsClaim?: string };
   /** Redirect URIs OAuth clients may register besides loopback and the known chat clients' callbacks. */
   oauthRedirectUris: string[];
   accessTokenSeconds: number;
@@ -47,6 +47,8 @@ export interface AppConfig {
   policy: PolicySettings;
   /** Ledger records expire this many days after their call; aggregates are kept. */
   ledgerDays: number;
+  /** Who may open /admin: the group (`cognito:groups`, or a federated user's mapped claim); see auth/admin-access.ts. */
+  admin: { group?: string; claim?: string };
 }
 
 export class ConfigError extends Error {
@@ -84,6 +86,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
             clientId: e.ORMCP_OIDC_CLIENT_ID,
             ...(e.ORMCP_OIDC_CLIENT_SECRET ? { clientSecret: e.ORMCP_OIDC_CLIENT_SECRET } : {}),
             ...(e.ORMCP_OIDC_LOGOUT_URL ? { logoutUrl: e.ORMCP_OIDC_LOGOUT_URL } : {}),
+            ...(e.ORMCP_ADMIN_CLAIM ? { groupsClaim: e.ORMCP_ADMIN_CLAIM } : {}),
           },
         }
       : {}),
@@ -110,6 +113,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       allowedPlugins: e.ORMCP_ALLOWED_PLUGINS,
     },
     ledgerDays: e.ORMCP_LEDGER_DAYS,
+    admin: { ...(e.ORMCP_ADMIN_GROUP ? { group: e.ORMCP_ADMIN_GROUP } : {}), ...(e.ORMCP_ADMIN_CLAIM ? { claim: e.ORMCP_ADMIN_CLAIM } : {}) },
     ...overrides,
   };
 }

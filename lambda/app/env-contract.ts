@@ -100,6 +100,9 @@ export const AppEnv = z.object({
     .transform((v) => (v === undefined ? ('all' as const) : v.trim() === 'none' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean)))
     .pipe(z.union([z.literal('all'), z.array(z.string().regex(/^[a-z0-9_-]{1,64}$/, 'a plugin id such as web or file-parser')).max(50)])),
   ORMCP_LEDGER_DAYS: int(I.ORMCP_LEDGER_DAYS),
+  // Who may open /admin: the Cognito group, and the claim listing a federated user's IdP groups (the stack writes both).
+  ORMCP_ADMIN_GROUP: z.string().max(128).regex(/^\S+$/, 'a group name without spaces').optional(),
+  ORMCP_ADMIN_CLAIM: z.string().max(128).regex(/^[A-Za-z0-9:_.-]+$/, 'a claim name like custom:groups').optional(),
 });
 
 /** What only the Lambda reads (aws/app.ts): where its table and secrets are, and how long it waits for them. */
@@ -112,15 +115,9 @@ export const LambdaEnv = z.object({
   ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN: z.string().min(1).optional(),
 });
 
-/**
- * Written by the stack for the operator role (who may run operator commands): the Cognito group, and the claim
- * listing a federated user's IdP groups. Named here so the stack and the runtime agree on them; not parsed yet.
- */
-const OPERATOR_NAMES = ['ORMCP_ADMIN_GROUP', 'ORMCP_ADMIN_CLAIM'] as const;
-
-export type EnvName = keyof typeof AppEnv.shape | keyof typeof LambdaEnv.shape | (typeof OPERATOR_NAMES)[number];
+export type EnvName = keyof typeof AppEnv.shape | keyof typeof LambdaEnv.shape;
 
 /** Every variable name, as itself: `ENV.ORMCP_TABLE_NAME === 'ORMCP_TABLE_NAME'`, and a misspelt one does not compile. */
 export const ENV = Object.freeze(
-  Object.fromEntries([...Object.keys(AppEnv.shape), ...Object.keys(LambdaEnv.shape), ...OPERATOR_NAMES].map((name) => [name, name])),
+  Object.fromEntries([...Object.keys(AppEnv.shape), ...Object.keys(LambdaEnv.shape)].map((name) => [name, name])),
 ) as { readonly [K in EnvName]: K };

@@ -3,6 +3,7 @@
  * the pages: the redirect there, its callback at /oauth/callback, which starts our session, and the way out.
  */
 import { randomBytes } from 'node:crypto';
+import { isAdmin, type AdminAccessOptions } from '../auth/admin-access.js';
 import type { Logger } from '../observability/logger.js';
 import type { AccountStore } from '../store/account-store.js';
 import { newVerifier } from '../crypto/pkce.js';
@@ -22,6 +23,8 @@ export interface IdentitySignInOptions {
   logger: Logger;
   /** Runs once a user has signed in, before the flow continues (e.g. creating their OpenRouter key). */
   afterSignIn?: (userId: string) => Promise<void>;
+  /** Who may open the operator page (the admin group and the mapped groups claim). */
+  adminAccess?: AdminAccessOptions;
 }
 
 /** Our own login at the identity provider, carried from the redirect to its callback. */
@@ -70,16 +73,22 @@ export class IdentitySignIn {
     }
     if (!this.o.identity) return signInNotConfigured();
     let userId: string;
+    let admin: boolean;
+    let disabled: boolean;
     try {
       const identity = await this.o.identity.exchange({ code: q.get('code')!, redirectUri: `${urls.base}/oauth/callback`, verifier: login.verifier, nonce: login.nonce });
-      userId = (await this.o.accounts.userForIdentity(identity)).userId;
+      const user = await this.o.accounts.userForIdentity(identity);
+      userId = user.userId;
+      admin = isAdmin(this.o.adminAccess ?? {}, identity.groupClaims, user);
+      disabled = Boolean(user.disabledAt);
     } catch (err) {
       this.o.logger.warn('sign-in failed at the identity provider', { error: err instanceof Error ? err.message.slice(0, 200) : 'unknown' });
       return errorPage(urls.base, 'Sign-in failed', 'The identity provider did not confirm who you are. Try again in a moment.', 502, [clearLogin]);
     }
+    if (disabled) return errorPage(urls.base, 'Account disabled', 'The operator has disabled your account. Ask them to enable it again.', 403, [clearLogin]);
     this.o.logger.info('user signed in', { user_id: userId });
     await this.o.afterSignIn?.(userId);
-    return redirect(`${urls.base}${continuePath(login.next)}`, [clearLogin, this.o.cookies.startSession(userId)]);
+    return redirect(`${urls.base}${continuePath(login.next)}`, [clearLogin, this.o.cookies.startSession(userId, { admin })]);
   }
 
   /** Where to end the identity provider's session after ours (undefined when it has no such endpoint). */

@@ -74,6 +74,12 @@ export class AccountStore implements Authenticator {
   listUsers(): Promise<User[]> {
     return this.users.listUsers();
   }
+  setUserDisabled(userId: string, disabled: boolean): Promise<boolean> {
+    return this.users.setUserDisabled(userId, disabled);
+  }
+  setUserAdmin(userId: string, admin: boolean): Promise<boolean> {
+    return this.users.setUserAdmin(userId, admin);
+  }
   userForIdentity(identity: { issuer: string; subject: string; email?: string; emailVerified?: boolean }): Promise<User> {
     return this.users.userForIdentity(identity);
   }

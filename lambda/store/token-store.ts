@@ -169,7 +169,8 @@ export class TokenStore implements Authenticator {
       [user, grant] = await Promise.all([this.p.users.getUserItem(item.userId), item.grantId ? this.p.grants.getGrant(item.grantId) : undefined]);
       this.remember(item);
     }
-    if (!user) return undefined;
+    // A disabled user's tokens (personal and OAuth) stop working at once; their data is kept.
+    if (!user || user.disabledAt) return undefined;
     // The token's own claims are MAC-bound; a grant rewritten to another user or client must not vouch for it.
     if (item.grantId && (!grant || grant.revokedAt || grant.userId !== item.userId || grant.clientId !== item.clientId)) return undefined;
     this.touch(item, now);

@@ -15,6 +15,10 @@ export interface User {
   keyUpdatedAt?: string;
   /** A key was created for the user with the management key, and the operator has not allowed another since. */
   provisionUsed?: boolean;
+  /** Set by the operator: the user's tokens and grants are refused; their data is kept. */
+  disabledAt?: string;
+  /** Local mode: the operator marked the user as an admin (`ormcp user admin`); the stack uses a Cognito group. */
+  admin?: boolean;
 }
 
 /** The profile item: the user, their encrypted key and the key's lease and provisioning state (see key-store.ts). */
@@ -35,6 +39,8 @@ export interface UserItem {
   keyLease?: string;
   keyLeaseUntil?: number;
   identityLinked?: boolean;
+  disabledAt?: string;
+  admin?: boolean;
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
@@ -108,6 +114,28 @@ export class UserStore {
   async getUser(userId: string): Promise<User | undefined> {
     const item = await this.getUserItem(userId);
     return item ? toUser(item) : undefined;
+  }
+
+  /** Disables (its tokens and grants stop authenticating) or re-enables a user; returns whether anything changed. */
+  async setUserDisabled(userId: string, disabled: boolean): Promise<boolean> {
+    return this.setUserFlag(userId, 'disabledAt', disabled ? this.now().toISOString() : undefined);
+  }
+
+  /** Marks a user as an admin of this server (local mode), or not; returns whether anything changed. */
+  async setUserAdmin(userId: string, admin: boolean): Promise<boolean> {
+    return this.setUserFlag(userId, 'admin', admin ? true : undefined);
+  }
+
+  private async setUserFlag(userId: string, name: 'disabledAt' | 'admin', value: string | true | undefined): Promise<boolean> {
+    const changed = await this.table.tryUpdate({
+      key: keys.user(userId),
+      names: { '#f': name },
+      ...(value === undefined
+        ? { update: 'REMOVE #f', condition: 'attribute_exists(pk) AND attribute_exists(#f)' }
+        : { update: 'SET #f = :v', condition: 'attribute_exists(pk) AND attribute_not_exists(#f)', values: { ':v': value } }),
+    });
+    if (!changed && !(await this.getUserItem(userId))) throw noSuchUser();
+    return changed;
   }
 
   async getUserItem(userId: string): Promise<UserItem | undefined> {
@@ -204,5 +232,7 @@ export function toUser(item: UserItem): User {
     hasKey: Boolean(item.keyCiphertext),
     ...(item.keyUpdatedAt ? { keyUpdatedAt: item.keyUpdatedAt } : {}),
     ...(item.provisionUsed ? { provisionUsed: true } : {}),
+    ...(item.disabledAt ? { disabledAt: item.disabledAt } : {}),
+    ...(item.admin ? { admin: true } : {}),
   };
 }

@@ -13,6 +13,8 @@ export interface DashboardData {
   grants: Grant[];
   key?: { status: 'ok'; info: KeyUsage } | { status: 'rejected' | 'unavailable' | 'unreadable' };
   provisioningAvailable: boolean;
+  /** The usage page (and, for admins, the operator page) are served. */
+  teamViews?: boolean;
   /** Origins a form post may end up at (the identity provider's logout). */
   formActions?: string[];
   /** What the action that led here did. */
@@ -75,6 +77,7 @@ export function dashboardPage(urls: ServerUrls, d: DashboardData): Response {
 <form method="post" action="${urls.base}/app/logout">${csrf}<button type="submit" class="link">Sign out</button></form></div>
 ${d.notice ? html`<p class="notice" role="status" data-testid="notice">${NOTICES[d.notice]}</p>` : ''}
 <p>Signed in as <strong data-testid="user-name">${d.user.name}</strong>.</p>
+${d.teamViews ? html`<p class="links"><a href="${urls.base}/app/usage">Your usage and defaults</a>${d.session.admin ? html` · <a href="${urls.base}/admin">Operator page</a>` : ''}</p>` : ''}
 ${copyField('mcp-url', 'MCP server URL', urls.resource)}
 </section>
 

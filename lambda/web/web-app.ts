@@ -22,6 +22,7 @@ import { errorPage, replaceKeyPage } from '../ui/pages.js';
 import { PROVISION_RATE, type KeyChangeFailure, type KeyChangeOutcome, type KeyProvisioner } from './provisioning.js';
 import { FLOW_COOKIES, csrfMatches, secretMatches, type Cookies, type Session } from '../ui/session.js';
 import { STATIC_ASSETS } from './static.js';
+import { TeamViews, type TeamViewOptions } from './team-views.js';
 
 export interface WebAppOptions {
   accounts: AccountStore;
@@ -32,6 +33,8 @@ export interface WebAppOptions {
   openRouter: OpenRouterAuthOptions;
   /** Creates keys with the operator's management key, when that is configured. */
   provisioning?: KeyProvisioner;
+  /** The usage page, the defaults form and the operator page (with the usage ledger). */
+  team?: TeamViewOptions;
   now?: () => Date;
 }
 
@@ -62,20 +65,27 @@ const OPENROUTER_CALLBACK = '/app/openrouter/callback';
 const EXPIRY_CHOICES: Record<string, number | undefined> = { '7d': 7, '30d': 30, '90d': 90, '365d': 365, never: undefined };
 
 export class WebApp {
-  constructor(private readonly o: WebAppOptions) {}
+  private readonly team: TeamViews | undefined;
 
-  /** Routes `/` and `/app/*`; undefined when the path is not ours. */
+  constructor(private readonly o: WebAppOptions) {
+    this.team = o.team && new TeamViews({ ...o.team, accounts: o.accounts, logger: o.logger, ...(o.now ? { now: o.now } : {}) });
+  }
+
+  /** Routes `/`, `/app/*` and (with the team views) `/admin/*`; undefined when the path is not ours. */
   async handle(request: Request, path: string, urls: ServerUrls): Promise<Response | undefined> {
     const method = request.method;
     const get = method === 'GET' || method === 'HEAD';
     if (path === '/') return get ? landingPage(urls, this.o.cookies.session(request) !== undefined, this.o.auth.enabled) : notAllowed(urls, 'GET');
     if (path.startsWith('/app/static/')) return get ? serveStatic(path.slice('/app/static/'.length)) : notAllowed(urls, 'GET');
-    if (path !== '/app' && !path.startsWith('/app/')) return undefined;
+    const admin = path === '/admin' || path.startsWith('/admin/');
+    if (path !== '/app' && !path.startsWith('/app/') && !(admin && this.team)) return undefined;
 
     if (path === '/app/login') return get ? this.o.auth.startLogin(urls, '/app') : notAllowed(urls, 'GET');
     const session = this.o.cookies.session(request);
     if (!session) return get ? this.o.auth.startLogin(urls, '/app') : errorPage(urls.base, 'Signed out', 'Your session ended. Sign in again and retry.', 401);
-    if (!(await this.o.accounts.getUser(session.userId))) return redirect(`${urls.base}/`, [this.o.cookies.endSession()]);
+    const signedIn = await this.o.accounts.getUser(session.userId);
+    if (!signedIn || signedIn.disabledAt) return redirect(`${urls.base}/`, [this.o.cookies.endSession()]);
+    if (admin && this.team) return this.team.admin(request, session, path, urls);
 
     if (get) {
       if (path === OPENROUTER_CALLBACK || path.startsWith(`${OPENROUTER_CALLBACK}/`)) return this.finishOpenRouterConnect(request, session, urls, path.slice(OPENROUTER_CALLBACK.length + 1));
@@ -88,6 +98,9 @@ export class WebApp {
           return this.showReplaceKey(request, session, urls);
         case '/app/tokens/new':
           return this.showNewToken(request, session, urls);
+        case '/app/usage':
+          if (this.team) return this.team.usage(session, urls, new URL(request.url).searchParams.get('done') === 'saved');
+          return errorPage(urls.base, 'Not found', 'There is no such page.', 404);
         default:
           return errorPage(urls.base, 'Not found', 'There is no such page.', 404);
       }
@@ -117,6 +130,9 @@ export class WebApp {
         return this.revokeGrant(session, form, urls);
       case '/app/logout':
         return this.logout(urls);
+      case '/app/defaults':
+        if (this.team) return this.team.saveDefaults(session, form, urls);
+        return errorPage(urls.base, 'Not found', 'There is no such action.', 404);
       default:
         return errorPage(urls.base, 'Not found', 'There is no such action.', 404);
     }
@@ -136,6 +152,7 @@ export class WebApp {
       grants: grants.filter((g) => !g.revokedAt),
       key,
       provisioningAvailable: Boolean(this.o.provisioning?.mayProvision(user)),
+      teamViews: Boolean(this.team),
       ...(isNotice(done) ? { notice: done } : {}),
       formActions: [...(await this.o.auth.identityOrigins()), new URL(this.o.openRouter.authUrl).origin],
     };
