@@ -5,8 +5,11 @@
  * built is answered at once with 503, a JSON body and Retry-After — not a 500, not a crash, not a hang (the build
  * itself is bounded in time, see app.ts).
  */
-import type { App } from '../app/handler.js';
+import type { App } from '../app/app.js';
+import { json, jsonRpcError } from '../http/json.js';
 import { trimTrailingSlashes } from '../http/path.js';
+import { MCP_PATH } from '../oauth/metadata.js';
+import { errorName } from '../observability/error-name.js';
 import type { Logger } from '../observability/logger.js';
 import { ServerSecretUnavailable } from './app.js';
 import { createStreamingHandler, type HttpResponseStreamLike, type StreamingHandler } from './stream-adapter.js';
@@ -17,8 +20,8 @@ export type SettlingApp = App & { settle?: () => Promise<void> };
 export interface LambdaHandlerDeps {
   build: () => Promise<SettlingApp>;
   logger: Logger;
-  /** Defaults to the runtime's `globalThis.awslambda.HttpResponseStream`. */
-  HttpResponseStream?: HttpResponseStreamLike;
+  /** The runtime's `awslambda.HttpResponseStream` (index.ts looks it up once). */
+  HttpResponseStream: HttpResponseStreamLike;
   /** Retry-After on a failed build; a short wait, since every invocation retries the build. */
   retryAfterSeconds?: number;
 }
@@ -32,8 +35,6 @@ export interface LambdaHandler {
    */
   prewarm(): void;
 }
-
-const MCP_PATH = '/mcp';
 
 export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
   const { logger } = deps;
@@ -69,9 +70,9 @@ export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
   };
 
   return {
-    handler: createStreamingHandler(async () => serve, {
+    handler: createStreamingHandler(serve, {
       logger,
-      ...(deps.HttpResponseStream ? { HttpResponseStream: deps.HttpResponseStream } : {}),
+      HttpResponseStream: deps.HttpResponseStream,
       afterResponse: async () => {
         // No app (its build failed) means nothing was started that could still be running.
         const built = await app?.catch(() => undefined);
@@ -88,7 +89,7 @@ export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
 /** What the log may say about a failed build: names and counts only (messages can quote ARNs, values or secrets). */
 function failureFields(err: unknown): Record<string, unknown> {
   if (err instanceof ServerSecretUnavailable) return { error: err.name, reason: err.reason, ...(err.attempts ? { attempts: err.attempts } : {}) };
-  return { error: err instanceof Error ? err.name : 'unknown' };
+  return { error: errorName(err) };
 }
 
 function unavailable(request: Request, retryAfter: string): Response {
@@ -99,7 +100,8 @@ function unavailable(request: Request, retryAfter: string): Response {
   } catch {
     // an unparsable URL gets the plain JSON shape
   }
+  const headers = { 'Retry-After': retryAfter, 'Cache-Control': 'no-store' };
   // MCP clients get a JSON-RPC error, everything else (pages, OAuth) the OAuth-style error object.
-  const body = path === MCP_PATH ? { jsonrpc: '2.0', error: { code: -32000, message }, id: null } : { error: 'temporarily_unavailable', error_description: message };
-  return new Response(JSON.stringify(body), { status: 503, headers: { 'Content-Type': 'application/json', 'Retry-After': retryAfter, 'Cache-Control': 'no-store' } });
+  if (path === MCP_PATH) return jsonRpcError(503, -32000, message, headers);
+  return json(503, { error: 'temporarily_unavailable', error_description: message }, headers);
 }

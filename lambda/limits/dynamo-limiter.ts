@@ -40,6 +40,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '../observability/logger.js';
+import { errorName } from '../observability/error-name.js';
 import { silentLogger } from '../observability/logger.js';
 import { keys } from '../store/schema.js';
 import { freePermit, type AcquireOptions, type LimitSettings, type Limiter, type Permit, type Refusal } from './limiter.js';
@@ -136,7 +137,7 @@ export class DynamoLimiter implements Limiter {
     try {
       return await this.take(ask, deadline);
     } catch (err) {
-      this.log.error('limit check failed; call allowed', { limit: [rate && 'rate', slots && 'concurrency'].filter(Boolean).join('+'), error: err instanceof Error ? err.name : 'unknown' });
+      this.log.error('limit check failed; call allowed', { limit: [rate && 'rate', slots && 'concurrency'].filter(Boolean).join('+'), error: errorName(err) });
       // Fail open, but keep the lease id: a take that timed out may still have landed, and this permit's release
       // removes the lease if it did (and changes nothing if it did not), so a slow table cannot leak a slot.
       return slots !== undefined ? this.holding(userId, ask.leaseId, { renew: false }) : freePermit();
@@ -296,7 +297,7 @@ export class DynamoLimiter implements Limiter {
         });
       } catch (err) {
         // Reclaimed after missed renewals (a stalled instance): the call finishes, the slot is already free.
-        this.log.warn('concurrency lease renewal failed', { user_id: userId, error: err instanceof Error ? err.name : 'unknown' });
+        this.log.warn('concurrency lease renewal failed', { user_id: userId, error: errorName(err) });
       }
     };
     const stopRenewing = renewing ? this.schedule(() => void renew(), renewEveryMs(this.leaseMs)) : () => undefined;
@@ -313,7 +314,7 @@ export class DynamoLimiter implements Limiter {
         });
       } catch (err) {
         // Already reclaimed (condition) or the table is unreachable: the lease lapses on its own within leaseMs.
-        if (!isConditionFailure(err)) this.log.warn('concurrency lease release failed', { user_id: userId, error: err instanceof Error ? err.name : 'unknown' });
+        if (!isConditionFailure(err)) this.log.warn('concurrency lease release failed', { user_id: userId, error: errorName(err) });
       }
     };
     let released: Promise<void> | undefined;

@@ -4,17 +4,15 @@
  * and its token printed once. Without ORMCP_OIDC_*, sign-in uses the local identity provider (local-idp.ts).
  */
 import { resolve } from 'node:path';
-import { createApp } from '../app/handler.js';
+import { composeApp, configuredMetrics } from '../app/compose.js';
 import { loadConfig } from '../app/config.js';
+import { MCP_PATH } from '../oauth/metadata.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
-import { processLimiter } from '../limits/index.js';
-import { withHttpMetrics } from '../app/http-metrics.js';
 import { createLogger } from '../observability/logger.js';
-import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { startLocalIdentityProvider, type LocalIdentityProvider } from './local-idp.js';
 import { LocalPasswords } from './local-passwords.js';
 import { openLocalStore } from './local-store.js';
-import { conversationStoreFor } from '../store/conversation-store.js';
+import { LOCAL_AUTH_CACHE_MS } from '../auth/cached-authenticator.js';
 import { listen, localAdmissionLimits } from './node-adapter.js';
 import { writeServerUrl } from './server-url.js';
 import { startupFailureLine, startupSettings } from './startup-failure.js';
@@ -27,7 +25,12 @@ async function main(): Promise<void> {
   // Logs go to stderr so stdout carries only what the operator must copy (URL, token).
   const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(`${line}\n`) });
 
-  const { store, oauth, keyring, table, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true });
+  const { store, oauth, keyring, ledger, conversations, close: closeStore } = await openLocalStore(dataDir, {
+    logger,
+    advertise: true,
+    ledgerDays: config.ledgerDays,
+    conversationTtlHours: config.conversationTtlHours,
+  });
   let firstToken: string | undefined;
   const key = process.env.OPENROUTER_API_KEY;
   let users = await store.listUsers();
@@ -46,18 +49,18 @@ async function main(): Promise<void> {
   const managementKey = process.env.ORMCP_OPENROUTER_MANAGEMENT_KEY;
   // One process serves every local request, so the limits can be counted in memory; metrics (off unless
   // ORMCP_METRICS=emf) go to stderr with the logs.
-  const metrics = config.metrics === 'emf' ? emfMetrics({ service: config.metricsService, write: (line) => process.stderr.write(`${line}\n`) }) : NO_METRICS;
-  const app = withHttpMetrics(createApp({
+  const app = await composeApp({
     config,
-    authenticator: store,
+    // Verified tokens are remembered briefly: `ormcp token revoke` takes effect within this bound.
+    authCacheMs: LOCAL_AUTH_CACHE_MS,
     logger,
-    limiter: processLimiter(config.limits),
-    metrics,
-    conversations: conversationStoreFor(config.conversationTtlHours, { ...table, keyring }),
-    signIn: { accounts: store, oauth, keyring, ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
-  }), metrics);
+    metrics: configuredMetrics(config, (line) => process.stderr.write(`${line}\n`)),
+    stores: { accounts: store, oauth, ledger, keyring, conversations },
+    limiter: { kind: 'process' },
+    signIn: { ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
+  });
   const server = await listen(app.fetch, { host, port, admission: localAdmissionLimits(config.maxBodyBytes) });
-  const mcpUrl = `${server.url}/mcp`;
+  const mcpUrl = `${server.url}${MCP_PATH}`;
   const removeServerUrl = writeServerUrl(dataDir, mcpUrl);
   process.stdout.write(`OpenRouter MCP server listening on ${mcpUrl}\n`);
   if (firstToken) {

@@ -7,6 +7,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { UpstreamTrace } from '../observability/request-context.js';
 import type { OpenRouterClient } from '../openrouter/client.js';
 import type { ConversationStore } from '../store/conversation-store.js';
+import type { TeamControl } from '../team/guard.js';
 import type { ToolCallObserver } from './outcome.js';
 
 export interface ToolDeps {
@@ -26,6 +27,8 @@ export interface ToolDeps {
   upstream?: UpstreamTrace | undefined;
   /** Told once about every finished tool call (e.g. to keep a usage record); none when absent. */
   observer?: ToolCallObserver | undefined;
+  /** Team control (defaults, policy, budget, usage ledger) around paid calls; none when absent. */
+  team?: TeamControl | undefined;
   /** Where conversations that continue are kept; absent when the operator turned storage off. */
   conversations?: ConversationStore | undefined;
 }

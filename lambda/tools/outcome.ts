@@ -36,7 +36,7 @@ export interface ToolOutcome<T extends Record<string, unknown>> {
 }
 
 /** Why a call was refused before its tool ran. */
-export type ToolRefusalReason = 'no_key' | Refusal['limit'];
+export type ToolRefusalReason = 'no_key' | Refusal['limit'] | 'budget' | 'policy';
 
 /** One finished tool call, as the server saw it: what a usage record or an audit trail is built from. */
 export interface ToolCallEvent {
@@ -48,11 +48,13 @@ export interface ToolCallEvent {
   latencyMs: number;
   /** OpenRouter's side failed (see isUpstreamFault), as opposed to the user's key, credit or input. */
   upstreamError: boolean;
+  /** The HTTP status of an upstream failure, when there was one. */
+  upstreamStatus?: number;
   userId: string;
   /** Public id of the credential used (safe to store). */
   tokenId: string;
   requestId?: string;
-  /** Set when the call was refused before it ran (outcome `no_key` or `throttled`). */
+  /** Set when the call was refused before it ran (outcome `no_key`, `throttled`, `budget_refused`, `policy_refused`). */
   refusal?: ToolRefusalReason;
 }
 

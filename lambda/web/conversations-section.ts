@@ -6,9 +6,9 @@ import type { ServerUrls } from '../oauth/metadata.js';
 import type { Logger } from '../observability/logger.js';
 import { CONVERSATION_ID_PATTERN, type ConversationStore, type ConversationSummary } from '../store/conversation-store.js';
 import { usd } from './dashboard.js';
-import { html, redirect, type Html } from './html.js';
-import { errorPage } from './pages.js';
-import type { Session } from './session.js';
+import { html, redirect, type Html } from '../ui/html.js';
+import { errorPage } from '../ui/pages.js';
+import type { Session } from '../ui/session.js';
 
 /** The newest conversations shown on the page; the list_conversations tool pages through all of them. */
 export const PAGE_CONVERSATIONS = 50;

@@ -8,13 +8,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createLambdaApp } from '../../lambda/aws/app.js';
-import { lambdaDynamoConfig, secretsClient } from '../../lambda/aws/clients.js';
+import { dynamoClient, secretsClient } from '../../lambda/aws/clients.js';
+import type { JsonRpcClient } from '../../lambda/http/aws-json-rpc.js';
 import { createLambdaHandler, type LambdaHandler } from '../../lambda/aws/lambda-handler.js';
 import { newSecretString, parseKeyring } from '../../lambda/crypto/keyring.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
-import { dynamoClient } from '../../lambda/store/dynamo.js';
 import { keys } from '../../lambda/store/schema.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
 import { fakeHttpResponseStream, RecordingStream, restEvent } from '../support/lambda-runtime.js';
@@ -69,19 +69,20 @@ afterAll(async () => {
 
 /** One Lambda instance whose DynamoDB client holds every release write until `releaseGate` opens. */
 function instance(events: string[], releaseGate: Promise<void>): LambdaHandler {
-  const dynamoRaw = dynamoClient({ ...lambdaDynamoConfig(env), endpoint: dynamo.endpoint });
-  dynamoRaw.middlewareStack.add(
-    (next) => async (args) => {
-      const input = args.input as { UpdateExpression?: string };
-      if (!input.UpdateExpression?.includes('REMOVE #lease')) return next(args);
+  // The Lambda's own DynamoDB client (JSON protocol), with every release write held until the gate opens.
+  const raw = dynamoClient(env, { endpoint: dynamo.endpoint });
+  const dynamoRaw: JsonRpcClient = {
+    destroy: () => raw.destroy(),
+    call: async <T,>(operation: string, input: object, options?: Parameters<JsonRpcClient['call']>[2]): Promise<T> => {
+      const update = input as { UpdateExpression?: string };
+      if (operation !== 'UpdateItem' || !update.UpdateExpression?.includes('REMOVE #lease')) return raw.call<T>(operation, input, options);
       events.push('release sent');
       await releaseGate;
-      const out = await next(args);
+      const out = await raw.call<T>(operation, input, options);
       events.push('release landed');
       return out;
     },
-    { step: 'initialize', name: 'holdReleases' },
-  );
+  };
   const secretsUrl = `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`;
   return createLambdaHandler({
     build: () => createLambdaApp(env, { secrets: secretsClient(env, { endpoint: secretsUrl }), dynamo: dynamoRaw }),

@@ -9,16 +9,17 @@ import { resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig, type AppConfig } from '../../lambda/app/config.js';
-import { createApp, type App, type SignInDeps } from '../../lambda/app/handler.js';
-import { OAuthStore } from '../../lambda/store/oauth-store.js';
+import type { App } from '../../lambda/app/app.js';
+import { composeApp, type ComposedApp, type SignInParts } from '../../lambda/app/compose.js';
+import { openStores } from '../../lambda/app/stores.js';
+import type { OAuthStore } from '../../lambda/store/oauth-store.js';
 import { newSecretString, parseKeyring, type Keyring } from '../../lambda/crypto/keyring.js';
 import { listen, type LocalServer } from '../../lambda/local/node-adapter.js';
-import { tableLimiter } from '../../lambda/limits/index.js';
-import { withHttpMetrics } from '../../lambda/app/http-metrics.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { emfMetrics } from '../../lambda/observability/metrics.js';
-import { AccountStore } from '../../lambda/store/account-store.js';
-import { conversationStoreFor, type ConversationStore, type ConversationStoreOptions } from '../../lambda/store/conversation-store.js';
+import type { AccountStore } from '../../lambda/store/account-store.js';
+import type { ConversationStore, ConversationStoreOptions } from '../../lambda/store/conversation-store.js';
+import type { LedgerStore } from '../../lambda/store/ledger-store.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { FakeOpenRouter } from './fake-openrouter.js';
 
@@ -31,11 +32,13 @@ export interface TestUser {
 
 export interface Harness {
   fake: FakeOpenRouter;
-  app: App;
+  app: ComposedApp;
   store: AccountStore;
   oauth: OAuthStore;
   dynamo: LocalDynamo;
   keyring: Keyring;
+  /** The usage ledger the app writes (budgets, records). */
+  ledger: LedgerStore;
   /** Absent when the config turned conversation storage off. */
   conversations: ConversationStore | undefined;
   alice: TestUser;
@@ -54,7 +57,7 @@ export interface Harness {
 
 export interface HarnessOptions {
   /** Serve sign-in, OAuth and the pages (with this identity provider and client-metadata fetcher, if given). */
-  signIn?: Omit<SignInDeps, 'accounts' | 'oauth' | 'keyring'>;
+  signIn?: SignInParts;
   /** Conversation store settings beyond the config's TTL (size bound, part size, clock). */
   conversations?: Pick<ConversationStoreOptions, 'maxBytes' | 'partChars' | 'now'>;
 }
@@ -65,7 +68,11 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   // A real DynamoDB API (dynalite, in memory) behind the real account store.
   const dynamo = await startLocalDynamo();
   const keyring = parseKeyring(newSecretString());
-  const store = new AccountStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
+  const table = { client: dynamo.client, tableName: dynamo.tableName };
+  // Per-user limits are off unless a test turns them on (overrides.limits): most tests make many calls as alice.
+  const config = loadConfig({ OPENROUTER_BASE_URL: fake.baseUrl, ORMCP_OPENROUTER_AUTH_URL: fake.authUrl, ORMCP_PROGRESS_INTERVAL_MS: '0', ORMCP_RATE_LIMIT_PER_MINUTE: '0', ORMCP_MAX_CONCURRENT_PER_USER: '0' }, overrides);
+  const stores = openStores(table, keyring, undefined, { conversationTtlHours: config.conversationTtlHours, ...(options.conversations ? { conversations: options.conversations } : {}) });
+  const { accounts: store, oauth, ledger, conversations } = stores;
   const makeUser = async (name: string): Promise<TestUser> => {
     const openRouterKey = `sk-or-v1-${name}-${randomBytes(16).toString('hex')}`;
     fake.addKey(openRouterKey);
@@ -77,17 +84,18 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   const alice = await makeUser('alice');
   const bob = await makeUser('bob');
   const logs: string[] = [];
-  // Per-user limits are off unless a test turns them on (overrides.limits): most tests make many calls as alice.
-  const config = loadConfig({ OPENROUTER_BASE_URL: fake.baseUrl, ORMCP_OPENROUTER_AUTH_URL: fake.authUrl, ORMCP_PROGRESS_INTERVAL_MS: '0', ORMCP_RATE_LIMIT_PER_MINUTE: '0', ORMCP_MAX_CONCURRENT_PER_USER: '0' }, overrides);
   const logger = createLogger({ level: 'debug', write: (l) => logs.push(l) });
   const metricDocs: Record<string, unknown>[] = [];
   const metrics = emfMetrics({ service: 'test', write: (l) => metricDocs.push(JSON.parse(l) as Record<string, unknown>) });
-  // A generous budget: dynalite's first update parses its expression grammar, which takes seconds on a busy machine.
-  const limiter = tableLimiter(config.limits, { client: dynamo.client, tableName: dynamo.tableName, logger, timeoutMs: 15_000 });
-  const oauth = new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
-  const signIn: SignInDeps | undefined = options.signIn ? { accounts: store, oauth, keyring, ...options.signIn } : undefined;
-  const conversations = conversationStoreFor(config.conversationTtlHours, { client: dynamo.client, tableName: dynamo.tableName, keyring, ...options.conversations });
-  const app = withHttpMetrics(createApp({ config, authenticator: store, logger, limiter, metrics, conversations, ...(signIn ? { signIn } : {}) }), metrics);
+  const app = await composeApp({
+    config,
+    logger,
+    metrics,
+    stores,
+    // A generous budget: dynalite's first update parses its expression grammar, which takes seconds on a busy machine.
+    limiter: { kind: 'table', table, timeoutMs: 15_000 },
+    ...(options.signIn ? { signIn: options.signIn } : {}),
+  });
   const servers: LocalServer[] = [];
   const inProcessFetch = ((input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch;
   return {
@@ -97,6 +105,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
     oauth,
     dynamo,
     keyring,
+    ledger,
     conversations,
     alice,
     bob,
@@ -113,8 +122,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
       await Promise.all(servers.map((s) => s.close()));
       await app.close();
       await fake.stop();
-      await store.settle();
-      await limiter.settle();
+      await app.settle();
       await dynamo.close();
     },
   };
