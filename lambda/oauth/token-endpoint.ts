@@ -107,6 +107,7 @@ export class TokenEndpoint {
     if (code.clientId !== client.clientId || code.redirectUri !== req.redirect_uri) throw invalid();
     if (Date.parse(code.expiresAt) <= this.now().getTime()) throw invalid();
     if (!verifyS256(req.code_verifier, code.codeChallenge)) throw new OAuthError('invalid_grant', 'PKCE verification failed: the code_verifier does not match the code_challenge.');
+    await this.refuseDisabledUser(code.userId);
 
     const grant = await this.o.accounts.createGrant(code.userId, { clientId: client.clientId, clientName: client.clientName, audience: code.resource, scope: code.scope });
     if (!(await this.o.store.redeemCode(req.code, grant.grantId))) {
@@ -128,6 +129,7 @@ export class TokenEndpoint {
     if (!record || record.clientId !== client.clientId) throw invalid();
     const grant = await this.o.accounts.getGrant(record.grantId);
     if (!grant || grant.revokedAt) throw invalid();
+    await this.refuseDisabledUser(record.userId);
     const reused = async () => {
       // A rotated-out refresh token came back: someone holds a copy. End the whole grant (both copies).
       await this.o.accounts.revokeGrant(grant.grantId);
@@ -139,6 +141,13 @@ export class TokenEndpoint {
     if (Date.parse(record.expiresAt) <= this.now().getTime()) throw invalid();
     if (!(await this.o.store.useRefreshToken(record.tokenId))) throw await reused();
     return this.issueTokens(grant.grantId, record.userId, client);
+  }
+
+  /** Before anything is written: a removed user's grant is gone, a disabled user gets no new tokens (data kept). */
+  private async refuseDisabledUser(userId: string): Promise<void> {
+    const user = await this.o.accounts.getUser(userId);
+    if (!user) throw new StoreError('no_such_user', 'no such user');
+    if (user.disabledAt) throw new OAuthError('invalid_grant', 'The operator has disabled this account; ask them to enable it again.');
   }
 
   private async issueTokens(grantId: string, userId: string, client: OAuthClient): Promise<Response> {

@@ -2,8 +2,8 @@
  * A user the operator disabled: their personal token and their OAuth access token are refused at once (401), their
  * browser session ends, and signing in again is refused; their data stays, and enabling them restores the same tokens.
  */
-import { TEST_ORIGIN as ORIGIN, Browser, obtainCode, startOAuthHarness, type OAuthHarness } from '../support/oauth.js';
-import { exchange, mcpStatus, tokensOf } from '../oauth/negative-helpers.js';
+import { TEST_ORIGIN as ORIGIN, Browser, obtainCode, startOAuthHarness, tokenRequest, type OAuthHarness } from '../support/oauth.js';
+import { exchange, expectOAuthError, mcpStatus, tokensOf, unchanged } from '../oauth/negative-helpers.js';
 
 let h: OAuthHarness;
 
@@ -44,4 +44,23 @@ test('disabling refuses the personal token, the OAuth access token, the session 
   expect(await h.store.setUserDisabled(dora.userId, false)).toBe(true);
   expect((await mcpStatus(h, oauthTokens.access_token)).status).toBe(200);
   expect((await mcpStatus(h, personal)).status).toBe(200);
+});
+
+test('a disabled user gets no new tokens from a refresh token or a code, and the refused request changes nothing', async () => {
+  const browser = new Browser(h.fetch, ORIGIN, { sub: 'sub-ezra', email: 'ezra@example.com' });
+  const first = await obtainCode(h, { browser });
+  const tokens = await tokensOf(await exchange(h, first));
+  const pending = await obtainCode(h, { browser }); // a code issued just before the operator disables the user
+  const ezra = (await h.store.findUserByName('ezra@example.com'))!;
+  expect(await h.store.setUserDisabled(ezra.userId, true)).toBe(true);
+
+  const refresh = () => tokenRequest(h, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: first.client.client_id });
+  const refused = await expectOAuthError(await unchanged(h, refresh), 400, 'invalid_grant');
+  expect(refused.error_description).toContain('disabled');
+  await expectOAuthError(await unchanged(h, () => exchange(h, pending)), 400, 'invalid_grant');
+
+  // Enabled again, the same refresh token still works: the refusal used nothing up.
+  expect(await h.store.setUserDisabled(ezra.userId, false)).toBe(true);
+  const renewed = await tokensOf(await refresh());
+  expect((await mcpStatus(h, renewed.access_token)).status).toBe(200);
 });
