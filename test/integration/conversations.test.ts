@@ -3,7 +3,7 @@
  * conversation store on dynalite and the fake OpenRouter recording every request: the stored turns reach upstream
  * before the new ones (whatever model answers next), another user's, an unknown or an expired id is refused with
  * nothing sent upstream, the table holds no plaintext, items carry a TTL and stay under DynamoDB's item limit, the
- * size bound drops the oldest turns, and list/delete work.
+ * size bound drops the oldest turns, list/delete work, and a continued chat goes upstream as team control rewrote it.
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { DEFAULT_PART_CHARS } from '../../lambda/store/conversation-store.js';
@@ -242,5 +242,44 @@ describe('storage off (ORMCP_CONVERSATION_TTL_HOURS=0)', () => {
     const listed = await call(client, 'list_conversations', {});
     expect(listed.isError).toBe(true);
     expect(textOf(listed)).toMatch(/not stored on this server/);
+  });
+});
+
+describe('under team control (the user\'s defaults, the operator policy)', () => {
+  let team: Harness;
+  let client: Client;
+
+  beforeAll(async () => {
+    team = await startHarness({ policy: { allowedModels: [], deniedModels: ['openai/*'], requireZdr: false, dataCollection: 'allow', maxPricePerMillion: {}, allowedPlugins: 'all' } });
+    client = await connectV2(team.alice.token, { fetch: team.fetch });
+  });
+
+  afterAll(async () => {
+    await client.close();
+    await team.close();
+  });
+
+  test('a continued chat goes upstream as team control rewrote it, stored turns first; a refused one sends nothing and changes nothing', async () => {
+    const sent = () => team.fake.calls('/chat/completions');
+    const first = await call(client, 'send_chat_completion_request', { model: 'fake/echo', messages: [{ role: 'user', content: 'first' }] });
+    expect(first.isError).toBeFalsy();
+    const id = first.structuredContent!.conversation_id as string;
+
+    await team.ledger.setDefaults(team.alice.id, { max_tokens: 77 });
+    const second = await call(client, 'send_chat_completion_request', { model: 'fake/echo', conversation_id: id, messages: [{ role: 'user', content: 'second' }] });
+    expect(second.isError).toBeFalsy();
+    const body = sent().at(-1)!.body!;
+    expect(body.max_tokens).toBe(77);
+    expect(body.messages).toEqual([
+      { role: 'user', content: 'first' },
+      { role: 'assistant', content: 'Echo: first' },
+      { role: 'user', content: 'second' },
+    ]);
+
+    const before = sent().length;
+    const refused = await call(client, 'send_chat_completion_request', { model: 'openai/gpt-4o', conversation_id: id, messages: [{ role: 'user', content: 'third' }] });
+    expect(refused.isError).toBe(true);
+    expect(sent()).toHaveLength(before);
+    expect((await team.conversations!.load(team.alice.id, id))!.turns).toHaveLength(4);
   });
 });
