@@ -66,6 +66,11 @@ function registerDeclaredTool(server: McpServer, tool: Tool, deps: ToolDeps): vo
       annotations: { title: tool.title, ...tool.annotations },
     },
     // runTool hands the body the arguments as team control rewrote them (same shape: defaults and policy only fill).
-    (args, ctx) => runTool(tool, deps, (admitted) => tool.run(admitted as typeof args, ctx, deps), { context: tool.logContext?.(args, ctx), args }),
+    (args, ctx) =>
+      runTool(tool, deps, (admitted, carry) => tool.run(admitted as typeof args, ctx, deps, carry), {
+        context: tool.logContext?.(args, ctx),
+        args,
+        prepare: tool.prepare && ((a) => tool.prepare!(a as typeof args, deps)),
+      }),
   );
 }

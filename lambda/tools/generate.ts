@@ -52,12 +52,18 @@ export const chatTool = defineTool({
   paid: true,
   needsKey: true,
   logContext: (args, ctx) => ({ model: args.model ?? args.models?.[0], mcp_request_id: ctx.mcpReq.id }),
-  run: async ({ conversation_id: conversationId, ...request }, ctx, deps) => {
-    // The stored turns are read before anything is sent, and the new ones stored only after an answer.
-    const earlier = await continueConversation(deps, conversationId);
-    const body = earlier.length ? { ...request, messages: [...earlier, ...request.messages] } : request;
+  // The stored turns are read before anything is judged or sent (so the budget counts them as prompt), and the new
+  // ones stored only after an answer.
+  prepare: async (args, deps) => {
+    const earlier = await continueConversation(deps, args.conversation_id);
+    // Stored turns were validated messages or our own answers when they were stored.
+    const messages = [...earlier, ...args.messages] as typeof args.messages;
+    return { args: earlier.length ? { ...args, messages } : args, carry: args.messages };
+  },
+  run: async ({ conversation_id: conversationId, ...body }, ctx, deps, carry) => {
+    const newMessages = (carry as typeof body.messages | undefined) ?? body.messages;
     const outcome = presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.chat(b, o), body));
-    return rememberExchange(deps, outcome, conversationId, request.messages);
+    return rememberExchange(deps, outcome, conversationId, newMessages);
   },
 });
 

@@ -19,6 +19,8 @@ export interface RunToolOptions {
   context?: LogFields | undefined;
   /** The call's arguments: team control may rewrite them (defaults, forced provider fields, clamped max_tokens). */
   args?: Record<string, unknown> | undefined;
+  /** Completes the arguments before team control judges them (see Tool.prepare); its errors are the caller's. */
+  prepare?: ((args: Record<string, unknown>) => Promise<{ args: Record<string, unknown>; carry?: unknown }>) | undefined;
 }
 
 /** How one call ended, as the finish step records it. */
@@ -34,7 +36,7 @@ interface Finish {
 export async function runTool<T extends Record<string, unknown>>(
   tool: ToolPolicy,
   deps: ToolDeps,
-  body: (args: Record<string, unknown>) => Promise<ToolOutcome<T>>,
+  body: (args: Record<string, unknown>, carry?: unknown) => Promise<ToolOutcome<T>>,
   options: RunToolOptions = {},
 ): Promise<CallToolResult> {
   let recording: Promise<void> | undefined;
@@ -49,7 +51,7 @@ export async function runTool<T extends Record<string, unknown>>(
 async function runGuarded<T extends Record<string, unknown>>(
   tool: ToolPolicy,
   deps: ToolDeps,
-  body: (args: Record<string, unknown>) => Promise<ToolOutcome<T>>,
+  body: (args: Record<string, unknown>, carry?: unknown) => Promise<ToolOutcome<T>>,
   options: RunToolOptions,
   onRecord: (recording: Promise<void>) => void,
 ): Promise<CallToolResult> {
@@ -127,6 +129,8 @@ async function runGuarded<T extends Record<string, unknown>>(
 
   try {
     let args = options.args ?? {};
+    let carry: unknown;
+    if (options.prepare) ({ args, carry } = await options.prepare(args));
     if (team) {
       const admission = await team.admit(args, () => deps.catalog.get(() => deps.openRouter.models()));
       if (!admission.ok) {
@@ -135,7 +139,7 @@ async function runGuarded<T extends Record<string, unknown>>(
       }
       args = admission.args;
     }
-    const outcome = await body(args);
+    const outcome = await body(args, carry);
     finish(outcome.isError ? 'tool_error' : 'ok', { log: outcome.log, usage: outcome.usage });
     return {
       content: outcome.text.map((text) => ({ type: 'text' as const, text })),

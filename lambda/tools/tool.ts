@@ -31,7 +31,12 @@ export interface Tool<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject
   annotations: Omit<ToolAnnotations, 'title'>;
   /** Fields known before the call (e.g. the requested model) for the log line. */
   logContext?(args: z.output<I>, ctx: ServerContext): LogFields;
-  run(args: z.output<I>, ctx: ServerContext, deps: ToolDeps): Promise<ToolOutcome<z.output<O>>>;
+  /**
+   * What the tool adds to its arguments before team control judges them (a continued conversation's stored turns),
+   * so the policy and the budget see the whole request that will be sent; `carry` reaches `run` unchanged.
+   */
+  prepare?(args: z.output<I>, deps: ToolDeps): Promise<{ args: z.output<I>; carry?: unknown }>;
+  run(args: z.output<I>, ctx: ServerContext, deps: ToolDeps, carry?: unknown): Promise<ToolOutcome<z.output<O>>>;
 }
 
 /** Declares a tool; the identity function, there so the arguments of `run` are typed from `input`. */

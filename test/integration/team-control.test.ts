@@ -181,6 +181,26 @@ describe('budgets', () => {
     expect((chatCalls(u.key)[2]!.body as { max_tokens?: number }).max_tokens).toBeLessThan(affordable);
   });
 
+  test('a continued conversation is judged with its stored turns: the clamp counts the history as prompt', async () => {
+    const cap = 0.01;
+    const u = await newUser({ daily: cap });
+    const first = await call(u.client, 'send_chat_completion_request', { model: 'fake/echo', messages: [{ role: 'user', content: 'lorem ipsum '.repeat(400) }], max_tokens: 4 });
+    expect(first.isError).toBeFalsy();
+    const conversationId = first.structuredContent!.conversation_id as string;
+    const short = [{ role: 'user', content: 'and then?' }];
+    const next = await call(u.client, 'send_chat_completion_request', { model: 'fake/echo', conversation_id: conversationId, messages: short, max_tokens: 100_000 });
+    expect(next.isError).toBeFalsy();
+
+    const sent = chatCalls(u.key)[1]!.body as { max_tokens: number; messages: unknown[] };
+    expect(sent.messages.length).toBe(3); // the stored question and answer, then the new message
+    const spent = (await h.ledger.readUsage(u.id)).usage.daily.spentUsd;
+    const affordable = (prompt: unknown[]) => Math.floor((cap - spent - estimatePromptTokens({ messages: prompt as never }) * P_IN) / P_OUT);
+    // Clamped for the whole request that went upstream, not for the new message alone (which would allow more).
+    // (within a few tokens: the guard estimates the turns as stored, before the client's serialisation)
+    expect(Math.abs(sent.max_tokens - affordable(sent.messages))).toBeLessThanOrEqual(20);
+    expect(affordable(short) - sent.max_tokens).toBeGreaterThan(500);
+  });
+
   test('a model with no listed price is refused under a cap', async () => {
     const u = await newUser({ monthly: 5 });
     const result = await call(u.client, 'send_chat_completion_request', { model: 'openrouter/auto', messages: [{ role: 'user', content: 'hi' }] });
