@@ -19,6 +19,9 @@ import { KeyProvisioner } from '../web/provisioning.js';
 import { WebApp } from '../web/web-app.js';
 import { CatalogCache } from '../catalog/catalog.js';
 import { createMcpServer } from '../mcp/server.js';
+import type { ImageStore } from '../images/image-store.js';
+import { isFilesPath, serveImageFile } from '../images/files-route.js';
+import type { ImageFileReader } from '../images/local-image-store.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -40,6 +43,10 @@ export interface AppDeps {
   /** Per-tool-call metrics (default: none). */
   metrics?: Metrics;
   signIn?: SignInDeps;
+  /** Where generated images are kept for their links (default: none, images are returned inline only). */
+  images?: ImageStore;
+  /** Serves `/files/<id>` from the local image store (`npm start` only; on AWS links go to S3). */
+  imageFiles?: ImageFileReader;
 }
 
 /** Sign-in, the OAuth façade and the self-service pages; without them only /mcp with static tokens is served. */
@@ -92,6 +99,7 @@ export function createApp(deps: AppDeps): App {
         metrics: deps.metrics,
         requestId: requestIdOf(requestInfo),
         upstream,
+        images: deps.images,
         openRouter: new OpenRouterClient({
           baseUrl: config.openRouterBaseUrl,
           apiKey: principal.openRouterKey ?? '',
@@ -166,6 +174,7 @@ export function createApp(deps: AppDeps): App {
         const path = trimTrailingSlashes(new URL(request.url).pathname) || '/';
         const urls = urlsFor(request);
         if (path === MCP_PATH) response = await serveMcp(request, urls);
+        else if (deps.imageFiles && isFilesPath(path)) response = await serveImageFile(deps.imageFiles, request, path);
         else if (signIn) response = (await routeSignIn(signIn, request, path, urls)) ?? notFound();
         else if (path === '/' && (request.method === 'GET' || request.method === 'HEAD')) response = landing(urls);
         else if (path === '/app' || path.startsWith('/app/')) response = signInNotConfiguredPage(urls.base);

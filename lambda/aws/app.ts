@@ -22,6 +22,7 @@ import { documentClient, dynamoClient } from '../store/dynamo.js';
 import { OAuthStore } from '../store/oauth-store.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
 import { lambdaDynamoConfig, secretsClient } from './clients.js';
+import { S3ImageStore, credentialsFromEnv } from '../images/s3-image-store.js';
 
 const LambdaEnv = z.object({
   ORMCP_TABLE_NAME: z.string().min(1),
@@ -31,6 +32,11 @@ const LambdaEnv = z.object({
   ORMCP_SECRET_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(4_000),
   /** Optional: a secret holding an OpenRouter management key, to create per-user keys. */
   ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN: z.string().min(1).optional(),
+  /** Optional: the bucket generated images go to (links are presigned GETs); without it images come back inline only. */
+  ORMCP_IMAGES_BUCKET: z.string().min(3).max(63).optional(),
+  /** An S3-compatible endpoint instead of the bucket's own (tests, or S3 through a VPC endpoint). */
+  ORMCP_IMAGES_S3_ENDPOINT: z.url().optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
 });
 
 export interface LambdaAppDeps {
@@ -63,7 +69,10 @@ export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDep
     // Read only when a user asks for a key, never at cold start: most requests never need it.
     ...(managementSecret ? { managementKey: () => readSecretString(secrets, managementSecret) } : {}),
   };
-  const app = createApp({ config, logger, authenticator: new CachedAuthenticator(store, e.ORMCP_AUTH_CACHE_SECONDS * 1000), limiter, metrics, signIn });
+  const images = e.ORMCP_IMAGES_BUCKET
+    ? new S3ImageStore({ bucket: e.ORMCP_IMAGES_BUCKET, region: e.AWS_REGION, credentials: credentialsFromEnv(env), endpoint: e.ORMCP_IMAGES_S3_ENDPOINT })
+    : undefined;
+  const app = createApp({ config, logger, authenticator: new CachedAuthenticator(store, e.ORMCP_AUTH_CACHE_SECONDS * 1000), limiter, metrics, signIn, ...(images ? { images } : {}) });
   return withHttpMetrics(app, metrics);
 }
 

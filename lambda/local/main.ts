@@ -3,10 +3,11 @@
  * secret under the data dir, kept across restarts. With OPENROUTER_API_KEY set and no user yet, a local user is created
  * and its token printed once. Without ORMCP_OIDC_*, sign-in uses the local identity provider (local-idp.ts).
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createApp } from '../app/handler.js';
 import { loadConfig } from '../app/config.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
+import { LocalImageStore } from '../images/local-image-store.js';
 import { processLimiter } from '../limits/index.js';
 import { withHttpMetrics } from '../app/http-metrics.js';
 import { createLogger } from '../observability/logger.js';
@@ -46,8 +47,12 @@ async function main(): Promise<void> {
   // One process serves every local request, so the limits can be counted in memory; metrics (off unless
   // ORMCP_METRICS=emf) go to stderr with the logs.
   const metrics = config.metrics === 'emf' ? emfMetrics({ service: config.metricsService, write: (line) => process.stderr.write(`${line}\n`) }) : NO_METRICS;
+  // Generated images under the data dir, served at /files/<id> (unguessable, expiring, size-bounded).
+  const images = new LocalImageStore({ dir: join(dataDir, 'images'), baseUrl: config.publicUrl! });
   const app = withHttpMetrics(createApp({
     config,
+    images,
+    imageFiles: images,
     authenticator: store,
     logger,
     limiter: processLimiter(config.limits),

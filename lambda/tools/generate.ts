@@ -5,6 +5,7 @@ import type { Generated } from '../openrouter/aggregate.js';
 import type { GenerateOptions, RequestBody } from '../openrouter/client.js';
 import { PAID_CALL, type ToolDeps } from './context.js';
 import { GenerationOutput, presentGeneration } from './generation-output.js';
+import { publishImages } from './image-output.js';
 import { ChatParams, ModelId, ProviderPreferences, SamplingParams } from './params.js';
 import { progressReporter } from './progress.js';
 import { defineTool } from './tool.js';
@@ -19,14 +20,18 @@ export const CompletionInput = z.strictObject({
   user: z.string().max(256).optional(),
 });
 
-/** Runs a generation, streaming partial text as progress notifications when the client asked for progress. */
+/**
+ * Runs a generation, streaming partial text as progress notifications when the client asked for progress — unless
+ * `streamable` is false: the spec's stream chunks carry no images, so a request for images is sent whole.
+ */
 async function generate(
   deps: ToolDeps,
   ctx: ServerContext,
   call: (body: RequestBody, options: GenerateOptions) => Promise<Generated>,
   body: RequestBody,
+  streamable = true,
 ): Promise<Generated> {
-  const reporter = progressReporter(ctx, deps.progressIntervalMs);
+  const reporter = streamable ? progressReporter(ctx, deps.progressIntervalMs) : undefined;
   try {
     return await call(body, { signal: ctx.mcpReq.signal, ...(reporter ? { onDelta: reporter.onDelta } : {}) });
   } finally {
@@ -40,7 +45,7 @@ export const chatTool = defineTool({
   description:
     'Send a chat conversation to any OpenRouter model and get its reply, with OpenRouter\'s own parameters: images ' +
     'and files, function calling, structured outputs, reasoning, provider routing, plugins (e.g. web search), ' +
-    '`models` fallbacks. Reports the model and provider that served, generation id, tokens and cost in dollars. A ' +
+    '`models` fallbacks, image output (`modalities`). Reports the model and provider that served, generation id, tokens and cost in dollars. A ' +
     'progress token streams partial text.',
   input: ChatInput,
   output: GenerationOutput,
@@ -48,7 +53,10 @@ export const chatTool = defineTool({
   paid: true,
   needsKey: true,
   logContext: (args, ctx) => ({ model: args.model ?? args.models?.[0], mcp_request_id: ctx.mcpReq.id }),
-  run: async (args, ctx, deps) => presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.chat(b, o), args)),
+  run: async (args, ctx, deps) => {
+    const g = await generate(deps, ctx, (b, o) => deps.openRouter.chat(b, o), args, !args.modalities?.includes('image'));
+    return presentGeneration(g, g.images?.length ? await publishImages(g.images, deps) : undefined);
+  },
 });
 
 export const completionTool = defineTool({

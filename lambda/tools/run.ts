@@ -103,7 +103,7 @@ export async function runTool<T extends Record<string, unknown>>(
     const outcome = await body();
     finish(outcome.isError ? 'tool_error' : 'ok', { log: outcome.log, usage: outcome.usage });
     return {
-      content: outcome.text.map((text) => ({ type: 'text' as const, text })),
+      content: [...outcome.text.map((text) => ({ type: 'text' as const, text })), ...(outcome.images ?? []).map((image) => ({ type: 'image' as const, ...image }))],
       structuredContent: outcome.structured,
       ...(outcome.isError ? { isError: true } : {}),
     };

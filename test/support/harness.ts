@@ -4,8 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig, type AppConfig } from '../../lambda/app/config.js';
@@ -19,6 +20,7 @@ import { createLogger } from '../../lambda/observability/logger.js';
 import { emfMetrics } from '../../lambda/observability/metrics.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
+import { LocalImageStore } from '../../lambda/images/local-image-store.js';
 import { FakeOpenRouter } from './fake-openrouter.js';
 
 export interface TestUser {
@@ -38,6 +40,10 @@ export interface Harness {
   alice: TestUser;
   bob: TestUser;
   logs: string[];
+  /** Generated images, as `npm start` keeps them (a temporary directory; links on http://127.0.0.1/files/…). */
+  images: LocalImageStore;
+  /** Moves the image store's clock (to expire links without waiting). */
+  imageClock: { skewMs: number };
   /** Every EMF metrics document the app wrote (tool calls and HTTP responses), parsed. */
   metrics: Record<string, unknown>[];
   /** fetch into the handler in-process (no sockets). */
@@ -81,7 +87,10 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   const limiter = tableLimiter(config.limits, { client: dynamo.client, tableName: dynamo.tableName, logger, timeoutMs: 15_000 });
   const oauth = new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
   const signIn: SignInDeps | undefined = options.signIn ? { accounts: store, oauth, keyring, ...options.signIn } : undefined;
-  const app = withHttpMetrics(createApp({ config, authenticator: store, logger, limiter, metrics, ...(signIn ? { signIn } : {}) }), metrics);
+  const imagesDir = mkdtempSync(join(tmpdir(), 'ormcp-harness-images-'));
+  const imageClock = { skewMs: 0 };
+  const images = new LocalImageStore({ dir: imagesDir, baseUrl: config.publicUrl ?? 'http://127.0.0.1', now: () => Date.now() + imageClock.skewMs });
+  const app = withHttpMetrics(createApp({ config, authenticator: store, logger, limiter, metrics, images, imageFiles: images, ...(signIn ? { signIn } : {}) }), metrics);
   const servers: LocalServer[] = [];
   const inProcessFetch = ((input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch;
   return {
@@ -94,6 +103,8 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
     alice,
     bob,
     logs,
+    images,
+    imageClock,
     metrics: metricDocs,
     fetch: inProcessFetch,
     secrets: () => [alice.token, bob.token, alice.openRouterKey, bob.openRouterKey],
@@ -108,6 +119,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
       await fake.stop();
       await store.settle();
       await dynamo.close();
+      rmSync(imagesDir, { recursive: true, force: true });
     },
   };
 }
