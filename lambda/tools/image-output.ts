@@ -23,7 +23,7 @@ export const ImageLink = z.object({
 });
 export type ImageLink = z.infer<typeof ImageLink>;
 
-export const IMAGE_LINK_DESCRIPTION = '{url (expires), expires_at, mime_type, bytes, inline (also an image block)}';
+export const IMAGE_LINK_DESCRIPTION = '{url, expires_at, mime_type, bytes, inline}';
 
 export interface PublishedImages {
   links: ImageLink[];

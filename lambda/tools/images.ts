@@ -21,13 +21,13 @@ const ImageRef = z
 export const ImageInput = z.strictObject({
   model: ModelId.describe('An image model, e.g. "google/gemini-2.5-flash-image".'),
   prompt: z.string().min(1).max(32_000),
-  input_images: z
+  input_images: advertiseAs(z
     .array(ImageRef)
     .min(1)
     .max(MAX_INPUT_IMAGES)
-    .refine((refs) => refs.reduce((sum, r) => sum + r.length, 0) <= MAX_INPUT_IMAGE_CHARS, `reference images total at most ${MAX_INPUT_IMAGE_CHARS} characters`)
-    .optional()
-    .describe(`Up to ${MAX_INPUT_IMAGES} reference images (https or data: URLs) to edit or follow.`),
+    .refine((refs) => refs.reduce((sum, r) => sum + r.length, 0) <= MAX_INPUT_IMAGE_CHARS, `reference images total at most ${MAX_INPUT_IMAGE_CHARS} characters`),
+  { type: 'array', items: { type: 'string' }, description: `Up to ${MAX_INPUT_IMAGES} reference images: https or data:image/… URLs.` })
+    .optional(),
   n: z.number().int().min(1).max(4).optional(),
   aspect_ratio: z.enum(['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9', 'auto']).optional(),
   output_format: z.enum(['png', 'jpeg', 'webp']).optional(),
@@ -42,7 +42,7 @@ export const ImageOutput = advertiseAs(z.object({
   notice: z.string().optional(),
 }), {
   type: 'object',
-  description: `model, images [${IMAGE_LINK_DESCRIPTION}], usage {prompt_tokens, completion_tokens, total_tokens, cost (dollars)}, notice?`,
+  description: `model, images [${IMAGE_LINK_DESCRIPTION}], usage {prompt_tokens, completion_tokens, total_tokens, cost ($)}, notice?`,
   required: ['model', 'images', 'usage'],
 });
 export type ImageOutput = z.infer<typeof ImageOutput>;
@@ -84,8 +84,8 @@ export const imageTool = defineTool({
   name: 'generate_image',
   title: 'Generate an image with an OpenRouter model',
   description:
-    'Generate images from a prompt (optionally from reference images) with an OpenRouter image model. Returns each ' +
-    'image inline (within a size cap) and as a link that expires, plus the cost in dollars.',
+    'Generate images from a prompt (and optional reference images) with an OpenRouter image model: each comes ' +
+    'inline (size-capped) and as an expiring link, with the cost.',
   input: ImageInput,
   output: ImageOutput,
   annotations: PAID_CALL,
