@@ -27,7 +27,10 @@ export class FakeS3 {
   endpoint = '';
   private server: Server | undefined;
 
-  constructor(readonly region = 'us-east-1', private readonly credentials = FAKE_S3_CREDENTIALS) {}
+  /** The credentials signatures must verify with; replace them to make every request fail its check. */
+  credentials = FAKE_S3_CREDENTIALS;
+
+  constructor(readonly region = 'us-east-1') {}
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
