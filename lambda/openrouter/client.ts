@@ -62,7 +62,8 @@ export class OpenRouterClient {
 
   private async generate(path: string, schema: typeof ChatResult | typeof CompletionResult, body: RequestBody, options: GenerateOptions): Promise<Generated> {
     if (options.onDelta) return this.stream(path, body, options);
-    const parsed = parseOrThrow<ChatResult>(schema, await this.send('POST', path, body, options.signal, this.options.generationTimeoutMs ?? 600_000));
+    // Bounded like an image answer: a chat answer may carry images too.
+    const parsed = parseOrThrow<ChatResult>(schema, await this.send('POST', path, body, options.signal, this.options.generationTimeoutMs ?? 600_000, MAX_IMAGE_RESPONSE_BYTES));
     const { message, finish_reason, native_finish_reason } = parsed.choices[0]!;
     return {
       id: parsed.id,

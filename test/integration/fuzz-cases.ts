@@ -1295,7 +1295,7 @@ const FIELDS: Record<ToolName, Record<string, FieldSpec>> = {
   retrieve_available_models: MODELS_FIELDS,
   generate_image: {
     model: { ...MODEL_ID, required: true },
-    prompt: { types: ['string'], required: true, maxLen: 32_000, invalidStrings: () => [''] },
+    prompt: { types: ['string'], required: true, invalidStrings: () => [''] },
     input_images: {
       types: ['array'],
       invalid: (g) => [
