@@ -102,7 +102,7 @@ const textOf = (r: CallResult) => r.content.filter((c) => c.type === 'text').map
 describe.each(['legacy', 'modern'] as const)('Inspector CLI, --protocol-era %s', (era) => {
   const eraArgs = ['--protocol-era', era];
 
-  test('tools/list shows all six tools, each with an output schema and annotations', async () => {
+  test('tools/list shows every tool, each with an output schema and annotations', async () => {
     const { tools } = resultOf<{ tools: Tool[] }>(await inspector([...eraArgs, '--method', 'tools/list']));
     expect(tools.map((t) => t.name).sort()).toEqual([...TOOL_NAMES].sort());
     for (const tool of tools) {
