@@ -20,6 +20,8 @@ export interface LocalImageStoreOptions {
   ttlMs?: number;
   /** Most bytes the directory holds; the oldest images go first to make room. @default 256 MB */
   maxBytes?: number;
+  /** Most images it holds (each write lists the directory, so the count is bounded too). @default 1000 */
+  maxImages?: number;
   now?: () => number;
 }
 
@@ -33,6 +35,7 @@ type Meta = z.infer<typeof Meta>;
 
 export const LOCAL_IMAGE_TTL_MS = 24 * 3600_000;
 export const LOCAL_IMAGES_MAX_BYTES = 256 * 1024 * 1024;
+export const LOCAL_IMAGES_MAX_COUNT = 1000;
 
 /** An image larger than the whole directory may hold. */
 export class ImageTooLarge extends Error {
@@ -42,12 +45,14 @@ export class ImageTooLarge extends Error {
 export class LocalImageStore implements ImageStore, ImageFileReader {
   private readonly ttlMs: number;
   private readonly maxBytes: number;
+  private readonly maxImages: number;
   private readonly now: () => number;
   private readonly baseUrl: string;
 
   constructor(private readonly options: LocalImageStoreOptions) {
     this.ttlMs = options.ttlMs ?? LOCAL_IMAGE_TTL_MS;
     this.maxBytes = options.maxBytes ?? LOCAL_IMAGES_MAX_BYTES;
+    this.maxImages = options.maxImages ?? LOCAL_IMAGES_MAX_COUNT;
     this.now = options.now ?? Date.now;
     this.baseUrl = trimTrailingSlashes(options.baseUrl);
   }
@@ -76,7 +81,7 @@ export class LocalImageStore implements ImageStore, ImageFileReader {
     return bytes ? { bytes, mimeType: meta.mimeType, expiresAt: new Date(meta.expiresAt) } : undefined;
   }
 
-  /** Removes expired images, then the oldest until `incoming` more bytes fit under the limit. */
+  /** Removes expired images, then the oldest until one more image of `incoming` bytes fits under both limits. */
   async makeRoom(incoming: number): Promise<void> {
     const now = this.now();
     const live: { id: string; meta: Meta }[] = [];
@@ -88,11 +93,13 @@ export class LocalImageStore implements ImageStore, ImageFileReader {
       else live.push({ id, meta });
     }
     let total = live.reduce((sum, image) => sum + image.meta.size, 0);
+    let count = live.length;
     live.sort((a, b) => a.meta.expiresAt - b.meta.expiresAt);
     for (const image of live) {
-      if (total + incoming <= this.maxBytes) break;
+      if (total + incoming <= this.maxBytes && count + 1 <= this.maxImages) break;
       await this.remove(image.id);
       total -= image.meta.size;
+      count--;
     }
   }
 

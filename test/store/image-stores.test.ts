@@ -122,6 +122,16 @@ describe('local image store', () => {
     await expect(new LocalImageStore({ dir, baseUrl: 'http://x', maxBytes: 10 }).put('u', png, 'image/png')).rejects.toThrow('larger than');
   });
 
+  test('the directory holds at most maxImages images, oldest out first', async () => {
+    let now = 0;
+    const store = new LocalImageStore({ dir, baseUrl: 'http://x', maxImages: 2, now: () => now++ });
+    const urls = [];
+    for (let i = 0; i < 4; i++) urls.push((await store.put('u', tinyPng(), 'image/png')).url);
+    const present = await Promise.all(urls.map(async (u) => (await store.read(u.split('/').pop()!)) !== undefined));
+    expect(present).toEqual([false, false, true, true]);
+    expect(readdirSync(dir)).toHaveLength(4);
+  });
+
   test('types come from the bytes, not from what anyone claims', () => {
     expect(sniffImageType(tinyPng())).toBe('image/png');
     expect(sniffImageType(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toBe('image/jpeg');
