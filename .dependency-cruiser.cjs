@@ -4,26 +4,30 @@
  *
  *   hosts      aws/ (Lambda)   local/ (npm start)   cli/ (ormcp)
  *   app        app/            composition root, routing, configuration contract
- *   features   mcp/ tools/     oauth/ web/
- *   services   openrouter/ catalog/ limits/ auth/ store/
- *   base       http/ crypto/ observability/ version.ts; policy/ budget/ (pure team-control rules, no I/O)
+ *   features   mcp/ tools/ team/ oauth/ web/
+ *   services   openrouter/ catalog/ limits/ auth/ store/ ui/ (page kit: HTML templates, CSP, pages, sessions, cookies);
+ *              images/ (where generated images are kept: S3, the data dir)
+ *   base       http/ crypto/ observability/ version.ts; policy/ budget/ (pure team-control rules, no I/O);
+ *              aws-sdk/ (the bounded-requests setting every AWS SDK client shares); mcp-clients/ (client setup snippets)
  *
  * A module may import its own folder and any folder on a lower floor, never one on its own floor (features and
  * services name their peers explicitly below) or above. infra/ may import only the contracts it shares with the
- * runtime (the environment contract, the table schema and the metric names).
+ * runtime (the environment contract, the table schema, the metric names, and the tool schemas it precomputes).
  */
 const FLOORS = [
   ['aws', 'local', 'cli'],
   ['app'],
-  ['mcp', 'tools', 'oauth', 'web'],
-  ['openrouter', 'catalog', 'limits', 'auth', 'store'],
-  ['http', 'crypto', 'observability', 'policy', 'budget'],
+  ['mcp', 'tools', 'team', 'oauth', 'web'],
+  ['openrouter', 'catalog', 'limits', 'auth', 'store', 'ui', 'images'],
+  ['http', 'crypto', 'observability', 'policy', 'budget', 'aws-sdk', 'mcp-clients'],
 ];
 /** Peers on one floor that one may import: [from, to]. */
 const PEER_EDGES = [
   ['cli', 'local'], // the CLI's local mode opens the same embedded store npm start runs
   ['mcp', 'tools'], // the MCP server registers the tools
-  ['web', 'oauth'], // the pages sign users in through the façade's identity-provider step
+  ['tools', 'team'], // every paid tool call runs inside team control (policy, budget, ledger)
+  ['team', 'tools'], // team control records the tool call's outcome type
+  ['web', 'oauth'], // the pages sign users in through oauth/sign-in.ts, the step the OAuth flow uses too
   ['tools', 'catalog'],
   ['tools', 'openrouter'],
   ['tools', 'limits'],
@@ -59,10 +63,12 @@ forbidden.push(
   },
   {
     name: 'infra-only-contracts',
-    comment: 'the stack shares only contracts with the runtime: the environment contract, the table schema and the metric names',
+    comment:
+      'the stack shares only contracts with the runtime: the environment contract, the table schema, the metric names ' +
+      'and the tool schemas the bundling step precomputes',
     severity: 'error',
     from: { path: '^infra/' },
-    to: { path: '^lambda/', pathNot: '^lambda/(app/env-contract|store/schema|observability/metrics)\\.ts$' },
+    to: { path: '^lambda/', pathNot: '^lambda/(app/env-contract|store/schema|observability/metrics|mcp/precomputed-schemas)\\.ts$' },
   },
   {
     name: 'local-only-packages',

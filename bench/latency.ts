@@ -8,19 +8,27 @@
  * (handler − direct).
  *
  * Authentication is the Lambda's (CachedAuthenticator over the AccountStore on dynalite, 60 s): a warm instance
- * answers repeat calls from its cache. The row "in-process, auth uncached" is the `npm start` setup (no cache:
- * two dynalite GetItems per call) and is context only.
+ * answers repeat calls from its cache. The row "in-process, auth uncached" checks every token in the table (one
+ * dynalite BatchGet of token + user per call; `npm start` caches for 5 s, see bench/npm-start-latency.ts) and is
+ * context only.
  *
  * Per-user limits: a fourth path runs the same call through an app built as the Lambda builds it with limits on
- * (DynamoLimiter on the same dynalite, EMF metrics formatted and dropped). A generation costs three conditional
- * writes (rate counter, lease, release); "limits cost" is that path minus the plain in-process one, paired per
- * iteration. dynalite runs in this process, so its CPU competes with the handler's: real DynamoDB answers a
- * write in a few ms over the network, without this process's CPU. The limiter alone is timed too.
+ * (DynamoLimiter on the same dynalite, EMF metrics formatted and dropped). A generation costs one conditional
+ * write before it runs (rate count and lease on one item) and its release after the result (not awaited by the
+ * call); "limits cost" is that path minus the plain in-process one, paired per iteration. dynalite runs in this
+ * process, so its CPU competes with the handler's (the release's included): real DynamoDB answers a write in a
+ * few ms over the network, without this process's CPU. The limiter alone is timed too.
+ *
+ * Team control: a fifth path adds, on top of the limits, the operator policy (a deny glob, the data-policy floor),
+ * a daily cap that never binds (so the usage read, the clamp from the catalog price, the reservation and the ledger
+ * record all run) and the user's defaults: one BatchGet beside the limiter's first write before the call, and the
+ * ledger record (one put, four counter updates in parallel) after it. "team control cost" is that path minus the
+ * limits path, paired per iteration.
  *
  *   tsx bench/latency.ts            (BENCH_LATENCY_N=2000 by default)
  */
 import { loadConfig } from '../lambda/app/config.js';
-import { createApp, type App } from '../lambda/app/handler.js';
+import { createApp, type App } from '../lambda/app/app.js';
 import { CachedAuthenticator } from '../lambda/auth/cached-authenticator.js';
 import type { Authenticator } from '../lambda/auth/authenticator.js';
 import { DynamoLimiter } from '../lambda/limits/dynamo-limiter.js';
@@ -30,6 +38,11 @@ import { listen } from '../lambda/local/node-adapter.js';
 import { withHttpMetrics } from '../lambda/app/http-metrics.js';
 import { createLogger } from '../lambda/observability/logger.js';
 import { emfMetrics, type Metrics } from '../lambda/observability/metrics.js';
+import { CatalogCache } from '../lambda/catalog/catalog.js';
+import type { Model } from '../lambda/openrouter/schemas.js';
+import { OPEN_POLICY } from '../lambda/policy/policy.js';
+import { LedgerStore } from '../lambda/store/ledger-store.js';
+import { TeamControl } from '../lambda/team/guard.js';
 import { OPENROUTER_KEY, chatCall, mcpHeaders, rpcMessages, startAccounts, startUpstreamChild } from './lib/fixture.js';
 import { type BenchResult, fmt, fmtInt, isEntry, median, percentile, printHeader, printSummaryLine, rotation, runStandalone, table } from './lib/stats.js';
 import { ANSWER, MODEL } from './lib/upstream.js';
@@ -42,12 +55,35 @@ const LIMITER_N = Number(process.env.BENCH_LATENCY_LIMITER_N ?? 1000);
 
 type Call = () => Promise<void>;
 
-function buildApp(upstreamBaseUrl: string, authenticator: Authenticator, observed?: { limiter: Limiter; metrics: Metrics }): App {
+function buildApp(upstreamBaseUrl: string, authenticator: Authenticator, observed?: { limiter: Limiter; metrics: Metrics; teamOn?: LocalDynamo }): App {
   const config = loadConfig({ OPENROUTER_BASE_URL: upstreamBaseUrl });
   // Info level as deployed: each call formats its log line; the line is dropped instead of written to a pipe.
   const logger = createLogger({ level: config.logLevel, write: () => undefined });
   if (!observed) return createApp({ config, authenticator, logger });
-  return withHttpMetrics(createApp({ config, authenticator, logger, ...observed }), observed.metrics);
+  const { teamOn, ...deps } = observed;
+  const team = teamOn ? benchTeam(teamOn, logger, deps.metrics) : undefined;
+  // The bench upstream serves no /models: the catalog is the one model, as a warm instance has it cached.
+  const catalog = new CatalogCache(86_400_000);
+  void catalog.get(async () => [BENCH_MODEL]);
+  return withHttpMetrics(createApp({ config, authenticator, logger, ...deps, ...(team ? { team, catalog } : {}) }), deps.metrics);
+}
+
+const BENCH_MODEL = {
+  id: MODEL,
+  name: 'Bench model',
+  created: 1_750_000_000,
+  context_length: 128_000,
+  architecture: { modality: 'text->text', input_modalities: ['text'], output_modalities: ['text'], tokenizer: 'Other', instruct_type: null },
+  pricing: { prompt: '0.00000015', completion: '0.0000006', request: '0', image: '0' },
+  top_provider: { context_length: 128_000, max_completion_tokens: 16_384, is_moderated: false },
+  supported_parameters: ['max_tokens'],
+} as unknown as Model;
+
+/** Policy with rules that run on every call, and a daily cap far above what the run spends. */
+function benchTeam(dynamo: LocalDynamo, logger: ReturnType<typeof createLogger>, metrics: Metrics): TeamControl {
+  const ledger = new LedgerStore({ client: dynamo.client, tableName: dynamo.tableName, logger });
+  const policy = { ...OPEN_POLICY, deniedModels: ['openai/o1*'], dataCollection: 'deny' as const };
+  return TeamControl.fromConfig({ policy, budgetDefaults: { daily: 1_000_000 } }, ledger, logger, metrics);
 }
 
 /** Limits that never refuse here (the point is their cost), as the Lambda builds them: shared through the table. */
@@ -89,6 +125,7 @@ export async function run(): Promise<BenchResult> {
   const limiter = benchLimiter(accounts.dynamo);
   // EMF lines are built and serialized as in the Lambda, then dropped instead of written to a pipe.
   const limitsApp = buildApp(upstream.baseUrl, new CachedAuthenticator(accounts.store, 60_000), { limiter, metrics: emfMetrics({ service: 'bench', write: () => undefined }) });
+  const teamApp = buildApp(upstream.baseUrl, new CachedAuthenticator(accounts.store, 60_000), { limiter, metrics: emfMetrics({ service: 'bench', write: () => undefined }), teamOn: accounts.dynamo });
   const server = await listen(app.fetch);
   const headers = mcpHeaders(accounts.token);
   let id = 0;
@@ -125,10 +162,11 @@ export async function run(): Promise<BenchResult> {
       ['inproc', inProcess],
       ['http', overHttp],
       ['limits', inProcessOn(limitsApp, 'in-process with limits')],
+      ['team', inProcessOn(teamApp, 'in-process with limits and team control')],
     ];
     for (let i = 0; i < WARMUP; i++) for (const [, call] of rotation(paths, i)) await call();
 
-    const times: Record<string, number[]> = { direct: [], inproc: [], http: [], limits: [] };
+    const times: Record<string, number[]> = { direct: [], inproc: [], http: [], limits: [], team: [] };
     for (let i = 0; i < N; i++) {
       for (const [name, call] of rotation(paths, i)) times[name]!.push(await timeIt(call));
     }
@@ -137,13 +175,18 @@ export async function run(): Promise<BenchResult> {
     const addedHttp = times.http!.map((t, i) => t - d[i]!);
     const addedLimits = times.limits!.map((t, i) => t - d[i]!);
     const limitsCost = times.limits!.map((t, i) => t - times.inproc![i]!);
+    const addedTeam = times.team!.map((t, i) => t - d[i]!);
+    const teamCost = times.team!.map((t, i) => t - times.limits![i]!);
 
-    // The limiter alone: a lookup's check (one conditional write) and a generation's (rate + lease + release).
+    // The limiter alone: a lookup's check, a generation's (count + lease), and its release — one write each.
     const lookupCheck: number[] = [];
     const generationCheck: number[] = [];
+    const releases: number[] = [];
     for (let i = 0; i < LIMITER_N; i++) {
       lookupCheck.push(await timeIt(async () => void (await limiter.acquire('bench-user', { hold: false }))));
-      generationCheck.push(await timeIt(async () => (await (limiter.acquire('bench-user', { hold: true }) as Promise<Permit>)).release()));
+      let permit: Permit | undefined;
+      generationCheck.push(await timeIt(async () => void (permit = (await limiter.acquire('bench-user', { hold: true })) as Permit)));
+      releases.push(await timeIt(() => permit!.release()));
     }
 
     // Context: the npm start setup, where every call authenticates against the store (no cache).
@@ -175,12 +218,16 @@ export async function run(): Promise<BenchResult> {
         row('handler in-process, per-user limits on', times.limits!),
         row('added: in-process with limits − direct', addedLimits),
         row('limits cost: with limits − without (paired)', limitsCost),
+        row('handler in-process, limits + team control on', times.team!),
+        row('added: in-process with limits + team control − direct', addedTeam),
+        row('team control cost: with team control − limits only (paired)', teamCost),
       ])}\n\n`,
     );
     process.stdout.write(
       `${table([`per-user limiter alone (DynamoDB API on dynalite in this process, n=${fmtInt(LIMITER_N)}), ms`, 'median', 'p90', 'p99', 'max'], [
-        row('lookup: rate counter (1 conditional write)', lookupCheck),
-        row('generation: rate + lease + release (3 conditional writes)', generationCheck),
+        row('lookup: rate count (1 conditional write)', lookupCheck),
+        row('generation, before the call: rate count + lease (1 conditional write)', generationCheck),
+        row('generation, after the result: release (1 write, not awaited by the call)', releases),
       ])}\n\n`,
     );
     process.stdout.write(
@@ -201,7 +248,7 @@ export async function run(): Promise<BenchResult> {
       `Latency: added median ${fmt(medIn, 2)} ms in-process / ${fmt(medHttp, 2)} ms over HTTP (goal ≤ 2 ms), ` +
         `p99 ${fmt(p99In, 2)} / ${fmt(p99Http, 2)} ms (goal ≤ 10 ms); ${fmtInt(perCoreIn)} calls/s per core in-process ` +
         `(${fmt(cpuIn.cpuMs / cpuDirect.cpuMs, 1)}× the CPU of a direct call); per-user limits on: added median ` +
-        `${fmt(medLimits, 2)} ms (the 3 limiter writes: +${fmt(medLimitsCost, 2)} ms on dynalite in-process).`,
+        `${fmt(medLimits, 2)} ms (goal ≤ 2 ms; the limiter's write: +${fmt(medLimitsCost, 2)} ms on dynalite in-process).`,
     );
     return {
       name: 'latency',
@@ -212,8 +259,11 @@ export async function run(): Promise<BenchResult> {
         { label: 'added p99, loopback HTTP', value: `${fmt(p99Http, 2)} ms`, goal: '≤ 10 ms', met: p99Http <= 10 },
         { label: 'in-process calls/s per core (CPU time)', value: `${fmtInt(perCoreIn)} (direct: ${fmtInt(perCoreDirect)})` },
         { label: 'added median, in-process, auth uncached', value: `${fmt(median(uncachedPairs), 2)} ms` },
-        { label: 'added median, in-process, per-user limits on', value: `${fmt(medLimits, 2)} ms (p99 ${fmt(percentile(addedLimits, 99), 2)} ms)` },
-        { label: 'limiter per generation (3 writes, dynalite)', value: `${fmt(median(generationCheck), 2)} ms median, ${fmt(percentile(generationCheck, 99), 2)} ms p99` },
+        { label: 'added median, in-process, per-user limits on', value: `${fmt(medLimits, 2)} ms (p99 ${fmt(percentile(addedLimits, 99), 2)} ms)`, goal: '≤ 2 ms', met: medLimits <= 2 },
+        { label: 'limits cost, in-process (paired)', value: `${fmt(medLimitsCost, 2)} ms` },
+        { label: 'added median, in-process, limits + team control on', value: `${fmt(median(addedTeam), 2)} ms (p99 ${fmt(percentile(addedTeam, 99), 2)} ms)` },
+        { label: 'team control cost (policy, budget, ledger; dynalite)', value: `${fmt(median(teamCost), 2)} ms median, ${fmt(percentile(teamCost, 99), 2)} ms p99` },
+        { label: 'limiter before a generation (1 write, dynalite)', value: `${fmt(median(generationCheck), 2)} ms median, ${fmt(percentile(generationCheck, 99), 2)} ms p99` },
       ],
     };
   } finally {
@@ -221,6 +271,7 @@ export async function run(): Promise<BenchResult> {
     await app.close();
     await uncachedApp.close();
     await limitsApp.close();
+    await teamApp.close();
     await upstream.close();
     await accounts.close();
   }

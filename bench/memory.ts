@@ -146,7 +146,7 @@ export async function measureServer(args: string[], upstreamBaseUrl: string): Pr
 }
 
 /** The node arguments of package.json's `start` script ("node <args…>"). */
-function startScriptNodeArgs(): string[] {
+export function startScriptNodeArgs(): string[] {
   const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const [cmd, ...args] = pkg.scripts.start.split(/\s+/);
   if (cmd !== 'node') throw new Error(`the start script no longer runs node directly: ${pkg.scripts.start}`);

@@ -8,7 +8,7 @@
  *   tsx bench/streaming.ts           (BENCH_STREAM_N=50 by default)
  */
 import { loadConfig } from '../lambda/app/config.js';
-import { createApp } from '../lambda/app/handler.js';
+import { createApp } from '../lambda/app/app.js';
 import { CachedAuthenticator } from '../lambda/auth/cached-authenticator.js';
 import { listen } from '../lambda/local/node-adapter.js';
 import { createLogger } from '../lambda/observability/logger.js';

@@ -12,7 +12,7 @@
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { loadConfig } from '../lambda/app/config.js';
-import { createApp } from '../lambda/app/handler.js';
+import { createApp } from '../lambda/app/app.js';
 import { CachedAuthenticator } from '../lambda/auth/cached-authenticator.js';
 import { createLogger } from '../lambda/observability/logger.js';
 import { mcpHeaders, rpcMessages, startAccounts } from './lib/fixture.js';

@@ -7,6 +7,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import * as z from 'zod';
+import { GLOB_PATTERN, INTEGER_SETTINGS, LOG_LEVELS, PROVISIONED_KEY_LIMIT_USD, type IntegerSetting } from '../lambda/app/env-contract.js';
 
 /** The longest an API Gateway REST integration may stream a response (and the Lambda maximum): 15 minutes. */
 export const STREAMING_MAX_SECONDS = 900;
@@ -118,6 +119,11 @@ export interface McpStackConfig {
   readonly cognitoPasswordSignIn: boolean;
   /** The Cognito group (and IdP group name) whose members are operators. */
   readonly adminGroup: string;
+  /**
+   * Team control (budgets, operator policy, ledger retention) as the function's environment: validated here with
+   * the app's own rules, so a bad value fails `cdk synth` instead of the first request. Unset keys are left out.
+   */
+  readonly teamControlEnv: Record<string, string>;
 }
 
 /** Context keys this stack reads (the CLI also reads `stackName` and `lambdaEntry` in `infra/app.ts`). */
@@ -151,6 +157,17 @@ export const CONTEXT_KEYS = [
   'identityProviders',
   'cognitoPasswordSignIn',
   'adminGroup',
+  'budgetDailyUsd',
+  'budgetWeeklyUsd',
+  'budgetMonthlyUsd',
+  'allowedModels',
+  'deniedModels',
+  'requireZdr',
+  'dataCollection',
+  'maxPricePerMInUsd',
+  'maxPricePerMOutUsd',
+  'allowedPlugins',
+  'ledgerRetentionDays',
 ] as const;
 
 /** Reserved concurrency unless context says otherwise: caps what one flood can cost (0 or "none" turns it off). */
@@ -197,6 +214,11 @@ class ContextReader {
       throw new Error(`context "${key}" must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
     }
     return n;
+  }
+
+  /** An integer the stack passes to the runtime, with the runtime's default and bounds (lambda/app/env-contract.ts). */
+  setting(key: string, s: IntegerSetting): number {
+    return this.int(key, s.default, s.min, s.max);
   }
 
   /** A JSON value: as JSON in cdk.json, or a JSON string from `-c key='[...]'`. */
@@ -249,8 +271,8 @@ export function readConfig(node: Node): McpStackConfig {
   }
 
   const logLevel = c.string('logLevel') ?? 'info';
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    throw new Error(`context "logLevel" must be debug, info, warn or error, got "${logLevel}"`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new Error(`context "logLevel" must be ${LOG_LEVELS.slice(0, -1).join(', ')} or ${LOG_LEVELS.at(-1)}, got "${logLevel}"`);
   }
 
   const stageName = c.string('stageName') ?? 'prod';
@@ -324,11 +346,11 @@ export function readConfig(node: Node): McpStackConfig {
     customDomain: domainName && certificateArn ? { domainName: domainName.toLowerCase(), certificateArn } : undefined,
     oauthRedirectUris,
     managementKeySecretArn,
-    provisionedKeyLimitUsd: c.int('provisionedKeyLimitUsd', undefined, 0, 1_000_000),
+    provisionedKeyLimitUsd: c.int('provisionedKeyLimitUsd', undefined, PROVISIONED_KEY_LIMIT_USD.min, PROVISIONED_KEY_LIMIT_USD.max),
     allowReprovision: c.bool('allowReprovision', false),
-    // Same defaults and bounds as the app's ORMCP_RATE_LIMIT_PER_MINUTE / ORMCP_MAX_CONCURRENT_PER_USER.
-    rateLimitPerMinute: c.int('rateLimitPerMinute', 60, 0, 100_000),
-    maxConcurrentPerUser: c.int('maxConcurrentPerUser', 4, 0, 1_000),
+    // The app's own defaults and bounds for ORMCP_RATE_LIMIT_PER_MINUTE / ORMCP_MAX_CONCURRENT_PER_USER.
+    rateLimitPerMinute: c.setting('rateLimitPerMinute', INTEGER_SETTINGS.ORMCP_RATE_LIMIT_PER_MINUTE),
+    maxConcurrentPerUser: c.setting('maxConcurrentPerUser', INTEGER_SETTINGS.ORMCP_MAX_CONCURRENT_PER_USER),
     alarmEmail,
     alarmTopicArn,
     waf: c.bool('waf', true),
@@ -337,7 +359,50 @@ export function readConfig(node: Node): McpStackConfig {
     identityProviders,
     cognitoPasswordSignIn,
     adminGroup,
+    teamControlEnv: readTeamControl(c),
   };
+}
+
+/** A USD amount as the app parses it (ORMCP_BUDGET_*_USD, ORMCP_MAX_PRICE_PER_M_*): a plain decimal. */
+const USD = /^\d{1,7}(\.\d{1,9})?$/;
+
+function readTeamControl(c: ContextReader): Record<string, string> {
+  const env: Record<string, string> = {};
+  const usd = (key: string, name: string) => {
+    const v = c.raw(key);
+    if (v === undefined) return;
+    const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+    if (!USD.test(s)) throw new Error(`context "${key}" must be a plain decimal number of USD such as 2.50, got ${JSON.stringify(v)}`);
+    env[name] = s;
+  };
+  usd('budgetDailyUsd', 'ORMCP_BUDGET_DAILY_USD');
+  usd('budgetWeeklyUsd', 'ORMCP_BUDGET_WEEKLY_USD');
+  usd('budgetMonthlyUsd', 'ORMCP_BUDGET_MONTHLY_USD');
+  usd('maxPricePerMInUsd', 'ORMCP_MAX_PRICE_PER_M_IN');
+  usd('maxPricePerMOutUsd', 'ORMCP_MAX_PRICE_PER_M_OUT');
+  for (const [key, name] of [['allowedModels', 'ORMCP_ALLOWED_MODELS'], ['deniedModels', 'ORMCP_DENIED_MODELS']] as const) {
+    const globs = c.list(key);
+    const bad = globs.find((g) => !GLOB_PATTERN.test(g));
+    if (bad !== undefined) throw new Error(`context "${key}": "${bad}" is not a model glob (model-id characters and *, e.g. openai/*)`);
+    if (globs.length > 200) throw new Error(`context "${key}" may list at most 200 globs`);
+    if (globs.length > 0) env[name] = globs.join(',');
+  }
+  if (c.bool('requireZdr', false)) env.ORMCP_REQUIRE_ZDR = 'true';
+  const dataCollection = c.string('dataCollection');
+  if (dataCollection !== undefined) {
+    if (dataCollection !== 'allow' && dataCollection !== 'deny') throw new Error(`context "dataCollection" must be allow or deny, got "${dataCollection}"`);
+    if (dataCollection === 'deny') env.ORMCP_DATA_COLLECTION = 'deny';
+  }
+  // Unset: every plugin; "none": none; else a list of plugin ids.
+  if (c.raw('allowedPlugins') !== undefined) {
+    const plugins = c.list('allowedPlugins');
+    const none = plugins.length === 1 && plugins[0] === 'none';
+    const bad = none ? undefined : plugins.find((p) => !/^[a-z0-9_-]{1,64}$/.test(p));
+    if (bad !== undefined) throw new Error(`context "allowedPlugins": "${bad}" is not a plugin id (such as web or file-parser), or use "none"`);
+    env.ORMCP_ALLOWED_PLUGINS = none || plugins.length === 0 ? 'none' : plugins.join(',');
+  }
+  env.ORMCP_LEDGER_DAYS = String(c.int('ledgerRetentionDays', 90, 1, 3650));
+  return env;
 }
 
 function readReservedConcurrency(c: ContextReader): number | undefined {

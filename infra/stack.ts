@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CfnOutput, Duration, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ENV } from '../lambda/app/env-contract.js';
 import { readConfig, type McpStackConfig } from './config.js';
 import { McpAlarms } from './constructs/alarms.js';
 import { McpApi } from './constructs/api.js';
@@ -79,6 +80,7 @@ export class OpenRouterMcpStack extends Stack {
       logLevel: config.logLevel,
       limits: { ratePerMinute: config.rateLimitPerMinute, maxConcurrentPerUser: config.maxConcurrentPerUser },
       metricsService: this.stackName,
+      teamControlEnv: config.teamControlEnv,
     });
 
     this.images = new ImagesBucket(this, 'Images');
@@ -125,7 +127,7 @@ export class OpenRouterMcpStack extends Stack {
     });
     this.mcpFunction.useAdminGroup(config.adminGroup, this.users.mapsGroups ? GROUPS_ATTRIBUTE : undefined);
     if (config.managementKeySecretArn) this.mcpFunction.useManagementKey(config.managementKeySecretArn, config.provisionedKeyLimitUsd, config.allowReprovision);
-    if (config.oauthRedirectUris.length) this.mcpFunction.function.addEnvironment('ORMCP_OAUTH_REDIRECT_URIS', config.oauthRedirectUris.join(','));
+    if (config.oauthRedirectUris.length) this.mcpFunction.function.addEnvironment(ENV.ORMCP_OAUTH_REDIRECT_URIS, config.oauthRedirectUris.join(','));
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('McpUrl', `${this.api.publicUrl}/mcp`, 'The MCP endpoint to paste into clients');

@@ -3,7 +3,8 @@
  *   - API 5xx rate (API Gateway's own 5XXError / Count on the stage, so failures outside the app count too);
  *   - Lambda errors (invocations that failed or timed out) and Lambda throttles (no concurrency left);
  *   - per-user limit refusals (our `Throttles` EMF metric): users hammering the server, or limits set too tight;
- *   - upstream error rate (our `UpstreamErrors` / `ToolCalls`): OpenRouter or its providers failing.
+ *   - upstream error rate (our `UpstreamErrors` / `ToolCalls`): OpenRouter or its providers failing;
+ *   - budget refusals (our `BudgetRefusals`): users hitting their spending caps, or caps set too tight.
  * Rates use metric math with a floor on traffic, so two failed requests at 3 a.m. do not page anyone. Missing data
  * (no traffic, or no EMF line yet) is "not breaching". Notifications go to an optional SNS topic: a new one with
  * an email subscription, and/or an existing one.
@@ -32,6 +33,8 @@ export interface AlarmThresholds {
   readonly lambdaThrottles: number;
   /** Per-user limit refusals per 5 minutes. */
   readonly limitRefusals: number;
+  /** Generations refused by a user's budget cap per 5 minutes. */
+  readonly budgetRefusals: number;
 }
 
 export const DEFAULT_THRESHOLDS: AlarmThresholds = {
@@ -41,6 +44,7 @@ export const DEFAULT_THRESHOLDS: AlarmThresholds = {
   lambdaErrors: 3,
   lambdaThrottles: 1,
   limitRefusals: 25,
+  budgetRefusals: 10,
 };
 
 export interface McpAlarmsProps {
@@ -63,6 +67,7 @@ export class McpAlarms extends Construct {
   readonly lambdaThrottles: cloudwatch.Alarm;
   readonly limitRefusals: cloudwatch.Alarm;
   readonly upstreamErrorRate: cloudwatch.Alarm;
+  readonly budgetRefusals: cloudwatch.Alarm;
   /** The topic created for `email`, if any. */
   readonly topic: sns.Topic | undefined;
 
@@ -138,6 +143,17 @@ export class McpAlarms extends Construct {
       datapointsToAlarm: 2,
     });
 
+    this.budgetRefusals = new cloudwatch.Alarm(this, 'BudgetRefusals', {
+      alarmName: `${prefix}-budget-refusals`,
+      alarmDescription:
+        `At least ${t.budgetRefusals} generations in 5 minutes were refused by a user's budget cap. ` +
+        'The "tool call refused by the budget" log lines name the users; raise their caps (`ormcp budget set`) or the budget*Usd defaults if they are too tight.',
+      metric: ours(METRIC.budgetRefusals),
+      threshold: t.budgetRefusals,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      ...common,
+    });
+
     const topics: sns.ITopic[] = [];
     if (props.email) {
       this.topic = new sns.Topic(this, 'Topic', { displayName: `${prefix} alarms`, enforceSSL: true });
@@ -169,7 +185,7 @@ export class McpAlarms extends Construct {
     }
     if (props.topicArn) topics.push(sns.Topic.fromTopicArn(this, 'ExistingTopic', props.topicArn));
 
-    for (const alarm of [this.api5xxRate, this.lambdaErrors, this.lambdaThrottles, this.limitRefusals, this.upstreamErrorRate]) {
+    for (const alarm of [this.api5xxRate, this.lambdaErrors, this.lambdaThrottles, this.limitRefusals, this.upstreamErrorRate, this.budgetRefusals]) {
       for (const topic of topics) {
         alarm.addAlarmAction(new actions.SnsAction(topic));
         alarm.addOkAction(new actions.SnsAction(topic));

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
+import { toolSchemasDefine } from '../../lambda/mcp/precomputed-schemas.js';
 
 /** Defines `require` in the ESM bundle (aliased import so it cannot collide with bundled identifiers). */
 export const ESM_REQUIRE_BANNER =
@@ -22,6 +23,26 @@ export const MCP_FUNCTION_BUNDLING = {
   bundleAwsSDK: true,
 } as const;
 
+/**
+ * Packages the Lambda bundle resolves to a project file instead (paths from the project root). lib-dynamodb's
+ * command classes become plain `{ input }` look-alikes for the Lambda's SDK-free DynamoDB client, which keeps the
+ * AWS SDK (~360 KB, ~55 ms of cold start) out of the bundle: lambda/store/document-commands.ts.
+ */
+export const LAMBDA_ALIASES: Readonly<Record<string, string>> = { '@aws-sdk/lib-dynamodb': 'lambda/store/document-commands.ts' };
+
+/** LAMBDA_ALIASES with absolute paths (esbuild resolves an alias from its working directory, which the CDK sets elsewhere). */
+export function aliasesFor(projectRoot: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(LAMBDA_ALIASES).map(([from, to]) => [from, join(projectRoot, to)]));
+}
+
+/** NodejsFunction's `esbuildArgs` for the aliases (it passes `--alias` values on as `--alias:<from>=<to>`). */
+export function aliasArgsFor(projectRoot: string): { '--alias': string[] } {
+  return { '--alias': Object.entries(aliasesFor(projectRoot)).map(([from, to]) => `${from}=${to}`) };
+}
+
+/** The bundle's `define`: the tools' JSON Schemas, precomputed (lambda/mcp/precomputed-schemas.ts). */
+export { toolSchemasDefine };
+
 /** The file NodejsFunction writes for an ESM bundle, and the handler module the runtime loads from it. */
 export const BUNDLE_FILE = 'index.mjs';
 
@@ -29,7 +50,7 @@ export const BUNDLE_FILE = 'index.mjs';
  * The esbuild API options equivalent to the command line aws-cdk-lib's local bundling runs for MCP_FUNCTION_BUNDLING:
  * `esbuild --bundle <entry> --target=node22 --platform=node --format=esm --outfile=<out>/index.mjs --minify
  * --sourcemap --sources-content=false --tsconfig=<root>/tsconfig.json --banner:js=<banner> --main-fields=module,main`,
- * no externals (bundleAwsSDK). `target` may be lowered to the Node running the build (node22 → node20 here).
+ * `--alias:<package>=<file>` for LAMBDA_ALIASES, `--define` of toolSchemasDefine(), no externals (bundleAwsSDK). `target` may be lowered to the Node running the build (node22 → node20 here).
  */
 export function esbuildOptionsFor(entry: string, outDir: string, projectRoot: string, options: { target?: string } = {}): BuildOptions & { outfile: string } {
   const b = MCP_FUNCTION_BUNDLING;
@@ -47,6 +68,8 @@ export function esbuildOptionsFor(entry: string, outDir: string, projectRoot: st
     tsconfig: join(projectRoot, 'tsconfig.json'),
     banner: { js: b.banner },
     mainFields: [...b.mainFields],
+    alias: aliasesFor(projectRoot),
+    define: toolSchemasDefine(),
     logLevel: 'warning',
   };
 }

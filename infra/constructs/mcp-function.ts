@@ -6,16 +6,12 @@
  * call it. `--enable-source-maps` is deliberately NOT set: Node parses the whole map on the first stack read, which
  * every cold start triggers inside web streams, costing ~100 ms (npm run bench); our logs record error names only.
  *
- * AWS SDK v3: BUNDLED, not taken from the runtime. Measured with esbuild 0.28 on the real entry
- * (lambda/aws/index.ts: MCP server, zod, DynamoDB + Secrets Manager clients), minified ESM, node22, with this banner:
- *   - SDK bundled:                 1,230,756 B (315,489 B gzipped; 689,974 B zipped with the source map)
- *   - SDK external (`@aws-sdk/*`):   869,148 B (206,241 B gzipped; 439,425 B zipped with the source map)
- *   - module load, Node 20 x86, `--enable-source-maps`, 7 runs each: bundled 132–162 ms (median 137),
- *     external 171–230 ms (median 191), the external SDK resolved from node_modules as the runtime would.
- * (Those figures predate `import * as z from 'zod'`, which took the bundled file to 885 KB; `npm run bench` has the current ones.)
- * The bundled file is 0.36 MB larger but loads ~30% faster (one tree-shaken file instead of hundreds of CJS files),
- * and it pins the SDK to the versions in package-lock.json that the tests ran against, instead of whatever the
- * runtime ships that week. Both are far below Lambda's 50 MB zipped / 250 MB unzipped limits.
+ * AWS: no SDK in the bundle. The Lambda reaches DynamoDB and Secrets Manager over their JSON protocol, signed with
+ * `aws4` (lambda/http/aws-json-rpc.ts), and the bundling step resolves `@aws-sdk/lib-dynamodb` to plain command
+ * look-alikes (LAMBDA_ALIASES), so the stores run unchanged: the SDK was ~350 KB of the bundle and ~55 ms of every
+ * cold start (README, Performance). The tools' JSON Schemas are computed here and injected as a `define`
+ * (lambda/mcp/precomputed-schemas.ts). `bundleAwsSDK` stays on: any SDK module that does reach the bundle is pinned
+ * to the versions the tests ran against, not whatever the runtime ships that week.
  */
 import * as path from 'node:path';
 import { Stack, Validations, type CfnElement, type Duration } from 'aws-cdk-lib';
@@ -27,7 +23,8 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { MCP_FUNCTION_BUNDLING } from './mcp-function-bundling.js';
+import { ENV } from '../../lambda/app/env-contract.js';
+import { aliasArgsFor, MCP_FUNCTION_BUNDLING, toolSchemasDefine } from './mcp-function-bundling.js';
 
 export { ESM_REQUIRE_BANNER } from './mcp-function-bundling.js';
 
@@ -61,6 +58,8 @@ export interface McpFunctionProps {
   readonly limits: { readonly ratePerMinute: number; readonly maxConcurrentPerUser: number };
   /** The `Service` dimension of the function's EMF metrics (the alarms read the same value). */
   readonly metricsService: string;
+  /** Team-control variables (ORMCP_BUDGET_*, ORMCP_ALLOWED_MODELS, …, ORMCP_LEDGER_DAYS); none: no caps, open policy. */
+  readonly teamControlEnv?: Record<string, string>;
 }
 
 /** Values known only once the API and the user pool exist. */
@@ -123,20 +122,24 @@ export class McpFunction extends Construct {
       projectRoot: props.projectRoot,
       depsLockFilePath: path.join(props.projectRoot, 'package-lock.json'),
       environment: {
-        ORMCP_TABLE_NAME: props.table.tableName,
-        ORMCP_SECRET_ARN: props.secret.secretArn,
-        ORMCP_LOG_LEVEL: props.logLevel,
-        ORMCP_RATE_LIMIT_PER_MINUTE: String(props.limits.ratePerMinute),
-        ORMCP_MAX_CONCURRENT_PER_USER: String(props.limits.maxConcurrentPerUser),
+        [ENV.ORMCP_TABLE_NAME]: props.table.tableName,
+        [ENV.ORMCP_SECRET_ARN]: props.secret.secretArn,
+        [ENV.ORMCP_LOG_LEVEL]: props.logLevel,
+        [ENV.ORMCP_RATE_LIMIT_PER_MINUTE]: String(props.limits.ratePerMinute),
+        [ENV.ORMCP_MAX_CONCURRENT_PER_USER]: String(props.limits.maxConcurrentPerUser),
         // Metrics as EMF lines in the function's own log group: no PutMetricData permission needed.
-        ORMCP_METRICS: 'emf',
-        ORMCP_METRICS_SERVICE: props.metricsService,
+        [ENV.ORMCP_METRICS]: 'emf',
+        [ENV.ORMCP_METRICS_SERVICE]: props.metricsService,
+        // Budgets, operator policy, ledger retention (infra/config.ts readTeamControl).
+        ...props.teamControlEnv,
       },
       bundling: {
         ...MCP_FUNCTION_BUNDLING,
         format: MCP_FUNCTION_BUNDLING.format as nodejs.OutputFormat,
         mainFields: [...MCP_FUNCTION_BUNDLING.mainFields],
         forceDockerBundling: false,
+        esbuildArgs: aliasArgsFor(props.projectRoot),
+        define: toolSchemasDefine(),
         tsconfig: path.join(props.projectRoot, 'tsconfig.json'),
       },
     });
@@ -157,7 +160,7 @@ export class McpFunction extends Construct {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'Images', actions: ['s3:PutObject', 's3:GetObject'], resources: [bucket.arnForObjects(`${prefix}*`)] }),
     );
-    this.function.addEnvironment('ORMCP_IMAGES_BUCKET', bucket.bucketName);
+    this.function.addEnvironment(ENV.ORMCP_IMAGES_BUCKET, bucket.bucketName);
     const bucketId = Stack.of(this).getLogicalId(bucket.node.defaultChild as CfnElement);
     Validations.of(this.role.node.findChild('DefaultPolicy').node.defaultChild!).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
@@ -169,11 +172,11 @@ export class McpFunction extends Construct {
 
   /** Adds the environment that depends on the API and the user pool (created after this function). */
   connect(endpoints: McpFunctionEndpoints): void {
-    this.function.addEnvironment('ORMCP_PUBLIC_URL', endpoints.publicUrl);
-    this.function.addEnvironment('ORMCP_OIDC_ISSUER', endpoints.oidcIssuer);
-    this.function.addEnvironment('ORMCP_OIDC_CLIENT_ID', endpoints.userPoolClientId);
+    this.function.addEnvironment(ENV.ORMCP_PUBLIC_URL, endpoints.publicUrl);
+    this.function.addEnvironment(ENV.ORMCP_OIDC_ISSUER, endpoints.oidcIssuer);
+    this.function.addEnvironment(ENV.ORMCP_OIDC_CLIENT_ID, endpoints.userPoolClientId);
     // Cognito ends its own session at /logout (it has no OIDC end_session_endpoint).
-    this.function.addEnvironment('ORMCP_OIDC_LOGOUT_URL', `${endpoints.cognitoDomainUrl}/logout`);
+    this.function.addEnvironment(ENV.ORMCP_OIDC_LOGOUT_URL, `${endpoints.cognitoDomainUrl}/logout`);
   }
 
   /**
@@ -183,15 +186,15 @@ export class McpFunction extends Construct {
    * their own custom attribute through Cognito's user API.
    */
   useAdminGroup(group: string, claim: string | undefined): void {
-    this.function.addEnvironment('ORMCP_ADMIN_GROUP', group);
-    if (claim) this.function.addEnvironment('ORMCP_ADMIN_CLAIM', claim);
+    this.function.addEnvironment(ENV.ORMCP_ADMIN_GROUP, group);
+    if (claim) this.function.addEnvironment(ENV.ORMCP_ADMIN_CLAIM, claim);
   }
 
   /** Lets the function read the operator's OpenRouter management key (to create a key per user). */
   useManagementKey(secretArn: string, limitUsd: number | undefined, allowReprovision = false): void {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'OpenRouterManagementKey', actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }));
-    this.function.addEnvironment('ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN', secretArn);
-    if (limitUsd !== undefined) this.function.addEnvironment('ORMCP_PROVISIONED_KEY_LIMIT_USD', String(limitUsd));
-    if (allowReprovision) this.function.addEnvironment('ORMCP_ALLOW_REPROVISION', 'true');
+    this.function.addEnvironment(ENV.ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN, secretArn);
+    if (limitUsd !== undefined) this.function.addEnvironment(ENV.ORMCP_PROVISIONED_KEY_LIMIT_USD, String(limitUsd));
+    if (allowReprovision) this.function.addEnvironment(ENV.ORMCP_ALLOW_REPROVISION, 'true');
   }
 }

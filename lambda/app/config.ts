@@ -1,69 +1,12 @@
 /**
- * Runtime configuration, parsed once from the environment with zod so a bad value fails at start-up
- * with a message naming the variable, not later inside a request.
+ * Runtime configuration, parsed once from the environment (names, defaults and bounds: env-contract.ts) so a bad
+ * value fails at start-up with a message naming the variable, not later inside a request.
  */
-import * as z from 'zod';
 import { trimTrailingSlashes } from '../http/path.js';
 import type { BudgetCaps } from '../budget/check.js';
-import { GLOB_PATTERN } from '../policy/glob.js';
 import type { PolicySettings } from '../policy/policy.js';
-
-const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
-
-/** A cap or price in USD: a plain decimal (the policy passes prices on to OpenRouter as the decimal string given). */
-const usdString = z.string().trim().regex(/^\d{1,7}(\.\d{1,9})?$/, 'a plain decimal number of USD, e.g. 2.50');
-const usdCap = usdString.transform(Number);
-/** Comma-separated globs of model ids (`openai/*,*:free`). */
-const globList = z
-  .string()
-  .default('')
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-  .pipe(z.array(z.string().regex(GLOB_PATTERN, 'a glob is model-id characters and * (e.g. openai/*, *:free)')).max(200));
-const flag = z.enum(['true', 'false']).default('false').transform((v) => v === 'true');
-
-const EnvSchema = z.object({
-  OPENROUTER_BASE_URL: z.url().default('https://openrouter.ai/api/v1'),
-  ORMCP_PUBLIC_URL: z.url().optional(),
-  ORMCP_ALLOWED_ORIGINS: z.string().default(''),
-  ORMCP_MAX_BODY_BYTES: int(4 * 1024 * 1024, 1024, 6 * 1024 * 1024),
-  ORMCP_APP_TITLE: z.string().max(100).default('OpenRouter MCP'),
-  ORMCP_APP_URL: z.url().optional(),
-  ORMCP_CATALOG_TTL_SECONDS: int(600, 0, 86_400),
-  ORMCP_PROGRESS_INTERVAL_MS: int(100, 0, 10_000),
-  ORMCP_UPSTREAM_TIMEOUT_MS: int(600_000, 1_000, 900_000),
-  ORMCP_SSE_KEEPALIVE_MS: int(15_000, 0, 240_000),
-  ORMCP_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  ORMCP_RATE_LIMIT_PER_MINUTE: int(60, 0, 100_000),
-  ORMCP_MAX_CONCURRENT_PER_USER: int(4, 0, 1_000),
-  ORMCP_METRICS: z.enum(['emf', 'off']).default('off'),
-  ORMCP_METRICS_SERVICE: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, . _ - (1-128)').default('openrouter-mcp'),
-  ORMCP_OIDC_ISSUER: z.url().optional(),
-  ORMCP_OIDC_CLIENT_ID: z.string().max(200).optional(),
-  ORMCP_OIDC_CLIENT_SECRET: z.string().max(500).optional(),
-  ORMCP_OIDC_LOGOUT_URL: z.url().optional(),
-  ORMCP_OAUTH_REDIRECT_URIS: z.string().default(''),
-  ORMCP_ACCESS_TOKEN_SECONDS: int(3600, 300, 86_400),
-  ORMCP_OPENROUTER_AUTH_URL: z.url().default('https://openrouter.ai/auth'),
-  ORMCP_PROVISIONED_KEY_LIMIT_USD: z.coerce.number().min(0).max(1_000_000).optional(),
-  ORMCP_ALLOW_REPROVISION: z.enum(['true', 'false']).default('false'),
-  // ---- team control: budgets, operator policy, ledger retention ----
-  ORMCP_BUDGET_DAILY_USD: usdCap.optional(),
-  ORMCP_BUDGET_WEEKLY_USD: usdCap.optional(),
-  ORMCP_BUDGET_MONTHLY_USD: usdCap.optional(),
-  ORMCP_ALLOWED_MODELS: globList,
-  ORMCP_DENIED_MODELS: globList,
-  ORMCP_REQUIRE_ZDR: flag,
-  ORMCP_DATA_COLLECTION: z.enum(['allow', 'deny']).default('allow'),
-  ORMCP_MAX_PRICE_PER_M_IN: usdString.optional(),
-  ORMCP_MAX_PRICE_PER_M_OUT: usdString.optional(),
-  // Unset: every plugin; `none`: none (":online" models included); else a comma-separated list of plugin ids.
-  ORMCP_ALLOWED_PLUGINS: z
-    .string()
-    .optional()
-    .transform((v) => (v === undefined ? ('all' as const) : v.trim() === 'none' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean)))
-    .pipe(z.union([z.literal('all'), z.array(z.string().regex(/^[a-z0-9_-]{1,64}$/, 'a plugin id such as web or file-parser')).max(50)])),
-  ORMCP_LEDGER_DAYS: int(90, 1, 3650),
-});
+import type { LogLevel } from '../observability/logger.js';
+import { AppEnv } from './env-contract.js';
 
 export interface AppConfig {
   openRouterBaseUrl: string;
@@ -79,7 +22,7 @@ export interface AppConfig {
   upstreamTimeoutMs: number;
   /** SSE comment frames while a response streams (0 disables); must stay under API Gateway's 5-minute idle limit. */
   sseKeepAliveMs: number;
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logLevel: LogLevel;
   /** Per-user limits (0 turns one off): tool calls per minute, generations in flight. */
   limits: { ratePerMinute: number; maxConcurrent: number };
   /** `emf`: a CloudWatch Embedded Metric Format line on stdout per tool call and HTTP request (the stack sets it). */
@@ -87,7 +30,7 @@ export interface AppConfig {
   /** The metrics' `Service` dimension (the stack sets its stack name). */
   metricsService: string;
   /** The identity provider users sign in with (the stack's Cognito pool); sign-in is off without it. */
-  oidc?: { issuer: string; clientId: string; clientSecret?: string; logoutUrl?: string };
+  oidc?: { issuer: string; clientId: string; clientSecret?: string; logoutUrl?: string; groupsClaim?: string };
   /** Redirect URIs OAuth clients may register besides loopback and the known chat clients' callbacks. */
   oauthRedirectUris: string[];
   accessTokenSeconds: number;
@@ -104,6 +47,8 @@ export interface AppConfig {
   policy: PolicySettings;
   /** Ledger records expire this many days after their call; aggregates are kept. */
   ledgerDays: number;
+  /** Who may open /admin: the group (`cognito:groups`, or a federated user's mapped claim); see auth/admin-access.ts. */
+  admin: { group?: string; claim?: string };
 }
 
 export class ConfigError extends Error {
@@ -113,7 +58,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<AppConfig> = {}): AppConfig {
   // An empty variable means "not set", so `FOO=` falls back to the default instead of reading as 0.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
-  const parsed = EnvSchema.safeParse(present);
+  const parsed = AppEnv.safeParse(present);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`Invalid configuration: ${issues}`);
@@ -141,6 +86,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
             clientId: e.ORMCP_OIDC_CLIENT_ID,
             ...(e.ORMCP_OIDC_CLIENT_SECRET ? { clientSecret: e.ORMCP_OIDC_CLIENT_SECRET } : {}),
             ...(e.ORMCP_OIDC_LOGOUT_URL ? { logoutUrl: e.ORMCP_OIDC_LOGOUT_URL } : {}),
+            ...(e.ORMCP_ADMIN_CLAIM ? { groupsClaim: e.ORMCP_ADMIN_CLAIM } : {}),
           },
         }
       : {}),
@@ -167,6 +113,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       allowedPlugins: e.ORMCP_ALLOWED_PLUGINS,
     },
     ledgerDays: e.ORMCP_LEDGER_DAYS,
+    admin: { ...(e.ORMCP_ADMIN_GROUP ? { group: e.ORMCP_ADMIN_GROUP } : {}), ...(e.ORMCP_ADMIN_CLAIM ? { claim: e.ORMCP_ADMIN_CLAIM } : {}) },
     ...overrides,
   };
 }

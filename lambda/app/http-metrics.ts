@@ -3,7 +3,7 @@
  * handler knowing about it. Responses the Lambda adapter itself makes when the app throws are not seen here;
  * API Gateway's own 5XXError metric (which the alarms use) covers those.
  */
-import type { App } from './handler.js';
+import type { App } from './app.js';
 import type { Metrics } from '../observability/metrics.js';
 
 export function withHttpMetrics(app: App, metrics: Metrics): App {

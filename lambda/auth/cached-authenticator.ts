@@ -1,11 +1,17 @@
 /**
- * Remembers verified tokens for a short TTL so a warm Lambda answers repeat calls without two DynamoDB
- * reads. Staleness: a revoked token (or a replaced OpenRouter key) takes effect within `ttlMs` on an
+ * Remembers verified tokens for a short TTL so a warm Lambda (or the local server) answers repeat calls without
+ * a DynamoDB read. Staleness: a revoked token (or a replaced OpenRouter key) takes effect within `ttlMs` on an
  * instance that has it cached. Failures are never cached, so a newly issued token works at once; an entry
  * never outlives the token's own expiry.
  */
 import { createHash } from 'node:crypto';
 import type { Authenticator, Principal } from './authenticator.js';
+
+/**
+ * The local server's (`npm start`) token cache: short, so `ormcp token revoke` (a write to the same table from
+ * another process) takes effect within 5 s, yet a client's burst of calls checks its token once.
+ */
+export const LOCAL_AUTH_CACHE_MS = 5_000;
 
 export class CachedAuthenticator implements Authenticator {
   private readonly entries = new Map<string, { principal: Principal; expires: number }>();

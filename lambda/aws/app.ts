@@ -1,79 +1,69 @@
 /**
- * Builds the handler for the Lambda: config from the environment, the server secret from Secrets Manager
- * (read once per cold start), the account store on DynamoDB, and a short-lived cache of verified tokens.
+ * Builds the app for the Lambda through the composition root: config from the environment, the server secret from
+ * Secrets Manager (read once per cold start), the stores and the limits on DynamoDB, a short-lived cache of
+ * verified tokens, and (with ORMCP_IMAGES_BUCKET) generated images in S3.
  *
  * The secret read is started first and everything that does not need it is built while it is in flight. It is
  * bounded in time (client timeouts and attempts, plus an overall deadline); when it fails the build rejects with
  * ServerSecretUnavailable, which the entry point answers with 503 + Retry-After and does not cache.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
+import type { App } from '../app/app.js';
+import { composeApp, configuredMetrics } from '../app/compose.js';
 import { loadConfig } from '../app/config.js';
-import { createApp, type App, type SignInDeps } from '../app/handler.js';
-import { CachedAuthenticator } from '../auth/cached-authenticator.js';
+import { LambdaEnv } from '../app/env-contract.js';
+import { openStores, type Table } from '../app/stores.js';
 import { parseKeyring, type Keyring } from '../crypto/keyring.js';
-import { tableLimiter } from '../limits/index.js';
-import { withHttpMetrics } from '../app/http-metrics.js';
-import { createLogger } from '../observability/logger.js';
-import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
-import { AccountStore } from '../store/account-store.js';
-import { documentClient, dynamoClient } from '../store/dynamo.js';
-import { OAuthStore } from '../store/oauth-store.js';
+import type { JsonRpcClient } from '../http/aws-json-rpc.js';
+import { errorName } from '../observability/error-name.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
-import { lambdaDynamoConfig, secretsClient } from './clients.js';
-import { S3ImageStore, credentialsFromEnv } from '../images/s3-image-store.js';
-
-const LambdaEnv = z.object({
-  ORMCP_TABLE_NAME: z.string().min(1),
-  ORMCP_SECRET_ARN: z.string().min(1),
-  ORMCP_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
-  /** Longest a cold start waits for the server secret, all attempts included. */
-  ORMCP_SECRET_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(4_000),
-  /** Optional: a secret holding an OpenRouter management key, to create per-user keys. */
-  ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN: z.string().min(1).optional(),
-  /** Optional: the bucket generated images go to (links are presigned GETs); without it images come back inline only. */
-  ORMCP_IMAGES_BUCKET: z.string().min(3).max(63).optional(),
-  /** An S3-compatible endpoint instead of the bucket's own (tests, or S3 through a VPC endpoint). */
-  ORMCP_IMAGES_S3_ENDPOINT: z.url().optional(),
-  AWS_REGION: z.string().min(1).default('us-east-1'),
-});
+import { createLogger } from '../observability/logger.js';
+import { S3ImageStore } from '../images/s3-image-store.js';
+import { asDocumentClient, documentClientOverRpc } from '../store/dynamo-rpc.js';
+import { dynamoClient, lambdaClientConfig, secretsClient } from './clients.js';
+import type { SecretValueReader } from './secrets-rpc.js';
 
 export interface LambdaAppDeps {
-  secrets?: SecretsManagerClient;
-  dynamo?: DynamoDBClient;
+  secrets?: SecretValueReader;
+  /** DynamoDB's JSON protocol (store/dynamo-rpc.ts): the Lambda bundles no AWS SDK. */
+  dynamo?: JsonRpcClient;
 }
 
-export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDeps = {}): Promise<App> {
+/** The app, and what the instance must finish before it may freeze (see stream-adapter's afterResponse). */
+export interface LambdaApp extends App {
+  /** Waits for the writes left running after responses: limit releases, last-used stamps. Never rejects. */
+  settle(): Promise<void>;
+}
+
+export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDeps = {}): Promise<LambdaApp> {
   const e = LambdaEnv.parse(env);
   const config = loadConfig(env);
   const logger = createLogger({ level: config.logLevel });
   const secrets = deps.secrets ?? secretsClient(env);
-  // Started first; what does not need the keyring is built before waiting for it.
+  // Started first; what does not need the keyring is built before waiting for it (here and in composeApp).
   const secret = readServerSecret(secrets, e.ORMCP_SECRET_ARN, e.ORMCP_SECRET_TIMEOUT_MS);
-  // The await below rethrows a failure; this only keeps a throw in between from leaving it unhandled.
-  secret.catch(() => undefined);
-  const client = documentClient(deps.dynamo ?? dynamoClient(lambdaDynamoConfig(env)));
-  const identity = identityProviderFor(config.oidc);
-  // Limits live in the table so every instance sees the same counts; metrics are EMF lines on stdout.
-  const limiter = tableLimiter(config.limits, { client, tableName: e.ORMCP_TABLE_NAME, logger });
-  const metrics = config.metrics === 'emf' ? emfMetrics({ service: config.metricsService }) : NO_METRICS;
-  const keyring = await secret;
-  const store = new AccountStore({ client, tableName: e.ORMCP_TABLE_NAME, keyring, logger });
+  const table: Table = { client: asDocumentClient(documentClientOverRpc(deps.dynamo ?? dynamoClient(env))), tableName: e.ORMCP_TABLE_NAME };
+  const stores = secret.then((keyring) => openStores(table, keyring, logger, { ledgerDays: config.ledgerDays }));
+  // composeApp's await rethrows a failure; this only keeps a throw before it from leaving the read unhandled.
+  stores.catch(() => undefined);
   const managementSecret = e.ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN;
-  const signIn: SignInDeps = {
-    accounts: store,
-    oauth: new OAuthStore({ client, tableName: e.ORMCP_TABLE_NAME, keyring }),
-    keyring,
-    ...(identity ? { identity } : {}),
-    // Read only when a user asks for a key, never at cold start: most requests never need it.
-    ...(managementSecret ? { managementKey: () => readSecretString(secrets, managementSecret) } : {}),
-  };
-  const images = e.ORMCP_IMAGES_BUCKET
-    ? new S3ImageStore({ bucket: e.ORMCP_IMAGES_BUCKET, region: e.AWS_REGION, credentials: credentialsFromEnv(env), endpoint: e.ORMCP_IMAGES_S3_ENDPOINT })
-    : undefined;
-  const app = createApp({ config, logger, authenticator: new CachedAuthenticator(store, e.ORMCP_AUTH_CACHE_SECONDS * 1000), limiter, metrics, signIn, ...(images ? { images } : {}) });
-  return withHttpMetrics(app, metrics);
+  const identity = identityProviderFor(config.oidc);
+  return composeApp({
+    config,
+    logger,
+    // EMF lines on stdout, where the Lambda's log group picks them up.
+    metrics: configuredMetrics(config),
+    stores,
+    // Limits live in the table so every instance sees the same counts.
+    limiter: { kind: 'table', table },
+    authCacheMs: e.ORMCP_AUTH_CACHE_SECONDS * 1000,
+    signIn: {
+      ...(identity ? { identity } : {}),
+      // Read only when a user asks for a key, never at cold start: most requests never need it.
+      ...(managementSecret ? { managementKey: () => readSecretString(secrets, managementSecret) } : {}),
+    },
+    // Without a bucket, generated images come back inline only.
+    ...(e.ORMCP_IMAGES_BUCKET ? { images: { store: s3Images(env, e.ORMCP_IMAGES_BUCKET, e.ORMCP_IMAGES_S3_ENDPOINT) } } : {}),
+  });
 }
 
 /** The server secret could not be read or is not a valid keyring: the instance cannot serve until it can. */
@@ -93,15 +83,15 @@ export class ServerSecretUnavailable extends Error {
  * Every failure becomes ServerSecretUnavailable carrying only the error's name: AWS messages can quote the ARN,
  * and a keyring parse error could quote the secret.
  */
-export async function readServerSecret(secrets: SecretsManagerClient, secretId: string, timeoutMs: number): Promise<Keyring> {
+export async function readServerSecret(secrets: SecretValueReader, secretId: string, timeoutMs: number): Promise<Keyring> {
   const deadline = AbortSignal.timeout(timeoutMs);
   let res;
   try {
-    res = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }), { abortSignal: deadline });
+    res = await secrets.getSecretValue({ SecretId: secretId }, { abortSignal: deadline });
   } catch (err) {
     const { $metadata: meta, code } = err as { $metadata?: { attempts?: number }; code?: unknown };
     // AWS errors are named by type (ThrottlingException); socket errors are plain Errors with a code (ECONNRESET).
-    const name = typeof code === 'string' && /^E[A-Z0-9_]{2,40}$/.test(code) ? code : err instanceof Error ? err.name : 'unknown';
+    const name = typeof code === 'string' && /^E[A-Z0-9_]{2,40}$/.test(code) ? code : errorName(err);
     throw new ServerSecretUnavailable(deadline.aborted ? 'DeadlineExceeded' : name, meta?.attempts);
   }
   if (!res.SecretString) throw new ServerSecretUnavailable('EmptySecretString');
@@ -112,8 +102,14 @@ export async function readServerSecret(secrets: SecretsManagerClient, secretId: 
   }
 }
 
-async function readSecretString(secrets: SecretsManagerClient, secretId: string): Promise<string> {
-  const res = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+async function readSecretString(secrets: SecretValueReader, secretId: string): Promise<string> {
+  const res = await secrets.getSecretValue({ SecretId: secretId });
   if (!res.SecretString) throw new Error('the management key secret has no string value');
   return res.SecretString.trim();
+}
+
+/** The images bucket, signed with the credentials and region the Lambda's other AWS clients use. */
+function s3Images(env: NodeJS.ProcessEnv, bucket: string, endpoint: string | undefined): S3ImageStore {
+  const { region, credentials, userAgent } = lambdaClientConfig(env);
+  return new S3ImageStore({ bucket, region, credentials, userAgent, endpoint });
 }

@@ -1,52 +1,40 @@
 /**
- * AWS SDK clients for the Lambda, configured from what the Lambda environment already states.
+ * The Lambda's AWS clients, configured from what the Lambda environment already states — and without the AWS SDK.
  *
- * Left to itself, each client resolves region, credentials and a dozen settings (retry mode, FIPS, dual-stack,
- * app id, auth scheme preference, account-id endpoints, endpoint discovery) through loader chains that look at
- * the environment and then read ~/.aws/config and ~/.aws/credentials — on every cold start, for files a Lambda
- * never has. The runtime sets AWS_REGION and the execution role's credentials (AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) for the life of the instance, which is exactly what the SDK's first
- * credential provider (fromEnv) would return; passing them directly skips the chain. Anywhere they are missing
- * (a laptop, the CLI), the SDK's defaults apply unchanged.
+ * The runtime sets AWS_REGION and the execution role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN) for the life of the instance, which is exactly what the SDK's first credential provider
+ * (fromEnv) would return; nothing else is read (no loader chains, no ~/.aws files). Both clients speak the
+ * services' JSON protocol over node:https, signed with `aws4` (http/aws-json-rpc.ts): the SDK was ~360 KB of the bundle and
+ * ~55 ms of every cold start (README, Performance). The endpoint overrides are the SDK's variables
+ * (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL), so tests and LocalStack work
+ * the same. The CLI and `npm start` keep the SDK (store/dynamo.ts).
  *
- * Every call is bounded in time: connect and per-attempt limits with `throwOnRequestTimeout` (without it the SDK
- * only warns when requestTimeout passes and keeps waiting), and a fixed number of attempts.
+ * Every call is bounded in time: a connect limit, a per-attempt limit, and a fixed number of attempts.
  */
-import { boundedRequests, type RequestTimeouts } from './request-handler.js';
-import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { credentialsFromEnv, endpointFor, type AwsCredentials, type JsonRpcClient, type RequestTimeouts } from '../http/aws-json-rpc.js';
+import { secretsRpc, type SecretsRpc } from './secrets-rpc.js';
+import { dynamoRpc } from '../store/dynamo-rpc.js';
+import type { DynamoTimeouts } from '../store/dynamo-timeouts.js';
 
-/** What both clients share; only settings the environment decides, never endpoints or timeouts. */
+/** What both clients share: only what the environment decides, never endpoints or timeouts. */
 export interface LambdaClientConfig {
-  region?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  retryMode: 'standard';
-  useFipsEndpoint: boolean;
-  useDualstackEndpoint: boolean;
-  userAgentAppId: string;
-  authSchemePreference: string[];
+  region: string;
+  credentials: AwsCredentials;
+  userAgent: string;
 }
 
 export function lambdaClientConfig(env: NodeJS.ProcessEnv): LambdaClientConfig {
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
-  return {
-    ...(region ? { region } : {}),
-    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } } : {}),
-    retryMode: 'standard',
-    // The same switches the SDK would read, from the same variables.
-    useFipsEndpoint: env.AWS_USE_FIPS_ENDPOINT === 'true',
-    useDualstackEndpoint: env.AWS_USE_DUALSTACK_ENDPOINT === 'true',
-    // Named in each request's User-Agent (CloudTrail shows which app called).
-    userAgentAppId: env.AWS_SDK_UA_APP_ID || 'openrouter-mcp',
-    // No preference: the service's own order of auth schemes (SigV4 for both).
-    authSchemePreference: [],
-  };
+  const credentials = credentialsFromEnv(env);
+  if (!region) throw new Error('AWS_REGION is not set (the Lambda runtime sets it)');
+  if (!credentials) throw new Error('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (the Lambda runtime sets them)');
+  // Named in each request's User-Agent (CloudTrail shows which app called).
+  return { region, credentials, userAgent: userAgentOf(env) };
 }
 
-/** DynamoDB on top of the shared settings: plain regional endpoints (no account-id endpoint or endpoint discovery lookups). */
-export function lambdaDynamoConfig(env: NodeJS.ProcessEnv): Omit<DynamoDBClientConfig, 'maxAttempts' | 'requestHandler'> {
-  return { ...lambdaClientConfig(env), accountIdEndpointMode: 'disabled', endpointDiscoveryEnabled: false };
+/** The User-Agent of the Lambda's AWS calls, with the app id the SDK would add (AWS_SDK_UA_APP_ID). */
+function userAgentOf(env: NodeJS.ProcessEnv): string {
+  return `openrouter-mcp app/${env.AWS_SDK_UA_APP_ID || 'openrouter-mcp'}`;
 }
 
 export type SecretTimeouts = RequestTimeouts;
@@ -54,8 +42,14 @@ export type SecretTimeouts = RequestTimeouts;
 /** GetSecretValue answers in tens of milliseconds; these bound a cold start's wait for it to a few seconds. */
 export const SECRET_TIMEOUTS: SecretTimeouts = { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 3 };
 
-/** A Secrets Manager client whose every call ends in bounded time; `extra` adds an endpoint (tests, LocalStack). */
-export function secretsClient(env: NodeJS.ProcessEnv, extra: { endpoint?: string } = {}, timeouts: Partial<SecretTimeouts> = {}): SecretsManagerClient {
-  const t = { ...SECRET_TIMEOUTS, ...timeouts };
-  return new SecretsManagerClient({ ...lambdaClientConfig(env), ...extra, ...boundedRequests(t) });
+/** A Secrets Manager client whose every call ends in bounded time; `extra` sets the endpoint (tests, LocalStack). */
+export function secretsClient(env: NodeJS.ProcessEnv, extra: { endpoint?: string } = {}, timeouts: Partial<SecretTimeouts> = {}): SecretsRpc {
+  const c = lambdaClientConfig(env);
+  return secretsRpc({ ...c, endpoint: extra.endpoint ?? endpointFor(env, 'SECRETS_MANAGER', 'secretsmanager', c.region), timeouts: { ...SECRET_TIMEOUTS, ...timeouts } });
+}
+
+/** A DynamoDB (JSON protocol) client whose every call ends in bounded time (store/dynamo-timeouts.ts). */
+export function dynamoClient(env: NodeJS.ProcessEnv, extra: { endpoint?: string } = {}, timeouts: Partial<DynamoTimeouts> = {}): JsonRpcClient {
+  const c = lambdaClientConfig(env);
+  return dynamoRpc({ ...c, endpoint: extra.endpoint ?? endpointFor(env, 'DYNAMODB', 'dynamodb', c.region), timeouts });
 }

@@ -4,12 +4,13 @@
  * start instead of following the first event. A failed build is not cached: the request gets 503 + Retry-After
  * and the next invocation builds again (lambda-handler.ts).
  */
+import { ENV, LOG_LEVELS } from '../app/env-contract.js';
 import { createLogger, type LogLevel } from '../observability/logger.js';
 import { createLambdaApp } from './app.js';
 import { createLambdaHandler } from './lambda-handler.js';
 import type { HttpResponseStreamLike, StreamingHandler } from './stream-adapter.js';
 
-/** What this file needs of the `awslambda` global the Node.js runtime provides. */
+/** What this file needs of the `awslambda` global the Node.js runtime provides; looked up here, once, and handed down. */
 interface AwsLambdaRuntime {
   streamifyResponse(handler: StreamingHandler): StreamingHandler;
   HttpResponseStream: HttpResponseStreamLike;
@@ -21,10 +22,10 @@ function awslambda(): AwsLambdaRuntime {
   return runtime;
 }
 
-const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-const requestedLevel = process.env.ORMCP_LOG_LEVEL as LogLevel | undefined;
+// The adapter logs before (and whether or not) the configuration parses, so a bad level falls back instead of failing.
+const requestedLevel = process.env[ENV.ORMCP_LOG_LEVEL] as LogLevel | undefined;
 const logger = createLogger({
-  level: requestedLevel && LEVELS.includes(requestedLevel) ? requestedLevel : 'info',
+  level: requestedLevel && (LOG_LEVELS as readonly LogLevel[]).includes(requestedLevel) ? requestedLevel : 'info',
   base: { component: 'lambda-adapter' },
 });
 

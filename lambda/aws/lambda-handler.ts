@@ -5,17 +5,23 @@
  * built is answered at once with 503, a JSON body and Retry-After — not a 500, not a crash, not a hang (the build
  * itself is bounded in time, see app.ts).
  */
-import type { App } from '../app/handler.js';
+import type { App } from '../app/app.js';
+import { json, jsonRpcError } from '../http/json.js';
 import { trimTrailingSlashes } from '../http/path.js';
+import { MCP_PATH } from '../oauth/metadata.js';
+import { errorName } from '../observability/error-name.js';
 import type { Logger } from '../observability/logger.js';
 import { ServerSecretUnavailable } from './app.js';
 import { createStreamingHandler, type HttpResponseStreamLike, type StreamingHandler } from './stream-adapter.js';
 
+/** The app, and the work it left running after its responses (see stream-adapter's afterResponse). */
+export type SettlingApp = App & { settle?: () => Promise<void> };
+
 export interface LambdaHandlerDeps {
-  build: () => Promise<App>;
+  build: () => Promise<SettlingApp>;
   logger: Logger;
-  /** Defaults to the runtime's `globalThis.awslambda.HttpResponseStream`. */
-  HttpResponseStream?: HttpResponseStreamLike;
+  /** The runtime's `awslambda.HttpResponseStream` (index.ts looks it up once). */
+  HttpResponseStream: HttpResponseStreamLike;
   /** Retry-After on a failed build; a short wait, since every invocation retries the build. */
   retryAfterSeconds?: number;
 }
@@ -30,15 +36,13 @@ export interface LambdaHandler {
   prewarm(): void;
 }
 
-const MCP_PATH = '/mcp';
-
 export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
   const { logger } = deps;
   const retryAfter = String(deps.retryAfterSeconds ?? 2);
-  let app: Promise<App> | undefined;
-  let prewarmed: Promise<App> | undefined;
+  let app: Promise<SettlingApp> | undefined;
+  let prewarmed: Promise<SettlingApp> | undefined;
 
-  const getApp = (): Promise<App> => {
+  const getApp = (): Promise<SettlingApp> => {
     app ??= deps.build().catch((err: unknown) => {
       app = undefined;
       logger.error('cold start failed; the next request retries', failureFields(err));
@@ -48,7 +52,7 @@ export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
   };
 
   const serve = async (request: Request): Promise<Response> => {
-    let built: App;
+    let built: SettlingApp;
     const attempt = getApp();
     try {
       built = await attempt;
@@ -66,7 +70,15 @@ export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
   };
 
   return {
-    handler: createStreamingHandler(async () => serve, { logger, ...(deps.HttpResponseStream ? { HttpResponseStream: deps.HttpResponseStream } : {}) }),
+    handler: createStreamingHandler(serve, {
+      logger,
+      HttpResponseStream: deps.HttpResponseStream,
+      afterResponse: async () => {
+        // No app (its build failed) means nothing was started that could still be running.
+        const built = await app?.catch(() => undefined);
+        await built?.settle?.();
+      },
+    }),
     prewarm: () => {
       prewarmed = getApp();
       prewarmed.catch(() => undefined);
@@ -77,7 +89,7 @@ export function createLambdaHandler(deps: LambdaHandlerDeps): LambdaHandler {
 /** What the log may say about a failed build: names and counts only (messages can quote ARNs, values or secrets). */
 function failureFields(err: unknown): Record<string, unknown> {
   if (err instanceof ServerSecretUnavailable) return { error: err.name, reason: err.reason, ...(err.attempts ? { attempts: err.attempts } : {}) };
-  return { error: err instanceof Error ? err.name : 'unknown' };
+  return { error: errorName(err) };
 }
 
 function unavailable(request: Request, retryAfter: string): Response {
@@ -88,7 +100,8 @@ function unavailable(request: Request, retryAfter: string): Response {
   } catch {
     // an unparsable URL gets the plain JSON shape
   }
+  const headers = { 'Retry-After': retryAfter, 'Cache-Control': 'no-store' };
   // MCP clients get a JSON-RPC error, everything else (pages, OAuth) the OAuth-style error object.
-  const body = path === MCP_PATH ? { jsonrpc: '2.0', error: { code: -32000, message }, id: null } : { error: 'temporarily_unavailable', error_description: message };
-  return new Response(JSON.stringify(body), { status: 503, headers: { 'Content-Type': 'application/json', 'Retry-After': retryAfter, 'Cache-Control': 'no-store' } });
+  if (path === MCP_PATH) return jsonRpcError(503, -32000, message, headers);
+  return json(503, { error: 'temporarily_unavailable', error_description: message }, headers);
 }

@@ -9,11 +9,13 @@
  *   prelude and the 8-NUL delimiter API Gateway waits for, then the body is written chunk by chunk as the app
  *   produces it (SSE progress leaves the function at once), then the stream is ended.
  *
- * Pure: no AWS SDK and no module state; the runtime's `HttpResponseStream` is looked up lazily on
- * `globalThis.awslambda` (or injected, as the tests do).
+ * Pure: no AWS SDK, no module state and no globals; the entry point (index.ts) hands in the runtime's
+ * `HttpResponseStream` (the tests hand in a fake one).
  */
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { json } from '../http/json.js';
+import { errorName } from '../observability/error-name.js';
 import type { Logger } from '../observability/logger.js';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -34,9 +36,14 @@ export interface HttpResponseStreamLike {
 export type StreamingHandler = (event: APIGatewayProxyEvent, responseStream: Writable, context?: Context) => Promise<void>;
 
 export interface StreamingHandlerDeps {
-  /** Defaults to the runtime's `globalThis.awslambda.HttpResponseStream`. */
-  HttpResponseStream?: HttpResponseStreamLike;
+  /** The runtime's `awslambda.HttpResponseStream`. */
+  HttpResponseStream: HttpResponseStreamLike;
   logger?: Logger;
+  /**
+   * Work the app leaves running past its response (a generation's concurrency release): awaited after the
+   * response stream has ended, before the handler returns.
+   */
+  afterResponse?: () => Promise<void>;
 }
 
 /**
@@ -175,10 +182,9 @@ export async function writeResponse(
   await endStream(stream);
 }
 
-export function createStreamingHandler(getHandler: () => Promise<FetchHandler>, deps: StreamingHandlerDeps = {}): StreamingHandler {
-  const { logger } = deps;
+export function createStreamingHandler(handler: FetchHandler, deps: StreamingHandlerDeps): StreamingHandler {
+  const { logger, HttpResponseStream } = deps;
   return async (event, responseStream, context) => {
-    const HttpResponseStream = deps.HttpResponseStream ?? runtimeHttpResponseStream();
     // The runtime gives no documented "client went away" signal (API Gateway says the function may keep
     // running after a timeout closes the connection); the nearest one is the response stream closing or failing
     // before we ended it, which aborts the request so upstream work can stop.
@@ -193,9 +199,7 @@ export function createStreamingHandler(getHandler: () => Promise<FetchHandler>, 
 
     let response: Response;
     try {
-      const request = eventToRequest(event, { signal: controller.signal });
-      const handler = await getHandler();
-      response = await handler(request);
+      response = await handler(eventToRequest(event, { signal: controller.signal }));
     } catch (err) {
       logger?.error('lambda request failed', { error: errorName(err), ...(context?.awsRequestId ? { aws_request_id: context.awsRequestId } : {}) });
       response = internalError();
@@ -207,21 +211,16 @@ export function createStreamingHandler(getHandler: () => Promise<FetchHandler>, 
       responseStream.off('close', onGone);
       // stays attached to swallow a late socket error; it no longer aborts anything
     }
+    // Only now, with the whole response handed to the runtime: the runtime may freeze the instance as soon as this
+    // handler's promise settles, and a write frozen mid-flight (a release) would hold the user's slot until its
+    // lease lapses, or land minutes later on a thaw. Awaited here it finishes inside this invocation, after the
+    // client's response, at the price of a few ms of billed duration.
+    await deps.afterResponse?.().catch((err: unknown) => logger?.error('work after the response failed', { error: errorName(err) }));
   };
 }
 
 function internalError(): Response {
-  return new Response(JSON.stringify({ error: 'internal_error' }), { status: 500, headers: { 'Content-Type': 'application/json' } });
-}
-
-interface AwsLambdaRuntimeGlobal {
-  HttpResponseStream: HttpResponseStreamLike;
-}
-
-function runtimeHttpResponseStream(): HttpResponseStreamLike {
-  const runtime = (globalThis as unknown as { awslambda?: AwsLambdaRuntimeGlobal }).awslambda;
-  if (!runtime?.HttpResponseStream) throw new Error('awslambda.HttpResponseStream is only available inside the AWS Lambda Node.js runtime');
-  return runtime.HttpResponseStream;
+  return json(500, { error: 'internal_error' });
 }
 
 function isClosed(stream: Writable): boolean {
@@ -258,8 +257,4 @@ function endStream(stream: Writable): Promise<void> {
       done();
     }
   });
-}
-
-function errorName(err: unknown): string {
-  return err instanceof Error ? err.name : 'unknown';
 }

@@ -50,7 +50,7 @@ export function parseFor(spec: CommandSpec, argv: string[]): { values: OptionVal
   const args = parsed.positionals.slice(spec.path.length);
   if (args.length < spec.positionals.length) throw new UsageError(`missing ${spec.positionals.slice(args.length).map((p) => `<${p}>`).join(' ')}`, command);
   // Never echo an unexpected argument: it may be a key pasted in the wrong place.
-  if (args.length > spec.positionals.length) throw new UsageError('too many arguments', command);
+  if (args.length > spec.positionals.length + (spec.optionalPositionals?.length ?? 0)) throw new UsageError('too many arguments', command);
   for (const [name, value] of Object.entries(parsed.values)) {
     if (value === '') throw new UsageError(`--${name} needs a non-empty value`, command);
   }

@@ -51,6 +51,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         backend ??= await openBackend(globals, io, options);
         return backend.store;
       },
+      async openLedger() {
+        backend ??= await openBackend(globals, io, { create: false });
+        return backend.ledger;
+      },
       async stackMcpUrl() {
         if (!globals.stack) return undefined;
         const url = await stackMcpUrl(globals, io);

@@ -1,5 +1,6 @@
 /** How a command describes itself: its options (for node:util parseArgs), positionals, help and action. */
 import type { AccountStore } from '../store/account-store.js';
+import type { LedgerStore } from '../store/ledger-store.js';
 import type { CliIo } from './io.js';
 
 export type OptionSpec = { type: 'string' | 'boolean'; short?: string };
@@ -19,6 +20,8 @@ export interface CommandContext {
   args: string[];
   /** Opens the store (local data dir or deployed stack); `create` allows initialising a fresh data dir. */
   openStore(options: { create: boolean }): Promise<AccountStore>;
+  /** The usage ledger, budgets and defaults of the same backend (never creates a data dir). */
+  openLedger(): Promise<LedgerStore>;
   /** The deployed stack's backend details (MCP URL) without opening the store; undefined in local mode. */
   stackMcpUrl(): Promise<string | undefined>;
   /** Registers a secret this run handles so no error message can echo it. */
@@ -36,6 +39,8 @@ export interface CommandSpec {
   synopsis: string;
   /** Required positionals, by display name. */
   positionals: string[];
+  /** Positionals that may be left out, after the required ones. */
+  optionalPositionals?: string[];
   options: Record<string, OptionSpec>;
   /** Help lines for the options: [flag text, description]. */
   optionHelp: [string, string][];

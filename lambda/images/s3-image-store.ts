@@ -7,19 +7,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import aws4 from 'aws4';
+import type { AwsCredentials } from '../http/aws-json-rpc.js';
 import { IMAGE_EXTENSIONS, type ImageMimeType, type ImageStore, type StoredImage } from './image-store.js';
-
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string | undefined;
-}
 
 export interface S3ImageStoreOptions {
   bucket: string;
   region: string;
-  /** Read on every call: the Lambda's role credentials come from its environment. */
-  credentials: () => AwsCredentials;
+  /** The Lambda's role credentials, as its other AWS clients take them (aws/clients.ts). */
+  credentials: AwsCredentials;
+  /** Named in each request's User-Agent (CloudTrail shows which app called). */
+  userAgent?: string | undefined;
   /** An S3-compatible endpoint (path-style addressing), e.g. a local stand-in; default: the bucket's virtual host. */
   endpoint?: string | undefined;
   /** How long a presigned link works. @default 3600 */
@@ -37,16 +34,6 @@ export class ImageStoreError extends Error {
   override readonly name = 'ImageStoreError';
 }
 
-/** The credentials the Lambda runtime puts in the environment of every function. */
-export function credentialsFromEnv(env: NodeJS.ProcessEnv): () => AwsCredentials {
-  return () => {
-    const accessKeyId = env.AWS_ACCESS_KEY_ID;
-    const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-    if (!accessKeyId || !secretAccessKey) throw new ImageStoreError('no AWS credentials in the environment');
-    return { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
-  };
-}
-
 interface Target {
   protocol: 'http:' | 'https:';
   host: string;
@@ -61,10 +48,10 @@ export class S3ImageStore implements ImageStore {
     const owner = createHash('sha256').update(userId).digest('hex').slice(0, 16);
     const key = `images/${owner}/${randomBytes(32).toString('base64url')}.${IMAGE_EXTENSIONS[mimeType]}`;
     const target = this.target(key);
-    const credentials = this.options.credentials();
+    const { credentials, userAgent } = this.options;
     const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const signed = aws4.sign(
-      { host: target.host, path: target.path, method: 'PUT', service: 's3', region: this.options.region, headers: { 'Content-Type': mimeType, 'Content-Disposition': 'inline' }, body },
+      { host: target.host, path: target.path, method: 'PUT', service: 's3', region: this.options.region, headers: { 'Content-Type': mimeType, 'Content-Disposition': 'inline', ...(userAgent ? { 'User-Agent': userAgent } : {}) }, body },
       credentials,
     );
     await send(target.protocol, signed, body, this.options.timeoutMs ?? S3_TIMEOUT_MS);

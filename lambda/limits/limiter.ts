@@ -19,7 +19,10 @@ export interface AcquireOptions {
 
 export interface Permit {
   readonly ok: true;
-  /** Gives the concurrency slot back (if one was taken). Safe to call more than once; never throws. */
+  /**
+   * Gives the concurrency slot back (if one was taken). Safe to call more than once; never rejects. A caller may
+   * leave it running (the result need not wait for it): the limiter tracks it until `settle()`.
+   */
   release(): Promise<void>;
 }
 
@@ -34,6 +37,11 @@ export interface Refusal {
 export interface Limiter {
   /** Counts one call against the user's rate and, with `hold`, takes a concurrency slot. */
   acquire(userId: string, options: AcquireOptions): Promise<Permit | Refusal>;
+  /**
+   * Resolves once the store writes this limiter started in the background (releases left running by their
+   * callers) have finished. A host whose process may freeze after a response (the Lambda) awaits it first.
+   */
+  settle(): Promise<void>;
 }
 
 const RELEASED: Permit = { ok: true, release: async () => undefined };
@@ -44,7 +52,7 @@ export function freePermit(): Permit {
 }
 
 /** Limits off: every call is allowed and nothing is stored. */
-export const NO_LIMITS: Limiter = { acquire: async () => RELEASED };
+export const NO_LIMITS: Limiter = { acquire: async () => RELEASED, settle: async () => undefined };
 
 export function limitsEnabled(settings: LimitSettings): boolean {
   return settings.ratePerMinute > 0 || settings.maxConcurrent > 0;

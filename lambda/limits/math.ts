@@ -23,8 +23,11 @@ export const CONCURRENCY_RETRY_AFTER_SECONDS = 5;
 /** Limit items outlive their use by this much before DynamoDB's TTL may delete them (TTL is lazy anyway). */
 export const ITEM_GRACE_SECONDS = 3600;
 
-/** The prefix of a lease attribute on the concurrency item (`l_<lease id>` → expiry, epoch ms). */
+/** The prefix of a lease attribute on a user's limits item (`l_<lease id>` → expiry, epoch ms). */
 export const LEASE_PREFIX = 'l_';
+
+/** The prefix of a rate counter on a user's limits item (`r_<window start, epoch ms>` → calls counted in it). */
+export const RATE_PREFIX = 'r_';
 
 export interface RateWindow {
   /** Epoch ms of the window's first millisecond; also its id. */
@@ -61,7 +64,7 @@ export interface LeaseScan {
   expired: { name: string; expiresAtMs: number }[];
 }
 
-/** Splits the lease attributes of a concurrency item into live and lapsed ones; other attributes are ignored. */
+/** Splits the lease attributes of a limits item into live and lapsed ones; other attributes are ignored. */
 export function scanLeases(item: Record<string, unknown>, nowMs: number): LeaseScan {
   const scan: LeaseScan = { live: [], expired: [] };
   for (const [name, value] of Object.entries(item)) {
@@ -77,4 +80,25 @@ export function scanLeases(item: Record<string, unknown>, nowMs: number): LeaseS
 /** The attribute name of a lease. Ids are random hex, so the name is always a valid DynamoDB attribute name. */
 export function leaseAttribute(leaseId: string): string {
   return `${LEASE_PREFIX}${leaseId}`;
+}
+
+/**
+ * The attribute counting the calls of the window starting at `windowStartMs`. Named by its window, so a new
+ * window's counter starts from nothing in the same write that counts its first call (no read, no reset).
+ */
+export function rateAttribute(windowStartMs: number): string {
+  return `${RATE_PREFIX}${windowStartMs}`;
+}
+
+/**
+ * Rate counters of windows before `windowStartMs`'s predecessor: left behind when a user was idle for more than a
+ * window (each write removes only the previous window's counter), so a later write can clear them off the
+ * critical path. Other attributes are ignored.
+ */
+export function staleRateCounters(item: Record<string, unknown>, windowStartMs: number, windowMs: number = RATE_WINDOW_MS): string[] {
+  return Object.keys(item).filter((name) => {
+    if (!name.startsWith(RATE_PREFIX)) return false;
+    const start = Number(name.slice(RATE_PREFIX.length));
+    return !(start >= windowStartMs - windowMs);
+  });
 }

@@ -18,21 +18,22 @@ export class MemoryLimiter implements Limiter {
 
   async acquire(userId: string, { hold }: AcquireOptions): Promise<Permit | Refusal> {
     const now = this.now();
-    if (this.settings.ratePerMinute > 0) {
-      const window = rateWindow(now);
-      const current = this.windows.get(userId);
-      const count = current?.startMs === window.startMs ? current.count : 0;
-      if (count >= this.settings.ratePerMinute) {
-        return { ok: false, limit: 'rate', max: this.settings.ratePerMinute, retryAfterSeconds: retryAfterSeconds(now, window.endMs) };
-      }
-      // One entry per user, replaced when its window passes: memory stays bounded by the number of users.
-      this.windows.set(userId, { startMs: window.startMs, count: count + 1 });
-    }
-    if (!hold || this.settings.maxConcurrent <= 0) return freePermit();
+    const window = rateWindow(now);
+    const counting = this.settings.ratePerMinute > 0;
+    const holding = hold && this.settings.maxConcurrent > 0;
+    const current = this.windows.get(userId);
+    const count = current?.startMs === window.startMs ? current.count : 0;
     const running = this.running.get(userId) ?? 0;
-    if (running >= this.settings.maxConcurrent) {
+    // Both limits are checked before either is changed, as the table's single write does: a refused call leaves nothing.
+    if (counting && count >= this.settings.ratePerMinute) {
+      return { ok: false, limit: 'rate', max: this.settings.ratePerMinute, retryAfterSeconds: retryAfterSeconds(now, window.endMs) };
+    }
+    if (holding && running >= this.settings.maxConcurrent) {
       return { ok: false, limit: 'concurrency', max: this.settings.maxConcurrent, retryAfterSeconds: CONCURRENCY_RETRY_AFTER_SECONDS };
     }
+    // One entry per user, replaced when its window passes: memory stays bounded by the number of users.
+    if (counting) this.windows.set(userId, { startMs: window.startMs, count: count + 1 });
+    if (!holding) return freePermit();
     this.running.set(userId, running + 1);
     let released = false;
     return {
@@ -46,4 +47,7 @@ export class MemoryLimiter implements Limiter {
       },
     };
   }
+
+  /** Releases happen in memory at once: nothing is ever left running. */
+  async settle(): Promise<void> {}
 }

@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import Provider, { type Account, type KoaContextLike } from 'oidc-provider';
 import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { trimTrailingSlashes } from '../http/path.js';
+import { errorName } from '../observability/error-name.js';
 import type { Logger } from '../observability/logger.js';
 import type { AccountStore } from '../store/account-store.js';
 import { STATIC_ASSETS } from '../web/static.js';
@@ -115,7 +116,7 @@ export async function startLocalIdentityProvider(o: LocalIdpOptions): Promise<Lo
     renderError: (ctx: KoaContextLike, out: { error?: string; error_description?: string }) =>
       respond(ctx, messagePage(issuer, serverUrl, 'Sign-in problem', out.error_description ?? out.error ?? 'The sign-in request could not be processed. Start again from the start page.', ctx.status >= 400 ? ctx.status : 400)),
   });
-  provider.on('server_error', (_ctx: unknown, err: unknown) => o.logger.error('local identity provider failed', { error: err instanceof Error ? err.name : 'unknown' }));
+  provider.on('server_error', (_ctx: unknown, err: unknown) => o.logger.error('local identity provider failed', { error: errorName(err) }));
   const oidc = provider.callback();
 
   const interactions = new InteractionPages({ provider, issuer, serverUrl, accounts: o.accounts, passwords: o.passwords, limiters, logger: o.logger });
@@ -245,7 +246,7 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefin
 }
 
 function failed(res: ServerResponse, err: unknown, logger: Logger, issuer: string, serverUrl: string): void {
-  logger.error('local sign-in failed', { error: err instanceof Error ? err.name : 'unknown' });
+  logger.error('local sign-in failed', { error: errorName(err) });
   if (res.headersSent) return void res.end();
   void send(res, messagePage(issuer, serverUrl, 'Sign-in failed', 'Something went wrong during the sign-in. Start again from the start page.', 500));
 }

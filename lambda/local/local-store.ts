@@ -11,9 +11,11 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
 import type { Logger } from '../observability/logger.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { AccountStore } from '../store/account-store.js';
+import { openStores } from '../app/stores.js';
+import type { AccountStore } from '../store/account-store.js';
 import { documentClient } from '../store/dynamo.js';
-import { OAuthStore } from '../store/oauth-store.js';
+import type { OAuthStore } from '../store/oauth-store.js';
+import type { LedgerStore } from '../store/ledger-store.js';
 import { startLocalDynamo } from './dynalite.js';
 import { loadOrCreateLocalKeyring } from './secret-file.js';
 import { newTableKey, sendTableKey } from './table-guard.js';
@@ -22,6 +24,8 @@ export interface LocalStore {
   store: AccountStore;
   oauth: OAuthStore;
   keyring: Keyring;
+  /** The usage ledger and budget counters (retention: `ledgerDays`, default 90). */
+  ledger: LedgerStore;
   close(): Promise<void>;
 }
 
@@ -31,17 +35,17 @@ const TABLE_NAME = 'ormcp';
 const Advertised = z.object({ endpoint: z.string().regex(/^http:\/\/127\.0\.0\.1:\d+$/), tableKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
 type Advertised = z.infer<typeof Advertised>;
 
-export async function openLocalStore(dataDir: string, options: { logger?: Logger; advertise?: boolean } = {}): Promise<LocalStore> {
+export async function openLocalStore(dataDir: string, options: { logger?: Logger; advertise?: boolean; ledgerDays?: number } = {}): Promise<LocalStore> {
   const keyring = loadOrCreateLocalKeyring(dataDir);
   const endpointFile = join(dataDir, 'dynamodb-endpoint');
   const running = await reachable(endpointFile);
   if (running) {
-    const client = documentClient(running);
-    const store = new AccountStore({ client, tableName: TABLE_NAME, keyring, ...(options.logger ? { logger: options.logger } : {}) });
+    const { accounts: store, oauth, ledger } = openStores({ client: documentClient(running), tableName: TABLE_NAME }, keyring, options.logger, { ledgerDays: options.ledgerDays });
     return {
       store,
-      oauth: new OAuthStore({ client, tableName: TABLE_NAME, keyring }),
+      oauth,
       keyring,
+      ledger,
       close: async () => {
         await store.settle();
         running.destroy();
@@ -53,11 +57,12 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   const tableKey = newTableKey();
   const dynamo = await startLocalDynamo({ path: dbPath, tableName: TABLE_NAME, tableKey });
   if (options.advertise) advertise(endpointFile, { endpoint: dynamo.endpoint, tableKey });
-  const store = new AccountStore({ client: dynamo.client, tableName: dynamo.tableName, keyring, ...(options.logger ? { logger: options.logger } : {}) });
+  const { accounts: store, oauth, ledger } = openStores({ client: dynamo.client, tableName: dynamo.tableName }, keyring, options.logger, { ledgerDays: options.ledgerDays });
   return {
     store,
-    oauth: new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring }),
+    oauth,
     keyring,
+      ledger,
     close: async () => {
       await store.settle();
       if (options.advertise) rmSync(endpointFile, { force: true });

@@ -2,7 +2,7 @@
  * The local identity provider's pages (sign-in, sign-out, errors), in the look of the server's own pages: the
  * same layout and stylesheet (served by the provider from its own origin) and the same strict CSP, labelled fields.
  */
-import { Html, html, page } from '../web/html.js';
+import { Html, html, page } from '../ui/html.js';
 
 export interface LoginPageOptions {
   /** The provider's base URL (its pages' assets are served under it). */

@@ -4,17 +4,16 @@
  * and its token printed once. Without ORMCP_OIDC_*, sign-in uses the local identity provider (local-idp.ts).
  */
 import { join, resolve } from 'node:path';
-import { createApp } from '../app/handler.js';
+import { composeApp, configuredMetrics } from '../app/compose.js';
 import { loadConfig } from '../app/config.js';
+import { MCP_PATH } from '../oauth/metadata.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
 import { LocalImageStore } from '../images/local-image-store.js';
-import { processLimiter } from '../limits/index.js';
-import { withHttpMetrics } from '../app/http-metrics.js';
 import { createLogger } from '../observability/logger.js';
-import { NO_METRICS, emfMetrics } from '../observability/metrics.js';
 import { startLocalIdentityProvider, type LocalIdentityProvider } from './local-idp.js';
 import { LocalPasswords } from './local-passwords.js';
 import { openLocalStore } from './local-store.js';
+import { LOCAL_AUTH_CACHE_MS } from '../auth/cached-authenticator.js';
 import { listen, localAdmissionLimits } from './node-adapter.js';
 import { writeServerUrl } from './server-url.js';
 import { startupFailureLine, startupSettings } from './startup-failure.js';
@@ -27,7 +26,7 @@ async function main(): Promise<void> {
   // Logs go to stderr so stdout carries only what the operator must copy (URL, token).
   const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(`${line}\n`) });
 
-  const { store, oauth, keyring, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true });
+  const { store, oauth, keyring, ledger, close: closeStore } = await openLocalStore(dataDir, { logger, advertise: true, ledgerDays: config.ledgerDays });
   let firstToken: string | undefined;
   const key = process.env.OPENROUTER_API_KEY;
   let users = await store.listUsers();
@@ -44,23 +43,23 @@ async function main(): Promise<void> {
   if (!config.oidc) localIdp = await startLocalIdentityProvider({ dataDir, serverUrl: config.publicUrl!, accounts: store, passwords, logger });
   const identity = identityProviderFor(config.oidc ?? (localIdp && { issuer: localIdp.issuer, clientId: localIdp.clientId }));
   const managementKey = process.env.ORMCP_OPENROUTER_MANAGEMENT_KEY;
-  // One process serves every local request, so the limits can be counted in memory; metrics (off unless
-  // ORMCP_METRICS=emf) go to stderr with the logs.
-  const metrics = config.metrics === 'emf' ? emfMetrics({ service: config.metricsService, write: (line) => process.stderr.write(`${line}\n`) }) : NO_METRICS;
   // Generated images under the data dir, served at /files/<id> (unguessable, expiring, size-bounded).
   const images = new LocalImageStore({ dir: join(dataDir, 'images'), baseUrl: config.publicUrl! });
-  const app = withHttpMetrics(createApp({
+  // One process serves every local request, so the limits can be counted in memory; metrics (off unless
+  // ORMCP_METRICS=emf) go to stderr with the logs.
+  const app = await composeApp({
     config,
-    images,
-    imageFiles: images,
-    authenticator: store,
+    // Verified tokens are remembered briefly: `ormcp token revoke` takes effect within this bound.
+    authCacheMs: LOCAL_AUTH_CACHE_MS,
     logger,
-    limiter: processLimiter(config.limits),
-    metrics,
-    signIn: { accounts: store, oauth, keyring, ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
-  }), metrics);
+    metrics: configuredMetrics(config, (line) => process.stderr.write(`${line}\n`)),
+    stores: { accounts: store, oauth, ledger, keyring },
+    limiter: { kind: 'process' },
+    signIn: { ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
+    images: { store: images, files: images },
+  });
   const server = await listen(app.fetch, { host, port, admission: localAdmissionLimits(config.maxBodyBytes) });
-  const mcpUrl = `${server.url}/mcp`;
+  const mcpUrl = `${server.url}${MCP_PATH}`;
   const removeServerUrl = writeServerUrl(dataDir, mcpUrl);
   process.stdout.write(`OpenRouter MCP server listening on ${mcpUrl}\n`);
   if (firstToken) {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { hostHeaderValidationResponse, localhostAllowedHostnames } from '@modelcontextprotocol/server';
 import { Admission, type AdmissionLimits } from '../http/admission.js';
+import { json, jsonRpcError } from '../http/json.js';
 import { trimTrailingSlashes } from '../http/path.js';
 import { MCP_PATH } from '../oauth/metadata.js';
 
@@ -79,8 +80,9 @@ function busy(url: string): Response {
   } catch {
     // an unparsable URL gets the plain JSON shape
   }
-  const body = path === MCP_PATH ? { jsonrpc: '2.0', error: { code: -32000, message }, id: null } : { error: 'temporarily_unavailable', error_description: message };
-  return new Response(JSON.stringify(body), { status: 503, headers: { 'Content-Type': 'application/json', 'Retry-After': '1', 'Cache-Control': 'no-store' } });
+  const headers = { 'Retry-After': '1', 'Cache-Control': 'no-store' };
+  if (path === MCP_PATH) return jsonRpcError(503, -32000, message, headers);
+  return json(503, { error: 'temporarily_unavailable', error_description: message }, headers);
 }
 
 export interface LocalServer {
@@ -116,7 +118,7 @@ export async function listen(handler: FetchHandler, options: { host?: string; po
         const request = toWebRequest(req, origin, controller.signal);
         response = (loopback && hostHeaderValidationResponse(request, localhostAllowedHostnames())) || (await handler(request));
       } catch {
-        response = new Response(JSON.stringify({ error: 'bad_request' }), { status: 400, headers: { 'Content-Type': 'application/json' } });
+        response = json(400, { error: 'bad_request' });
       }
       await writeWebResponse(res, response);
     })();

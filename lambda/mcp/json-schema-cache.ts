@@ -14,7 +14,8 @@
  * instead of leaking one request's change into the next.
  *
  * What a schema converts to is the cache's `convert` function: the server passes the advertised conversion
- * (advertised-schema.ts: compact forms, portable subset); by default it is the schema's own.
+ * (advertised-schema.ts: compact forms, portable subset); by default it is the schema's own. A `seed` holds answers
+ * computed before the process started (the Lambda bundle's, precomputed-schemas.ts); a key it lacks is converted.
  */
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import type { Io, JsonSchemaOptions } from './advertised-schema.js';
@@ -25,12 +26,23 @@ export type Convert = (std: Props, io: Io, options: JsonSchemaOptions) => Record
 
 const OWN_CONVERSION: Convert = (std, io, options) => std.jsonSchema[io](options);
 
+/** Ready answers per schema object, by conversionKey. */
+export type Seed = ReadonlyMap<object, ReadonlyMap<string, Record<string, unknown>>>;
+
+/** What a conversion depends on besides the schema: the direction and the options the SDK passes. */
+export function conversionKey(io: Io, options: JsonSchemaOptions): string {
+  return `${io} ${JSON.stringify(options)}`;
+}
+
 export class JsonSchemaCache {
   private readonly wrappers = new WeakMap<object, StandardSchemaWithJSON>();
   /** How many conversions actually ran (cache misses): 2 per schema and io at most. */
   conversions = 0;
 
-  constructor(private readonly convertSchema: Convert = OWN_CONVERSION) {}
+  constructor(
+    private readonly convertSchema: Convert = OWN_CONVERSION,
+    private readonly seed: Seed = new Map(),
+  ) {}
 
   /** The cached counterpart of a Standard Schema; anything else (undefined, a raw zod shape) passes through. */
   wrap<T>(schema: T): T {
@@ -38,9 +50,9 @@ export class JsonSchemaCache {
     const known = this.wrappers.get(schema);
     if (known) return known as T;
     const original = schema['~standard'];
-    const converted = new Map<string, unknown>();
+    const converted = new Map<string, unknown>([...(this.seed.get(schema) ?? [])].map(([key, json]) => [key, deepFreeze(json)]));
     const convert = (io: Io) => (options: JsonSchemaOptions) => {
-      const key = `${io} ${JSON.stringify(options)}`;
+      const key = conversionKey(io, options);
       let json = converted.get(key);
       if (json === undefined) {
         this.conversions++;

@@ -7,6 +7,7 @@ import type { Tool } from '../tools/tool.js';
 import { SERVER_NAME, SERVER_VERSION } from '../version.js';
 import { advertisedJsonSchema } from './advertised-schema.js';
 import { JsonSchemaCache } from './json-schema-cache.js';
+import { bundledToolSchemas, seedFrom } from './precomputed-schemas.js';
 
 const INSTRUCTIONS =
   'Gives access to every OpenRouter model on the user\'s own OpenRouter key. Use retrieve_available_models to find a ' +
@@ -15,8 +16,11 @@ const INSTRUCTIONS =
   'provider that served, token usage and cost; get_generation gives the final billed cost and get_key_usage the ' +
   'remaining credit.';
 
-/** One per process: the tool schemas are module constants, so their (advertised) JSON Schemas are too. */
-const PROCESS_SCHEMA_CACHE = new JsonSchemaCache(advertisedJsonSchema);
+/**
+ * One per process: the tool schemas are module constants, so their (advertised) JSON Schemas are too. In the
+ * Lambda bundle they were converted at build time (precomputed-schemas.ts).
+ */
+const PROCESS_SCHEMA_CACHE = new JsonSchemaCache(advertisedJsonSchema, seedFrom(TOOLS, bundledToolSchemas()));
 
 /** An McpServer whose tools advertise JSON Schemas converted once per process (see json-schema-cache.ts). */
 class CachedSchemaMcpServer extends McpServer {
@@ -61,6 +65,7 @@ function registerDeclaredTool(server: McpServer, tool: Tool, deps: ToolDeps): vo
       outputSchema: tool.output,
       annotations: { title: tool.title, ...tool.annotations },
     },
-    (args, ctx) => runTool(tool, deps, () => tool.run(args, ctx, deps), { context: tool.logContext?.(args, ctx) }),
+    // runTool hands the body the arguments as team control rewrote them (same shape: defaults and policy only fill).
+    (args, ctx) => runTool(tool, deps, (admitted) => tool.run(admitted as typeof args, ctx, deps), { context: tool.logContext?.(args, ctx), args }),
   );
 }

@@ -3,6 +3,8 @@
  * error redirect (authorization endpoint, §4.1.2.1). Descriptions are fixed strings of ours: they never echo a
  * code, token, secret or verifier back.
  */
+import { json } from '../http/json.js';
+
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -33,12 +35,21 @@ export class OAuthError extends Error {
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
 export function oauthErrorResponse(error: OAuthError, options: { basicAuthAttempted?: boolean } = {}): Response {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...NO_STORE };
+  const headers: Record<string, string> = { ...NO_STORE };
   // RFC 6749 §5.2: a failed HTTP Basic client authentication answers with a Basic challenge.
   if (error.status === 401) headers['WWW-Authenticate'] = options.basicAuthAttempted ? 'Basic realm="oauth"' : 'Bearer realm="oauth"';
-  return new Response(JSON.stringify({ error: error.code, error_description: error.description }), { status: error.status, headers });
+  return json(error.status, { error: error.code, error_description: error.description }, headers);
 }
 
 export function oauthJson(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...NO_STORE } });
+  return json(status, body, NO_STORE);
+}
+
+export function methodNotAllowed(allow: string): Response {
+  return json(405, { error: 'invalid_request', error_description: `Method not allowed; use ${allow}.` }, { Allow: allow });
+}
+
+/** Every OAuth endpoint (and the authorization server's metadata) on a server without an identity provider. */
+export function signInNotConfigured(): Response {
+  return oauthErrorResponse(new OAuthError('temporarily_unavailable', 'Sign-in is not configured on this server; use a personal MCP token instead.', 404));
 }

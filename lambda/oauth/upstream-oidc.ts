@@ -14,6 +14,8 @@ export interface UpstreamIdentity {
   subject: string;
   email?: string;
   emailVerified?: boolean;
+  /** For the operator check (auth/admin-access.ts): the groups claims of the verified ID token. */
+  groupClaims?: { groups?: string[]; federated?: boolean; mapped?: string };
 }
 
 export interface IdentityProvider {
@@ -43,6 +45,8 @@ const TokenResponse = z.object({ id_token: z.string().min(1) });
 
 export interface OidcProviderOptions {
   issuer: string;
+  /** The claim carrying a federated user's IdP groups (`ORMCP_ADMIN_CLAIM`, e.g. `custom:groups`). */
+  groupsClaim?: string;
   clientId: string;
   /** Absent for a public client (PKCE only), which is what the stack creates. */
   clientSecret?: string;
@@ -107,6 +111,7 @@ export class OidcProvider implements IdentityProvider {
         subject: payload.sub,
         ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
         ...(payload.email_verified !== undefined ? { emailVerified: payload.email_verified === true || payload.email_verified === 'true' } : {}),
+        groupClaims: groupClaims(payload, this.options.groupsClaim),
       };
     } catch (err) {
       if (err instanceof IdentityError) throw err;
@@ -156,13 +161,24 @@ export class OidcProvider implements IdentityProvider {
 }
 
 /** The provider named by the configuration, or undefined when sign-in is not configured. */
-export function identityProviderFor(oidc: { issuer: string; clientId: string; clientSecret?: string; logoutUrl?: string } | undefined, fetchImpl?: typeof fetch): IdentityProvider | undefined {
+export function identityProviderFor(oidc: { issuer: string; clientId: string; clientSecret?: string; logoutUrl?: string; groupsClaim?: string } | undefined, fetchImpl?: typeof fetch): IdentityProvider | undefined {
   if (!oidc) return undefined;
   return new OidcProvider({
     issuer: oidc.issuer,
     clientId: oidc.clientId,
     ...(oidc.clientSecret ? { clientSecret: oidc.clientSecret } : {}),
     ...(oidc.logoutUrl ? { cognitoLogoutUrl: oidc.logoutUrl } : {}),
+    ...(oidc.groupsClaim ? { groupsClaim: oidc.groupsClaim } : {}),
     ...(fetchImpl ? { fetch: fetchImpl } : {}),
   });
+}
+
+function groupClaims(payload: Record<string, unknown>, mappedClaim: string | undefined): NonNullable<UpstreamIdentity['groupClaims']> {
+  const groups = payload['cognito:groups'];
+  const mapped = mappedClaim ? payload[mappedClaim] : undefined;
+  return {
+    ...(Array.isArray(groups) ? { groups: groups.filter((g): g is string => typeof g === 'string').slice(0, 100) } : {}),
+    federated: payload.identities !== undefined,
+    ...(typeof mapped === 'string' ? { mapped: mapped.slice(0, 4096) } : {}),
+  };
 }

@@ -22,6 +22,12 @@ export const METRIC = {
   upstreamErrors: 'UpstreamErrors',
   /** Calls refused by the per-user rate or concurrency limit. */
   throttles: 'Throttles',
+  /** Generations refused because the user's budget (a daily, weekly or monthly cap) could not cover them. */
+  budgetRefusals: 'BudgetRefusals',
+  /** Generations refused by the operator's policy (model, data policy, plugins). */
+  policyRefusals: 'PolicyRefusals',
+  /** Usage-ledger writes that failed (the call itself still answered). */
+  ledgerWriteFailures: 'LedgerWriteFailures',
   latency: 'Latency',
   /** Dollars spent by generations, as OpenRouter reported them. */
   cost: 'Cost',
@@ -75,7 +81,7 @@ export function emfDocument(input: EmfInput): Record<string, unknown> {
   };
 }
 
-export type ToolOutcomeKind = 'ok' | 'tool_error' | 'upstream_error' | 'bad_input' | 'no_key' | 'throttled' | 'internal_error';
+export type ToolOutcomeKind = 'ok' | 'tool_error' | 'upstream_error' | 'bad_input' | 'no_key' | 'throttled' | 'budget_refused' | 'policy_refused' | 'internal_error';
 
 export interface ToolCallRecord {
   tool: string;
@@ -99,6 +105,8 @@ export function toolCallDocument(service: string, r: ToolCallRecord, timestamp: 
     { name: METRIC.toolErrors, unit: 'Count', value: r.outcome === 'ok' ? 0 : 1 },
     { name: METRIC.upstreamErrors, unit: 'Count', value: r.upstreamError ? 1 : 0 },
     { name: METRIC.throttles, unit: 'Count', value: r.outcome === 'throttled' ? 1 : 0 },
+    { name: METRIC.budgetRefusals, unit: 'Count', value: r.outcome === 'budget_refused' ? 1 : 0 },
+    { name: METRIC.policyRefusals, unit: 'Count', value: r.outcome === 'policy_refused' ? 1 : 0 },
     { name: METRIC.latency, unit: 'Milliseconds', value: Math.round(r.latencyMs * 10) / 10 },
   ];
   if (r.tokens !== undefined) metrics.push({ name: METRIC.tokens, unit: 'Count', value: r.tokens });
@@ -127,12 +135,18 @@ export function httpDocument(service: string, status: number, timestamp: number,
   });
 }
 
+export function ledgerFailureDocument(service: string, timestamp: number, namespace = METRICS_NAMESPACE): Record<string, unknown> {
+  return emfDocument({ namespace, timestamp, dimensions: { [DIM_SERVICE]: service }, dimensionSets: [[DIM_SERVICE]], metrics: [{ name: METRIC.ledgerWriteFailures, unit: 'Count', value: 1 }] });
+}
+
 export interface Metrics {
   toolCall(record: ToolCallRecord): void;
   httpResponse(status: number): void;
+  /** A usage-ledger write failed; optional so a sink that only counts calls need not implement it. */
+  ledgerWriteFailure?(): void;
 }
 
-export const NO_METRICS: Metrics = { toolCall: () => undefined, httpResponse: () => undefined };
+export const NO_METRICS: Metrics = { toolCall: () => undefined, httpResponse: () => undefined, ledgerWriteFailure: () => undefined };
 
 export interface EmfMetricsOptions {
   /** The `Service` dimension: the stack name, so two stacks in one account never mix. */
@@ -150,5 +164,6 @@ export function emfMetrics(options: EmfMetricsOptions): Metrics {
   return {
     toolCall: (r) => write(JSON.stringify(toolCallDocument(options.service, r, now(), namespace))),
     httpResponse: (status) => write(JSON.stringify(httpDocument(options.service, status, now(), namespace))),
+    ledgerWriteFailure: () => write(JSON.stringify(ledgerFailureDocument(options.service, now(), namespace))),
   };
 }

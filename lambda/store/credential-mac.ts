@@ -6,8 +6,8 @@
  * accepted once more — as its claims stand at that moment — and its MAC is replaced by the bound one with a
  * conditional update (only if the MAC is still the legacy one), so from then on a rewrite of any claim fails.
  */
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { boundCredentialMac, isBoundMac, verifyBoundCredentialMac, verifyTokenSecret, type CredentialClaims, type DerivedKeys } from '../crypto/secrets.js';
+import type { ItemKey, Table } from './table.js';
 
 export interface StoredCredential {
   /** Which kind of record ("token", "refresh"): part of the MAC, so one kind's MAC never verifies as another. */
@@ -31,28 +31,12 @@ export function checkCredentialMac(keys: DerivedKeys, c: StoredCredential): MacV
  * Replaces a verified legacy MAC with the bound MAC over the same claims, under the same secret version (so
  * instances that still run on an older keyring keep verifying it). False when the item changed meanwhile.
  */
-export async function upgradeLegacyMac(
-  db: DynamoDBDocumentClient,
-  table: string,
-  key: Record<string, string>,
-  attribute: string,
-  keys: DerivedKeys,
-  c: StoredCredential,
-): Promise<boolean> {
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: key,
-        UpdateExpression: 'SET #mac = :bound',
-        ConditionExpression: '#mac = :legacy',
-        ExpressionAttributeNames: { '#mac': attribute },
-        ExpressionAttributeValues: { ':bound': boundCredentialMac(keys.tokenHmacKey, c.record, c.id, c.secret, c.claims), ':legacy': c.mac },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if ((err as { name?: string } | null)?.name === 'ConditionalCheckFailedException') return false;
-    throw err;
-  }
+export async function upgradeLegacyMac(table: Table, key: ItemKey, attribute: string, keys: DerivedKeys, c: StoredCredential): Promise<boolean> {
+  return table.tryUpdate({
+    key,
+    update: 'SET #mac = :bound',
+    condition: '#mac = :legacy',
+    names: { '#mac': attribute },
+    values: { ':bound': boundCredentialMac(keys.tokenHmacKey, c.record, c.id, c.secret, c.claims), ':legacy': c.mac },
+  });
 }

@@ -2,18 +2,11 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { boundedRequests, type RequestTimeouts } from '../aws/request-handler.js';
+import { boundedRequests } from '../aws-sdk/bounded-requests.js';
+import { DYNAMO_TIMEOUTS, type DynamoTimeouts } from './dynamo-timeouts.js';
 import { TABLE } from './schema.js';
 
-export type DynamoTimeouts = RequestTimeouts;
-
-/**
- * DynamoDB answers in milliseconds; the SDK's own defaults wait up to 5 minutes per attempt for a silent
- * socket, three times, which would hold a request (and a Lambda) long after the client gave up. With these,
- * a call fails within about maxAttempts × requestTimeoutMs plus a little backoff (≈ 3 s), and the handler
- * answers 503 + Retry-After instead of hanging.
- */
-export const DYNAMO_TIMEOUTS: DynamoTimeouts = { connectionTimeoutMs: 1_000, requestTimeoutMs: 1_500, maxAttempts: 2 };
+export { DYNAMO_TIMEOUTS, type DynamoTimeouts } from './dynamo-timeouts.js';
 
 /** A DynamoDB client whose every call ends in bounded time; `config` adds endpoint, region or credentials. */
 export function dynamoClient(config: Omit<DynamoDBClientConfig, 'maxAttempts' | 'requestHandler'> = {}, timeouts: Partial<DynamoTimeouts> = {}): DynamoDBClient {

@@ -28,7 +28,7 @@
  * reservation lapses), so the next calls may spend up to that call's worst case again.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import type { BudgetCaps, BudgetOverride, BudgetUsage } from '../budget/check.js';
 import { formatUsd, fromNano, toNano, toNanoCeil } from '../budget/money.js';
@@ -36,8 +36,9 @@ import { WINDOWS, currentWindows, dayKey, windowRef, type BudgetWindow } from '.
 import type { Logger } from '../observability/logger.js';
 import { silentLogger } from '../observability/logger.js';
 import { UserDefaultsSchema, type UserDefaults } from '../policy/user-defaults.js';
-import { StoreError, isConditionFailure } from './account-store.js';
-import { TABLE, keys } from './schema.js';
+import { StoreError } from './store-error.js';
+import { ConditionFailedError, Table, expiresAfter, type Item } from './table.js';
+import { keys } from './schema.js';
 
 export const DEFAULT_LEDGER_DAYS = 90;
 /** A reservation outlives the longest call (the upstream timeout is at most 15 minutes) before it lapses. */
@@ -168,8 +169,6 @@ export interface LedgerStoreOptions {
   now?: () => Date;
 }
 
-type Item = Record<string, unknown>;
-
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /** Sort keys may not carry `#` inside a model id (it separates key parts); ids never contain one. */
@@ -178,16 +177,14 @@ function modelKeyPart(model: string): string {
 }
 
 export class LedgerStore {
-  private readonly db: DynamoDBDocumentClient;
-  private readonly table: string;
+  private readonly table: Table;
   private readonly ledgerDays: number;
   private readonly reservationMs: number;
   private readonly log: Logger;
   private readonly now: () => Date;
 
   constructor(options: LedgerStoreOptions) {
-    this.db = options.client;
-    this.table = options.tableName;
+    this.table = new Table({ client: options.client, tableName: options.tableName });
     this.ledgerDays = options.ledgerDays ?? DEFAULT_LEDGER_DAYS;
     this.reservationMs = options.reservationMs ?? RESERVATION_MS;
     this.log = options.logger ?? silentLogger;
@@ -200,7 +197,7 @@ export class LedgerStore {
   async readUsage(userId: string, at: Date = this.now()): Promise<UsageSnapshot> {
     const refs = currentWindows(at);
     const wanted = [...WINDOWS.map((w) => keys.usageWindow(userId, w, refs[w].key)), keys.budgetOverride(userId), keys.userDefaults(userId)];
-    const items = await this.batchGet(wanted);
+    const items = await this.table.batchGet(wanted);
     const find = (k: { pk: string; sk: string }) => items.find((i) => i.pk === k.pk && i.sk === k.sk);
     const nowMs = at.getTime();
     const windows = {} as UsageSnapshot['windows'];
@@ -218,7 +215,7 @@ export class LedgerStore {
   async currentSpend(userIds: readonly string[], at: Date = this.now()): Promise<Map<string, Record<BudgetWindow, WindowTotals>>> {
     const refs = currentWindows(at);
     const wanted = userIds.flatMap((u) => WINDOWS.map((w) => keys.usageWindow(u, w, refs[w].key)));
-    const items = await this.batchGet(wanted);
+    const items = await this.table.batchGet(wanted);
     const bySk = new Map(items.map((i) => [`${String(i.pk)}|${String(i.sk)}`, i]));
     const out = new Map<string, Record<BudgetWindow, WindowTotals>>();
     for (const u of userIds) {
@@ -280,30 +277,21 @@ export class LedgerStore {
     const limit = capNano - r.amountNano;
     if (limit < 0) return false;
     const key = keys.usageWindow(r.userId, window, r.keys[window]);
-    const attempt = async () => {
-      try {
-        await this.update({
-          TableName: this.table,
-          Key: key,
-          UpdateExpression: 'ADD #c :amt SET #r = :exp, #ra = :amt, #type = :type, #win = :win, #wkey = :wkey',
-          ConditionExpression: 'attribute_not_exists(#c) OR #c <= :limit',
-          ExpressionAttributeNames: { '#c': 'committedNano', '#r': RESERVATION_PREFIX + r.reservationId, '#ra': RESERVATION_AMOUNT_PREFIX + r.reservationId, '#type': 'type', '#win': 'window', '#wkey': 'windowKey' },
-          ExpressionAttributeValues: { ':amt': r.amountNano, ':exp': r.expiresAtMs, ':limit': limit, ':type': 'usage', ':win': window, ':wkey': r.keys[window] },
-        });
-        return true;
-      } catch (err) {
-        if (isConditionFailure(err)) return false;
-        throw err;
-      }
-    };
+    const attempt = () =>
+      this.table.tryUpdate({
+        key,
+        update: 'ADD #c :amt SET #r = :exp, #ra = :amt, #type = :type, #win = :win, #wkey = :wkey',
+        condition: 'attribute_not_exists(#c) OR #c <= :limit',
+        names: { '#c': 'committedNano', '#r': RESERVATION_PREFIX + r.reservationId, '#ra': RESERVATION_AMOUNT_PREFIX + r.reservationId, '#type': 'type', '#win': 'window', '#wkey': 'windowKey' },
+        values: { ':amt': r.amountNano, ':exp': r.expiresAtMs, ':limit': limit, ':type': 'usage', ':win': window, ':wkey': r.keys[window] },
+      });
     if (await attempt()) return true;
     return (await this.reclaimLapsed(key, nowMs)) > 0 && attempt();
   }
 
   /** Removes reservations whose call stopped without settling; each only if unchanged since read. */
   async reclaimLapsed(key: { pk: string; sk: string }, nowMs: number = this.now().getTime()): Promise<number> {
-    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
-    const item = res.Item ?? {};
+    const item = (await this.table.get(key)) ?? {};
     const lapsed = Object.keys(item)
       .filter((name) => name.startsWith(RESERVATION_PREFIX) && !(num(item[name]) > nowMs))
       .slice(0, 50);
@@ -323,12 +311,8 @@ export class LedgerStore {
       total += num(item[amountName]);
     });
     values[':k'] = -total;
-    try {
-      await this.update({ TableName: this.table, Key: key, UpdateExpression: `ADD #c :k REMOVE ${removes.join(', ')}`, ConditionExpression: conditions.join(' AND '), ExpressionAttributeNames: names, ExpressionAttributeValues: values });
-    } catch (err) {
-      if (isConditionFailure(err)) return 0; // settled, released or reclaimed elsewhere meanwhile
-      throw err;
-    }
+    // A failed condition: settled, released or reclaimed elsewhere meanwhile.
+    if (!(await this.table.tryUpdate({ key, update: `ADD #c :k REMOVE ${removes.join(', ')}`, condition: conditions.join(' AND '), names, values }))) return 0;
     this.log.warn('reclaimed lapsed budget reservations', { reservations: lapsed.length });
     return lapsed.length;
   }
@@ -344,17 +328,14 @@ export class LedgerStore {
    */
   private async dropReservation(key: { pk: string; sk: string }, r: Reservation, costNano: number, counters: Record<string, number>): Promise<void> {
     const { expr, names, values } = addExpression({ ...counters, ...(costNano ? { spendNano: costNano } : {}) });
-    try {
-      await this.update({
-        TableName: this.table,
-        Key: key,
-        UpdateExpression: `ADD #c :delta${expr ? `, ${expr}` : ''} REMOVE #r, #ra`,
-        ConditionExpression: 'attribute_exists(#r)',
-        ExpressionAttributeNames: { ...names, '#c': 'committedNano', '#r': RESERVATION_PREFIX + r.reservationId, '#ra': RESERVATION_AMOUNT_PREFIX + r.reservationId },
-        ExpressionAttributeValues: { ...values, ':delta': costNano - r.amountNano },
-      });
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+    const dropped = await this.table.tryUpdate({
+      key,
+      update: `ADD #c :delta${expr ? `, ${expr}` : ''} REMOVE #r, #ra`,
+      condition: 'attribute_exists(#r)',
+      names: { ...names, '#c': 'committedNano', '#r': RESERVATION_PREFIX + r.reservationId, '#ra': RESERVATION_AMOUNT_PREFIX + r.reservationId },
+      values: { ...values, ':delta': costNano - r.amountNano },
+    });
+    if (!dropped) {
       const rest = { ...counters, ...(costNano ? { spendNano: costNano, committedNano: costNano } : {}) };
       if (Object.keys(rest).length > 0) await this.addCounters(key, rest);
     }
@@ -388,12 +369,7 @@ export class LedgerStore {
     const recordId = randomUUID();
     const { time: _t, ...fields } = rec;
     const record: LedgerRecord = { ...fields, recordId, time, costSource, countedUsd: fromNano(countedNano) };
-    const put = this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { ...keys.ledgerRecord(rec.userId, time, recordId), type: 'ledger', ...record, countedNano, [TABLE.ttlAttribute]: Math.floor(rec.time.getTime() / 1000) + this.ledgerDays * 86_400 },
-      }),
-    );
+    const put = this.table.put({ ...keys.ledgerRecord(rec.userId, time, recordId), type: 'ledger', ...record, countedNano, ...expiresAfter(rec.time, this.ledgerDays * 86_400) });
     const windowKeys = reservation?.keys ?? keysAt(rec.time);
     const aggregates = refused
       ? [reservation ? this.release(reservation) : Promise.resolve(), this.addCounters(keys.usageWindow(rec.userId, 'daily', windowKeys.daily), { refused: 1 }, 'daily', windowKeys.daily)]
@@ -420,12 +396,7 @@ export class LedgerStore {
       costSource: 'unknown',
       countedUsd: 0,
     };
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { ...keys.ledgerRecord(a.targetUserId, time, recordId), type: 'audit', ...record, countedNano: 0, [TABLE.ttlAttribute]: Math.floor(a.time.getTime() / 1000) + this.ledgerDays * 86_400 },
-      }),
-    );
+    await this.table.put({ ...keys.ledgerRecord(a.targetUserId, time, recordId), type: 'audit', ...record, countedNano: 0, ...expiresAfter(a.time, this.ledgerDays * 86_400) });
     return record;
   }
 
@@ -456,17 +427,16 @@ export class LedgerStore {
     const costNano = toNano(costUsd);
     let old: Item;
     try {
-      const res = await this.update({
-        TableName: this.table,
-        Key: keys.ledgerRecord(userId, ref.time, ref.recordId),
-        UpdateExpression: 'SET costUsd = :c, costSource = :reported, countedNano = :n, countedUsd = :cu',
-        ConditionExpression: 'attribute_exists(pk) AND costSource <> :reported AND outcome <> :refused',
-        ExpressionAttributeValues: { ':c': costUsd, ':reported': 'reported', ':n': costNano, ':cu': fromNano(costNano), ':refused': 'refused' },
-        ReturnValues: 'ALL_OLD',
+      const res = await this.table.update({
+        key: keys.ledgerRecord(userId, ref.time, ref.recordId),
+        update: 'SET costUsd = :c, costSource = :reported, countedNano = :n, countedUsd = :cu',
+        condition: 'attribute_exists(pk) AND costSource <> :reported AND outcome <> :refused',
+        values: { ':c': costUsd, ':reported': 'reported', ':n': costNano, ':cu': fromNano(costNano), ':refused': 'refused' },
+        returns: 'ALL_OLD',
       });
       old = res ?? {};
     } catch (err) {
-      if (isConditionFailure(err)) return false;
+      if (err instanceof ConditionFailedError) return false;
       throw err;
     }
     const delta = costNano - num(old.countedNano);
@@ -487,29 +457,28 @@ export class LedgerStore {
     const limit = Math.min(Math.max(1, options.limit ?? 1_000), MAX_RECORDS);
     const from = `${keys.ledgerPrefix()}${options.since?.toISOString() ?? ''}`;
     const to = options.until ? `${keys.ledgerPrefix()}${options.until.toISOString()}` : `${keys.ledgerPrefix()}\uffff`;
-    const items = await this.queryRange(`USER#${userId}`, from, to, limit, !options.oldestFirst);
+    const items = await this.table.query({ partition: `USER#${userId}`, range: { from, to }, limit, ascending: Boolean(options.oldestFirst) });
     return items.map(toLedgerRecord);
   }
 
   /** Daily totals from `since` to `until` (`YYYY-MM-DD`, inclusive); days without calls are absent. */
   async dailyTotals(userId: string, since: string, until: string): Promise<DayTotal[]> {
     checkRange(since, until);
-    const items = await this.queryRange(`USER#${userId}`, keys.usageWindow(userId, 'daily', since).sk, keys.usageWindow(userId, 'daily', until).sk, MAX_DAYS + 1, false);
+    const items = await this.table.query({ partition: `USER#${userId}`, range: { from: keys.usageWindow(userId, 'daily', since).sk, to: keys.usageWindow(userId, 'daily', until).sk }, limit: MAX_DAYS + 1, ascending: true });
     return items.map((i) => ({ day: String(i.sk).slice('USAGE#D#'.length), spentUsd: fromNano(num(i.spendNano)), calls: num(i.calls), refused: num(i.refused), tokensIn: num(i.tokensIn), tokensOut: num(i.tokensOut) }));
   }
 
   /** Totals per model and day from `since` to `until` (inclusive). */
   async modelTotals(userId: string, since: string, until: string): Promise<ModelDayTotal[]> {
     checkRange(since, until);
-    const items = await this.queryRange(`USER#${userId}`, `USAGE#DM#${since}#`, `USAGE#DM#${until}#\uffff`, MAX_RECORDS, false);
+    const items = await this.table.query({ partition: `USER#${userId}`, range: { from: `USAGE#DM#${since}#`, to: `USAGE#DM#${until}#\uffff` }, limit: MAX_RECORDS, ascending: true });
     return items.map((i) => ({ day: String(i.day), model: String(i.model), spentUsd: fromNano(num(i.spendNano)), calls: num(i.calls), tokensIn: num(i.tokensIn), tokensOut: num(i.tokensOut) }));
   }
 
   // ---- budget overrides and defaults -------------------------------------------------------------
 
   async getBudgetOverride(userId: string): Promise<BudgetOverride> {
-    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.budgetOverride(userId), ConsistentRead: true }));
-    return toOverride(res.Item);
+    return toOverride(await this.table.get(keys.budgetOverride(userId)));
   }
 
   /** Per window: a cap in USD, `null` for no cap, `'default'` to inherit the operator's default again. */
@@ -532,20 +501,18 @@ export class LedgerStore {
       }
     }
     await this.requireUser(userId);
-    const res = await this.update({
-      TableName: this.table,
-      Key: keys.budgetOverride(userId),
-      UpdateExpression: `SET ${['#type = :type', 'updatedAt = :t', ...sets].join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ReturnValues: 'ALL_NEW',
+    const res = await this.table.update({
+      key: keys.budgetOverride(userId),
+      update: `SET ${['#type = :type', 'updatedAt = :t', ...sets].join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      names,
+      values,
+      returns: 'ALL_NEW',
     });
     return toOverride(res);
   }
 
   async getDefaults(userId: string): Promise<UserDefaults | undefined> {
-    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.userDefaults(userId), ConsistentRead: true }));
-    const parsed = UserDefaultsSchema.safeParse(res.Item?.defaults);
+    const parsed = UserDefaultsSchema.safeParse((await this.table.get(keys.userDefaults(userId)))?.defaults);
     return parsed.success ? parsed.data : undefined;
   }
 
@@ -554,20 +521,14 @@ export class LedgerStore {
     const parsed = UserDefaultsSchema.safeParse(defaults);
     if (!parsed.success) throw new StoreError('invalid_input', `invalid defaults: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'defaults'}: ${i.message}`).join('; ')}`);
     await this.requireUser(userId);
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.userDefaults(userId), type: 'defaults', defaults: parsed.data, updatedAt: this.now().toISOString() } }));
+    await this.table.put({ ...keys.userDefaults(userId), type: 'defaults', defaults: parsed.data, updatedAt: this.now().toISOString() });
     return parsed.data;
   }
 
   // ---- plumbing ----------------------------------------------------------------------------------
 
   private async requireUser(userId: string): Promise<void> {
-    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.user(userId), ConsistentRead: true }));
-    if (!res.Item) throw new StoreError('no_such_user', 'no such user');
-  }
-
-  private async update(input: UpdateCommandInput): Promise<Item | undefined> {
-    const res = await this.db.send(new UpdateCommand(input));
-    return res.Attributes;
+    if (!(await this.table.get(keys.user(userId)))) throw new StoreError('no_such_user', 'no such user');
   }
 
   /** ADD counters to one item (created on first use), tagging it so listings know what it is. */
@@ -579,44 +540,7 @@ export class LedgerStore {
       values[`:s${i}`] = tags[k];
       return `#s${i} = :s${i}`;
     });
-    await this.update({ TableName: this.table, Key: key, UpdateExpression: `${expr ? `ADD ${expr} ` : ''}SET ${setParts.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values });
-  }
-
-  private async batchGet(wanted: { pk: string; sk: string }[]): Promise<Item[]> {
-    const out: Item[] = [];
-    for (let i = 0; i < wanted.length; i += 100) {
-      let pending: Record<string, unknown>[] | undefined = wanted.slice(i, i + 100);
-      // Unprocessed keys come back under throttling; a few bounded retries, then fail rather than answer wrong.
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 5) throw new Error('DynamoDB left keys unprocessed after retries');
-        const res = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
-        out.push(...((res.Responses?.[this.table] ?? []) as Item[]));
-        pending = res.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined;
-        if (pending?.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
-      }
-    }
-    return out;
-  }
-
-  private async queryRange(pk: string, from: string, to: string, limit: number, descending: boolean): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-          ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
-          ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
-          ScanIndexForward: !descending,
-          Limit: limit - items.length,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      items.push(...((res.Items ?? []) as Item[]));
-      start = res.LastEvaluatedKey;
-    } while (start && items.length < limit);
-    return items;
+    await this.table.update({ key, update: `${expr ? `ADD ${expr} ` : ''}SET ${setParts.join(', ')}`, names, values });
   }
 }
 

@@ -2,15 +2,16 @@
  * The authorization server's own records in the single table: registered clients (DCR), authorization codes
  * and refresh tokens. Secrets are stored only as keyed digests: client secrets and refresh tokens by public
  * id + HMAC (as MCP tokens), codes under the digest of the code itself. Grants and access tokens belong to
- * the account store (they are the user's credentials); this store only references them.
+ * the account store (they are the user's credentials; grant-store.ts); this store only references them. Both go
+ * through the same Table helper.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Keyring } from '../crypto/keyring.js';
 import { boundCredentialMac, issueToken, lookupDigest, parseToken, verifyBoundCredentialMac, type CredentialClaims } from '../crypto/secrets.js';
-import { isConditionFailure } from './account-store.js';
 import { checkCredentialMac, upgradeLegacyMac, type StoredCredential } from './credential-mac.js';
 import { TABLE, keys } from './schema.js';
+import { Table, expiresAfter } from './table.js';
 
 export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
 
@@ -62,14 +63,12 @@ export interface OAuthStoreOptions {
 }
 
 export class OAuthStore {
-  private readonly db: DynamoDBDocumentClient;
-  private readonly table: string;
+  private readonly table: Table;
   private readonly keyring: Keyring;
   private readonly now: () => Date;
 
   constructor(options: OAuthStoreOptions) {
-    this.db = options.client;
-    this.table = options.tableName;
+    this.table = new Table({ client: options.client, tableName: options.tableName });
     this.keyring = options.keyring;
     this.now = options.now ?? (() => new Date());
   }
@@ -87,13 +86,7 @@ export class OAuthStore {
       item.secretHash = lookupDigest(this.keyring.current.tokenHmacKey, `client-secret:${clientId}`, clientSecret);
       item.keyVersion = this.keyring.currentVersion;
     }
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { ...keys.oauthClient(clientId), type: 'oauth-client', ...item, [TABLE.ttlAttribute]: this.epoch() + CLIENT_IDLE_SECONDS },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    await this.table.create({ ...keys.oauthClient(clientId), type: 'oauth-client', ...item, ...expiresAfter(this.now(), CLIENT_IDLE_SECONDS) });
     return { client, ...(clientSecret ? { clientSecret } : {}) };
   }
 
@@ -114,20 +107,13 @@ export class OAuthStore {
 
   /** Keeps a registration alive while it is used. */
   async touchClient(clientId: string): Promise<void> {
-    await this.db
-      .send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: keys.oauthClient(clientId),
-          UpdateExpression: 'SET #ttl = :ttl',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#ttl': TABLE.ttlAttribute },
-          ExpressionAttributeValues: { ':ttl': this.epoch() + CLIENT_IDLE_SECONDS },
-        }),
-      )
-      .catch((err: unknown) => {
-        if (!isConditionFailure(err)) throw err;
-      });
+    await this.table.tryUpdate({
+      key: keys.oauthClient(clientId),
+      update: 'SET #ttl = :ttl',
+      condition: 'attribute_exists(pk)',
+      names: { '#ttl': TABLE.ttlAttribute },
+      values: { ':ttl': expiresAfter(this.now(), CLIENT_IDLE_SECONDS)[TABLE.ttlAttribute] },
+    });
   }
 
   // ---- authorization codes -----------------------------------------------------------------------
@@ -141,65 +127,44 @@ export class OAuthStore {
     const code = randomBytes(32).toString('base64url');
     const digest = this.codeDigest(code);
     const binding = boundCredentialMac(this.keyring.current.tokenHmacKey, CODE_RECORD, digest, code, codeClaims(record));
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { ...keys.authorizationCode(digest), type: 'oauth-code', ...record, binding, [TABLE.ttlAttribute]: Math.floor(Date.parse(record.expiresAt) / 1000) + KEEP_AFTER_END_SECONDS },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    await this.table.create({ ...keys.authorizationCode(digest), type: 'oauth-code', ...record, binding, ...expiresAfter(Date.parse(record.expiresAt), KEEP_AFTER_END_SECONDS) });
     return code;
   }
 
   async getCode(code: string): Promise<CodeRecord | undefined> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(code)) return undefined;
     const digest = this.codeDigest(code);
-    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.authorizationCode(digest), ConsistentRead: true }));
-    if (!res.Item) return undefined;
-    const record = toCode(res.Item);
+    const item = await this.table.get(keys.authorizationCode(digest));
+    if (!item) return undefined;
+    const record = toCode(item);
     // A code without a binding predates bound MACs: codes live minutes, so it is refused rather than migrated.
-    const binding = typeof res.Item.binding === 'string' ? res.Item.binding : '';
+    const binding = typeof item.binding === 'string' ? item.binding : '';
     return verifyBoundCredentialMac(this.keyring.current.tokenHmacKey, CODE_RECORD, digest, code, codeClaims(record), binding) ? record : undefined;
   }
 
   /** Marks the code used by `grantId`; false when it was already used (a replay). */
   async redeemCode(code: string, grantId: string): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: keys.authorizationCode(this.codeDigest(code)),
-          UpdateExpression: 'SET redeemedAt = :now, grantId = :g',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(redeemedAt)',
-          ExpressionAttributeValues: { ':now': this.now().toISOString(), ':g': grantId },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.table.tryUpdate({
+      key: keys.authorizationCode(this.codeDigest(code)),
+      update: 'SET redeemedAt = :now, grantId = :g',
+      condition: 'attribute_exists(pk) AND attribute_not_exists(redeemedAt)',
+      values: { ':now': this.now().toISOString(), ':g': grantId },
+    });
   }
 
   // ---- refresh tokens ----------------------------------------------------------------------------
 
   async issueRefreshToken(details: Omit<RefreshRecord, 'tokenId' | 'usedAt'>): Promise<string> {
     const issued = issueToken(this.keyring.current.tokenHmacKey, 'ormcr');
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          ...keys.refreshToken(issued.tokenId),
-          type: 'oauth-refresh',
-          tokenId: issued.tokenId,
-          ...details,
-          hash: boundCredentialMac(this.keyring.current.tokenHmacKey, REFRESH_RECORD, issued.tokenId, issued.secret, refreshClaims(details)),
-          keyVersion: this.keyring.currentVersion,
-          [TABLE.ttlAttribute]: Math.floor(Date.parse(details.expiresAt) / 1000) + KEEP_AFTER_END_SECONDS,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    await this.table.create({
+      ...keys.refreshToken(issued.tokenId),
+      type: 'oauth-refresh',
+      tokenId: issued.tokenId,
+      ...details,
+      hash: boundCredentialMac(this.keyring.current.tokenHmacKey, REFRESH_RECORD, issued.tokenId, issued.secret, refreshClaims(details)),
+      keyVersion: this.keyring.currentVersion,
+      ...expiresAfter(Date.parse(details.expiresAt), KEEP_AFTER_END_SECONDS),
+    });
     return issued.token;
   }
 
@@ -215,7 +180,7 @@ export class OAuthStore {
     if (!item || !k) return undefined;
     const verdict = checkCredentialMac(k, refreshCredential(item, parsed.secret));
     if (verdict === 'invalid') return undefined;
-    if (verdict === 'legacy' && !(await upgradeLegacyMac(this.db, this.table, keys.refreshToken(item.tokenId), 'hash', k, refreshCredential(item, parsed.secret)))) {
+    if (verdict === 'legacy' && !(await upgradeLegacyMac(this.table, keys.refreshToken(item.tokenId), 'hash', k, refreshCredential(item, parsed.secret)))) {
       // Upgraded concurrently: only the bound form counts now.
       const fresh = await this.getRefreshItem(parsed.tokenId);
       if (!fresh || fresh.keyVersion !== item.keyVersion || checkCredentialMac(k, refreshCredential(fresh, parsed.secret)) !== 'bound') return undefined;
@@ -225,27 +190,17 @@ export class OAuthStore {
   }
 
   private async getRefreshItem(tokenId: string): Promise<RefreshItem | undefined> {
-    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.refreshToken(tokenId), ConsistentRead: true }));
-    return res.Item as RefreshItem | undefined;
+    return (await this.table.get(keys.refreshToken(tokenId))) as RefreshItem | undefined;
   }
 
   /** Marks a refresh token used (rotation); false when it already was (a reuse). */
   async useRefreshToken(tokenId: string): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: keys.refreshToken(tokenId),
-          UpdateExpression: 'SET usedAt = :now',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
-          ExpressionAttributeValues: { ':now': this.now().toISOString() },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.table.tryUpdate({
+      key: keys.refreshToken(tokenId),
+      update: 'SET usedAt = :now',
+      condition: 'attribute_exists(pk) AND attribute_not_exists(usedAt)',
+      values: { ':now': this.now().toISOString() },
+    });
   }
 
   // ---- helpers -----------------------------------------------------------------------------------
@@ -254,14 +209,9 @@ export class OAuthStore {
     return lookupDigest(this.keyring.current.tokenHmacKey, 'authorization-code', code);
   }
 
-  private epoch(): number {
-    return Math.floor(this.now().getTime() / 1000);
-  }
-
   private async getClientItem(clientId: string): Promise<ClientItem | undefined> {
     if (!/^dcr_[A-Za-z0-9_-]{22}$/.test(clientId)) return undefined;
-    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.oauthClient(clientId), ConsistentRead: true }));
-    return res.Item as ClientItem | undefined;
+    return (await this.table.get(keys.oauthClient(clientId))) as ClientItem | undefined;
   }
 }
 

@@ -13,6 +13,11 @@
  *   registered OAuth client ........ GetItem  pk=OAUTHCLIENT#<clientId>, sk=CLIENT
  *   authorization code ............. GetItem  pk=OAUTHCODE#<keyed digest of the code>, sk=CODE
  *   refresh token by public id ..... GetItem  pk=REFRESH#<tokenId>, sk=REFRESH
+ *   a user's limits ................ UpdateItem pk=LIMIT#<userId>, sk=STATE: this minute's call count
+ *                                    `r_<window start>` and one `l_<leaseId>` = expiry per running generation with
+ *                                    their count `c`; one conditional write counts a call and takes its lease
+ *                                    together; release, renew; on a refusal GetItem + conditional REMOVE of
+ *                                    lapsed leases (see lambda/limits/dynamo-limiter.ts)
  *   a user's calls this minute ..... UpdateItem pk=LIMIT#<userId>, sk=RATE#<window start, epoch ms>: ADD n 1 if n < max
  *   a user's running generations ... UpdateItem pk=LIMIT#<userId>, sk=CONCURRENCY: one `l_<leaseId>` = expiry per
  *                                    running call plus their count `n`; take if n < max, release, renew; GetItem
@@ -46,8 +51,8 @@ export const keys = {
   oauthClient: (clientId: string) => ({ pk: `OAUTHCLIENT#${clientId}`, sk: 'CLIENT' }),
   authorizationCode: (digest: string) => ({ pk: `OAUTHCODE#${digest}`, sk: 'CODE' }),
   refreshToken: (tokenId: string) => ({ pk: `REFRESH#${tokenId}`, sk: 'REFRESH' }),
-  rateWindow: (userId: string, windowStartMs: number) => ({ pk: `LIMIT#${userId}`, sk: `RATE#${windowStartMs}` }),
-  concurrency: (userId: string) => ({ pk: `LIMIT#${userId}`, sk: 'CONCURRENCY' }),
+  /** A user's rate count and concurrency leases together. (The earlier `RATE#<window>` and `CONCURRENCY` items only expire.) */
+  limits: (userId: string) => ({ pk: `LIMIT#${userId}`, sk: 'STATE' }),
   // ---- team control: the ledger, usage aggregates, budget overrides and defaults, all beside the user ----
   ledgerRecord: (userId: string, time: string, recordId: string) => ({ pk: `USER#${userId}`, sk: `LEDGER#${time}#${recordId}` }),
   ledgerPrefix: () => 'LEDGER#',

@@ -1,6 +1,7 @@
 /** Account tools: what a generation finally cost, and how much of the key's credit is left. */
 import * as z from 'zod';
 import { formatUsd } from '../catalog/pricing.js';
+import { describeBudget } from '../team/guard.js';
 import { UpstreamError } from '../openrouter/errors.js';
 import { advertiseAs } from './advertised.js';
 import { READ_ONLY } from './context.js';
@@ -43,6 +44,8 @@ export const GenerationStats = advertiseAs(z.object({
 });
 type GenerationStats = z.infer<typeof GenerationStats>;
 
+const BudgetWindowOut = z.object({ spent_usd: z.number(), cap_usd: z.number().optional(), reserved_usd: z.number(), resets_at: z.string() });
+
 export const KeyUsage = advertiseAs(z.object({
   limit: z.number().optional(),
   limit_remaining: z.number().optional(),
@@ -53,11 +56,13 @@ export const KeyUsage = advertiseAs(z.object({
   usage_monthly: z.number().optional(),
   is_free_tier: z.boolean().optional(),
   expires_at: z.string().optional(),
+  budget: z.record(z.enum(['daily', 'weekly', 'monthly']), BudgetWindowOut).optional(),
 }), {
   type: 'object',
   description:
     'Dollars: limit (absent: no limit), limit_remaining, usage (all time), usage_daily, usage_weekly, usage_monthly; ' +
-    'limit_reset (e.g. "monthly"), is_free_tier (no credits ever bought), expires_at; unknown fields are left out',
+    'limit_reset (e.g. "monthly"), is_free_tier (no credits ever bought), expires_at; unknown fields are left out; ' +
+    'budget: this server\'s caps, {daily,weekly,monthly}: {spent_usd, cap_usd (absent: none), reserved_usd, resets_at}',
 });
 
 /** `fields` without the ones upstream left out or sent as null. */
@@ -138,7 +143,9 @@ export const keyUsageTool = defineTool({
   paid: false,
   needsKey: true,
   run: async (_args, ctx, deps) => {
-    const k = (await deps.openRouter.key(ctx.mcpReq.signal)).data;
+    // The server's own budget (its caps, this user's spend) is read beside the key's credit.
+    const [key, budget] = await Promise.all([deps.openRouter.key(ctx.mcpReq.signal), deps.team?.budgetView(deps.principal.userId)]);
+    const k = key.data;
     const structured = known<z.infer<typeof KeyUsage>>({
       limit: k.limit,
       limit_remaining: k.limit_remaining,
@@ -149,12 +156,14 @@ export const keyUsageTool = defineTool({
       usage_monthly: k.usage_monthly,
       is_free_tier: k.is_free_tier,
       expires_at: k.expires_at,
+      budget,
     });
     const limit = structured.limit === undefined ? 'no credit limit' : `limit ${formatUsd(structured.limit)} (${formatUsd(structured.limit_remaining)} left${structured.limit_reset ? `, resets ${structured.limit_reset}` : ''})`;
     const text =
       `Spent ${formatUsd(structured.usage_daily)} today, ${formatUsd(structured.usage_weekly)} this week, ` +
       `${formatUsd(structured.usage_monthly)} this month, ${formatUsd(structured.usage)} in all · ${limit}` +
-      (structured.is_free_tier ? ' · free tier' : '');
+      (structured.is_free_tier ? ' · free tier' : '') +
+      (budget ? `\n${describeBudget(budget)}` : '');
     return { structured, text: [text] };
   },
 });

@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { UpstreamTrace } from '../observability/request-context.js';
 import type { OpenRouterClient } from '../openrouter/client.js';
+import type { TeamControl } from '../team/guard.js';
 import type { ToolCallObserver } from './outcome.js';
 
 export interface ToolDeps {
@@ -28,6 +29,8 @@ export interface ToolDeps {
   images?: ImageStore | undefined;
   /** Told once about every finished tool call (e.g. to keep a usage record); none when absent. */
   observer?: ToolCallObserver | undefined;
+  /** Team control (defaults, policy, budget, usage ledger) around paid calls; none when absent. */
+  team?: TeamControl | undefined;
 }
 
 /** Tool annotations: lookups only read; generations spend the user's credit and are not idempotent. */

@@ -91,6 +91,7 @@ export const imageTool = defineTool({
   annotations: PAID_CALL,
   paid: true,
   needsKey: true,
+  upstream: 'image',
   logContext: (args, ctx) => ({ model: args.model, mcp_request_id: ctx.mcpReq.id }),
   run: async (args, ctx, deps) => {
     const result = await deps.openRouter.images(imageRequestBody(args), ctx.mcpReq.signal);

@@ -90,7 +90,10 @@ export const modelsTool = defineTool({
   // The catalog is public: it is read without the user's key.
   needsKey: false,
   run: async (args, ctx, deps) => {
-    const models = await deps.catalog.get(() => deps.openRouter.models(ctx.mcpReq.signal));
+    const all = await deps.catalog.get(() => deps.openRouter.models(ctx.mcpReq.signal));
+    // Only what the operator's policy lets a user request.
+    const team = deps.team;
+    const models = team ? all.filter((m) => team.allows(m.id)) : all;
     const page = searchCatalog(models, args);
     const first = page.models.length ? page.offset + 1 : 0;
     const header = `${page.total} model(s) match; showing ${first}–${page.offset + page.models.length}` +
@@ -111,6 +114,9 @@ export const modelDetailsTool = defineTool({
   paid: false,
   needsKey: true,
   run: async ({ model }, ctx, deps) => {
+    if (deps.team && !deps.team.allows(model)) {
+      throw new ToolInputError(`The operator's policy does not permit "${model}". Use retrieve_available_models to find a model you may use.`);
+    }
     let list;
     try {
       list = await deps.openRouter.endpoints(model, ctx.mcpReq.signal);

@@ -38,7 +38,7 @@ export interface ToolOutcome<T extends Record<string, unknown>> {
 }
 
 /** Why a call was refused before its tool ran. */
-export type ToolRefusalReason = 'no_key' | Refusal['limit'];
+export type ToolRefusalReason = 'no_key' | Refusal['limit'] | 'budget' | 'policy';
 
 /** One finished tool call, as the server saw it: what a usage record or an audit trail is built from. */
 export interface ToolCallEvent {
@@ -50,11 +50,13 @@ export interface ToolCallEvent {
   latencyMs: number;
   /** OpenRouter's side failed (see isUpstreamFault), as opposed to the user's key, credit or input. */
   upstreamError: boolean;
+  /** The HTTP status of an upstream failure, when there was one. */
+  upstreamStatus?: number;
   userId: string;
   /** Public id of the credential used (safe to store). */
   tokenId: string;
   requestId?: string;
-  /** Set when the call was refused before it ran (outcome `no_key` or `throttled`). */
+  /** Set when the call was refused before it ran (outcome `no_key`, `throttled`, `budget_refused`, `policy_refused`). */
   refusal?: ToolRefusalReason;
 }
 
@@ -72,3 +74,6 @@ export function totalTokens(usage: ToolUsage): number | undefined {
   if (usage.promptTokens === undefined && usage.completionTokens === undefined) return undefined;
   return (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0);
 }
+
+/** What a paid call sends upstream (ToolPolicy.upstream): a token-priced generation, or an image request. */
+export type UpstreamRequestKind = 'generation' | 'image';

@@ -5,9 +5,11 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { NO_LIMITS, describeRefusal } from '../limits/limiter.js';
+import { errorName } from '../observability/error-name.js';
 import type { LogFields, Logger } from '../observability/logger.js';
 import { NO_METRICS, type ToolOutcomeKind } from '../observability/metrics.js';
 import { UpstreamError, describeUpstreamError, scrub } from '../openrouter/errors.js';
+import { refusalOutcome, type TeamCall } from '../team/guard.js';
 import type { ToolDeps } from './context.js';
 import { totalTokens, type ToolCallEvent, type ToolCallObserver, type ToolOutcome, type ToolRefusalReason, type ToolUsage } from './outcome.js';
 import type { ToolPolicy } from './tool.js';
@@ -15,6 +17,8 @@ import type { ToolPolicy } from './tool.js';
 export interface RunToolOptions {
   /** Fields known before the call (e.g. the requested model, the JSON-RPC request id) for the log line. */
   context?: LogFields | undefined;
+  /** The call's arguments: team control may rewrite them (defaults, forced provider fields, clamped max_tokens). */
+  args?: Record<string, unknown> | undefined;
 }
 
 /** How one call ended, as the finish step records it. */
@@ -24,13 +28,30 @@ interface Finish {
   usage?: ToolUsage | undefined;
   upstreamError?: boolean;
   refusal?: ToolRefusalReason;
+  upstreamStatus?: number;
 }
 
 export async function runTool<T extends Record<string, unknown>>(
   tool: ToolPolicy,
   deps: ToolDeps,
-  body: () => Promise<ToolOutcome<T>>,
+  body: (args: Record<string, unknown>) => Promise<ToolOutcome<T>>,
   options: RunToolOptions = {},
+): Promise<CallToolResult> {
+  let recording: Promise<void> | undefined;
+  try {
+    return await runGuarded(tool, deps, body, options, (p) => (recording = p));
+  } finally {
+    // The ledger record is written before the result returns: a Lambda may freeze as soon as it answers.
+    await recording;
+  }
+}
+
+async function runGuarded<T extends Record<string, unknown>>(
+  tool: ToolPolicy,
+  deps: ToolDeps,
+  body: (args: Record<string, unknown>) => Promise<ToolOutcome<T>>,
+  options: RunToolOptions,
+  onRecord: (recording: Promise<void>) => void,
 ): Promise<CallToolResult> {
   const started = performance.now();
   const upstreamBefore = deps.upstream?.calls ?? 0;
@@ -62,6 +83,20 @@ export async function runTool<T extends Record<string, unknown>>(
     const level = outcome === 'internal_error' ? 'error' : outcome === 'upstream_error' || outcome === 'throttled' ? 'warn' : 'info';
     log[level](messageFor(outcome), line);
     const upstreamError = end.upstreamError ?? false;
+    const event: ToolCallEvent = {
+      tool: tool.name,
+      paid: tool.paid,
+      outcome,
+      usage,
+      latencyMs,
+      upstreamError,
+      userId: deps.principal.userId,
+      tokenId: deps.principal.tokenId,
+      ...(deps.requestId ? { requestId: deps.requestId } : {}),
+      ...(end.refusal ? { refusal: end.refusal } : {}),
+      ...(end.upstreamStatus !== undefined ? { upstreamStatus: end.upstreamStatus } : {}),
+    };
+    if (tool.paid && deps.team) onRecord((team ?? deps.team.begin(deps.principal, tool.name, options.args, tool.upstream)).record(event));
     // Only a paid call's usage is spend (see ToolPolicy.paid).
     (deps.metrics ?? NO_METRICS).toolCall({
       tool: tool.name,
@@ -72,27 +107,18 @@ export async function runTool<T extends Record<string, unknown>>(
       ...(tool.paid && usage.costUsd !== undefined ? { costUsd: usage.costUsd } : {}),
       ...(deps.requestId ? { requestId: deps.requestId } : {}),
     });
-    if (deps.observer) {
-      notify(deps.observer, log, {
-        tool: tool.name,
-        paid: tool.paid,
-        outcome,
-        usage,
-        latencyMs,
-        upstreamError,
-        userId: deps.principal.userId,
-        tokenId: deps.principal.tokenId,
-        ...(deps.requestId ? { requestId: deps.requestId } : {}),
-        ...(end.refusal ? { refusal: end.refusal } : {}),
-      });
-    }
+    if (deps.observer) notify(deps.observer, log, event);
   };
+  let team: TeamCall | undefined;
 
   if (tool.needsKey && !deps.principal.openRouterKey) {
     finish('no_key', { refusal: 'no_key' });
     return errorResult('No OpenRouter API key is connected to this account yet. Connect one (sign in to the server\'s web page, or ask the operator to run `ormcp user set-key`), then try again.');
   }
 
+  // The usage read (one BatchGet) runs beside the limits check.
+  team = tool.paid ? deps.team?.begin(deps.principal, tool.name, options.args, tool.upstream) : undefined;
+  void team?.readUsage();
   const permit = await (deps.limiter ?? NO_LIMITS).acquire(deps.principal.userId, { hold: tool.paid });
   if (!permit.ok) {
     finish('throttled', { log: { limit: permit.limit, limit_max: permit.max, retry_after_s: permit.retryAfterSeconds }, refusal: permit.limit });
@@ -100,7 +126,16 @@ export async function runTool<T extends Record<string, unknown>>(
   }
 
   try {
-    const outcome = await body();
+    let args = options.args ?? {};
+    if (team) {
+      const admission = await team.admit(args, () => deps.catalog.get(() => deps.openRouter.models()));
+      if (!admission.ok) {
+        finish(refusalOutcome(admission), { log: { refusal: admission.reason }, refusal: admission.kind });
+        return errorResult(admission.message);
+      }
+      args = admission.args;
+    }
+    const outcome = await body(args);
     finish(outcome.isError ? 'tool_error' : 'ok', { log: outcome.log, usage: outcome.usage });
     return {
       content: [...outcome.text.map((text) => ({ type: 'text' as const, text })), ...(outcome.images ?? []).map((image) => ({ type: 'image' as const, ...image }))],
@@ -109,7 +144,7 @@ export async function runTool<T extends Record<string, unknown>>(
     };
   } catch (err) {
     if (err instanceof UpstreamError) {
-      finish('upstream_error', { log: { upstream_status: err.status, error_kind: err.kind }, upstreamError: isUpstreamFault(err) });
+      finish('upstream_error', { log: { upstream_status: err.status, error_kind: err.kind }, upstreamError: isUpstreamFault(err), ...(err.status ? { upstreamStatus: err.status } : {}) });
       return errorResult(describeUpstreamError(err));
     }
     if (err instanceof ToolInputError) {
@@ -117,10 +152,13 @@ export async function runTool<T extends Record<string, unknown>>(
       // These messages quote the caller's input; anything shaped like a key is redacted all the same.
       return errorResult(scrub(err.message));
     }
-    finish('internal_error', { log: { error: err instanceof Error ? err.name : 'unknown' } });
+    finish('internal_error', { log: { error: errorName(err) } });
     return errorResult('Internal error in the MCP server. The request was not completed; try again.');
   } finally {
-    await permit.release();
+    // Not awaited: giving the slot back is no reason to hold the result. The limiter tracks the release — its next
+    // take for this user waits for it, and a host that may freeze after the response (the Lambda) awaits
+    // `limiter.settle()` once the response has been sent.
+    void permit.release();
   }
 }
 
@@ -133,6 +171,10 @@ function messageFor(outcome: ToolOutcomeKind): string {
       return 'tool call failed upstream';
     case 'throttled':
       return 'tool call refused by a per-user limit';
+    case 'budget_refused':
+      return 'tool call refused by the budget';
+    case 'policy_refused':
+      return 'tool call refused by the operator policy';
     case 'internal_error':
       return 'tool call crashed';
     default:
@@ -150,7 +192,7 @@ export function isUpstreamFault(err: UpstreamError): boolean {
 
 /** Tells the observer; its failure is logged and never reaches the caller. */
 function notify(observer: ToolCallObserver, log: Logger, event: ToolCallEvent): void {
-  const failed = (err: unknown) => log.warn('tool call observer failed', { error: err instanceof Error ? err.name : 'unknown' });
+  const failed = (err: unknown) => log.warn('tool call observer failed', { error: errorName(err) });
   try {
     // Typed as returning nothing, but an async observer may still hand back a promise: never leave it unhandled.
     const result: unknown = observer.onToolCall(event);

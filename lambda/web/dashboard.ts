@@ -1,10 +1,10 @@
 /** The start page, the signed-in dashboard and the one-time token page. */
-import { CLIENTS, clientSetup, type ClientName } from '../cli/client-snippets.js';
+import { CLIENTS, clientSetup, type ClientName } from '../mcp-clients/client-snippets.js';
 import type { ServerUrls } from '../oauth/metadata.js';
 import type { Grant, TokenInfo, User } from '../store/account-store.js';
-import { html, page, type Html } from './html.js';
-import { connectKeyForms } from './pages.js';
-import type { Session } from './session.js';
+import { html, page, type Html } from '../ui/html.js';
+import { connectKeyForms } from '../ui/pages.js';
+import type { Session } from '../ui/session.js';
 
 export interface DashboardData {
   user: User;
@@ -13,6 +13,8 @@ export interface DashboardData {
   grants: Grant[];
   key?: { status: 'ok'; info: KeyUsage } | { status: 'rejected' | 'unavailable' | 'unreadable' };
   provisioningAvailable: boolean;
+  /** The usage page (and, for admins, the operator page) are served. */
+  teamViews?: boolean;
   /** Origins a form post may end up at (the identity provider's logout). */
   formActions?: string[];
   /** What the action that led here did. */
@@ -75,6 +77,7 @@ export function dashboardPage(urls: ServerUrls, d: DashboardData): Response {
 <form method="post" action="${urls.base}/app/logout">${csrf}<button type="submit" class="link">Sign out</button></form></div>
 ${d.notice ? html`<p class="notice" role="status" data-testid="notice">${NOTICES[d.notice]}</p>` : ''}
 <p>Signed in as <strong data-testid="user-name">${d.user.name}</strong>.</p>
+${d.teamViews ? html`<p class="links"><a href="${urls.base}/app/usage">Your usage and defaults</a>${d.session.admin ? html` · <a href="${urls.base}/admin">Operator page</a>` : ''}</p>` : ''}
 ${copyField('mcp-url', 'MCP server URL', urls.resource)}
 </section>
 

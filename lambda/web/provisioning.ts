@@ -5,6 +5,7 @@
  * is stored with the user, and replacing or removing it deletes it at OpenRouter before anything else changes.
  * Every change runs under the user's key lease (one conditional write), so concurrent presses never both mint.
  */
+import { errorName } from '../observability/error-name.js';
 import type { Logger } from '../observability/logger.js';
 import { KeyExchangeError, createProvisionedKey, deleteProvisionedKey, type OpenRouterAuthOptions } from '../openrouter/auth-keys.js';
 import { KeyChangeRefused, type AccountStore, type KeyChange, type KeyChangeRefusal, type KeyLeaseOptions, type User } from '../store/account-store.js';
@@ -115,7 +116,7 @@ export class KeyProvisioner {
         try {
           managementKey = await this.o.managementKey();
         } catch (err) {
-          this.o.logger.error('the openrouter management key is unavailable', { user_id: userId, error: err instanceof Error ? err.name : 'unknown' });
+          this.o.logger.error('the openrouter management key is unavailable', { user_id: userId, error: errorName(err) });
           return failed(lease.provisionedKeyHash ? 'delete_failed' : 'create_failed');
         }
       }

@@ -28,6 +28,12 @@ table { width: 100%; border-collapse: collapse; margin-bottom: 12px; font-size: 
 details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; }
 .notice { border-left: 4px solid var(--accent); padding: 8px 12px; background: var(--bg); border-radius: 4px; }
+.chart { width: 100%; height: auto; display: block; } .chart .bar { fill: var(--accent); } .chart .bar.empty { fill: var(--border); }
+.chart .axis { stroke: var(--border); stroke-width: 1; } .chart .tick { fill: var(--muted); font-size: 11px; }
+meter { width: 120px; vertical-align: middle; margin-left: 6px; }
+.badge { font-size: .78rem; padding: 1px 6px; border-radius: 4px; border: 1px solid var(--danger); color: var(--danger); }
+tr.sub td { border-bottom: 1px solid var(--border); padding-top: 0; } tr.sub details { margin: 0; } tr.sub summary { font-weight: 400; color: var(--muted); font-size: .88rem; }
+.links { display: flex; gap: 8px; flex-wrap: wrap; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 `;
 

@@ -1,13 +1,13 @@
 /**
- * The self-service pages: sign in (through the authorization server's login), connect, replace or remove the
+ * The self-service pages: sign in (oauth/sign-in.ts, the step the OAuth flow uses too), connect, replace or remove the
  * OpenRouter key (pasted and checked against OpenRouter's `/key`, or through OpenRouter's own OAuth PKCE flow,
  * or created with the operator's management key), personal MCP tokens (shown once), connected applications
  * (OAuth grants), and sign-out. Every state change is a POST carrying the session's CSRF value from this origin.
  */
 import { randomBytes } from 'node:crypto';
-import type { AuthorizationServer } from '../oauth/authorization-server.js';
-import { continuePath, readPageForm, sameOrigin, type ContinuePath } from '../oauth/authorization-server.js';
+import { sameOrigin } from '../http/origin.js';
 import type { ServerUrls } from '../oauth/metadata.js';
+import { continuePath, type ContinuePath, type IdentitySignIn } from '../oauth/sign-in.js';
 import { newVerifier } from '../crypto/pkce.js';
 import type { Logger } from '../observability/logger.js';
 import { KeyExchangeError, exchangeOpenRouterCode, openRouterAuthorizeUrl, type OpenRouterAuthOptions } from '../openrouter/auth-keys.js';
@@ -15,21 +15,26 @@ import { OpenRouterClient } from '../openrouter/client.js';
 import { UpstreamError } from '../openrouter/errors.js';
 import type { KeyInfo } from '../openrouter/schemas.js';
 import { StoreError, type AccountStore } from '../store/account-store.js';
-import { redirect } from './html.js';
+import { redirect } from '../ui/html.js';
 import { dashboardPage, isNotice, landingPage, tokenCreatedPage, type DashboardData, type Notice } from './dashboard.js';
-import { errorPage, replaceKeyPage } from './pages.js';
+import { readPageForm } from '../ui/page-form.js';
+import { errorPage, replaceKeyPage } from '../ui/pages.js';
 import { PROVISION_RATE, type KeyChangeFailure, type KeyChangeOutcome, type KeyProvisioner } from './provisioning.js';
-import { FLOW_COOKIES, csrfMatches, secretMatches, type Cookies, type Session } from './session.js';
+import { FLOW_COOKIES, csrfMatches, secretMatches, type Cookies, type Session } from '../ui/session.js';
 import { STATIC_ASSETS } from './static.js';
+import { TeamViews, type TeamViewOptions } from './team-views.js';
 
 export interface WebAppOptions {
   accounts: AccountStore;
-  auth: AuthorizationServer;
+  /** Sign-in at the identity provider (the same one the OAuth flow uses). */
+  auth: IdentitySignIn;
   cookies: Cookies;
   logger: Logger;
   openRouter: OpenRouterAuthOptions;
   /** Creates keys with the operator's management key, when that is configured. */
   provisioning?: KeyProvisioner;
+  /** The usage page, the defaults form and the operator page (with the usage ledger). */
+  team?: TeamViewOptions;
   now?: () => Date;
 }
 
@@ -60,20 +65,27 @@ const OPENROUTER_CALLBACK = '/app/openrouter/callback';
 const EXPIRY_CHOICES: Record<string, number | undefined> = { '7d': 7, '30d': 30, '90d': 90, '365d': 365, never: undefined };
 
 export class WebApp {
-  constructor(private readonly o: WebAppOptions) {}
+  private readonly team: TeamViews | undefined;
 
-  /** Routes `/` and `/app/*`; undefined when the path is not ours. */
+  constructor(private readonly o: WebAppOptions) {
+    this.team = o.team && new TeamViews({ ...o.team, accounts: o.accounts, logger: o.logger, ...(o.now ? { now: o.now } : {}) });
+  }
+
+  /** Routes `/`, `/app/*` and (with the team views) `/admin/*`; undefined when the path is not ours. */
   async handle(request: Request, path: string, urls: ServerUrls): Promise<Response | undefined> {
     const method = request.method;
     const get = method === 'GET' || method === 'HEAD';
     if (path === '/') return get ? landingPage(urls, this.o.cookies.session(request) !== undefined, this.o.auth.enabled) : notAllowed(urls, 'GET');
     if (path.startsWith('/app/static/')) return get ? serveStatic(path.slice('/app/static/'.length)) : notAllowed(urls, 'GET');
-    if (path !== '/app' && !path.startsWith('/app/')) return undefined;
+    const admin = path === '/admin' || path.startsWith('/admin/');
+    if (path !== '/app' && !path.startsWith('/app/') && !(admin && this.team)) return undefined;
 
     if (path === '/app/login') return get ? this.o.auth.startLogin(urls, '/app') : notAllowed(urls, 'GET');
     const session = this.o.cookies.session(request);
     if (!session) return get ? this.o.auth.startLogin(urls, '/app') : errorPage(urls.base, 'Signed out', 'Your session ended. Sign in again and retry.', 401);
-    if (!(await this.o.accounts.getUser(session.userId))) return redirect(`${urls.base}/`, [this.o.cookies.endSession()]);
+    const signedIn = await this.o.accounts.getUser(session.userId);
+    if (!signedIn || signedIn.disabledAt) return redirect(`${urls.base}/`, [this.o.cookies.endSession()]);
+    if (admin && this.team) return this.team.admin(request, session, path, urls);
 
     if (get) {
       if (path === OPENROUTER_CALLBACK || path.startsWith(`${OPENROUTER_CALLBACK}/`)) return this.finishOpenRouterConnect(request, session, urls, path.slice(OPENROUTER_CALLBACK.length + 1));
@@ -86,6 +98,9 @@ export class WebApp {
           return this.showReplaceKey(request, session, urls);
         case '/app/tokens/new':
           return this.showNewToken(request, session, urls);
+        case '/app/usage':
+          if (this.team) return this.team.usage(session, urls, new URL(request.url).searchParams.get('done') === 'saved');
+          return errorPage(urls.base, 'Not found', 'There is no such page.', 404);
         default:
           return errorPage(urls.base, 'Not found', 'There is no such page.', 404);
       }
@@ -93,7 +108,7 @@ export class WebApp {
     if (method !== 'POST') return notAllowed(urls, 'GET, POST');
     const form = await readPageForm(request, urls.base);
     if (form instanceof Response) return form;
-    if (!csrfMatches(session, form.get('csrf')) || !sameOrigin(request, urls)) {
+    if (!csrfMatches(session, form.get('csrf')) || !sameOrigin(request, urls.base)) {
       return errorPage(urls.base, 'Request refused', 'This form was not submitted from this site or your session changed. Reload the page and try again.', 403);
     }
     switch (path) {
@@ -115,6 +130,9 @@ export class WebApp {
         return this.revokeGrant(session, form, urls);
       case '/app/logout':
         return this.logout(urls);
+      case '/app/defaults':
+        if (this.team) return this.team.saveDefaults(session, form, urls);
+        return errorPage(urls.base, 'Not found', 'There is no such action.', 404);
       default:
         return errorPage(urls.base, 'Not found', 'There is no such action.', 404);
     }
@@ -134,6 +152,7 @@ export class WebApp {
       grants: grants.filter((g) => !g.revokedAt),
       key,
       provisioningAvailable: Boolean(this.o.provisioning?.mayProvision(user)),
+      teamViews: Boolean(this.team),
       ...(isNotice(done) ? { notice: done } : {}),
       formActions: [...(await this.o.auth.identityOrigins()), new URL(this.o.openRouter.authUrl).origin],
     };

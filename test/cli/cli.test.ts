@@ -138,8 +138,8 @@ describe('ormcp on a local data dir (child process)', () => {
     const removed = await spawnCli(['user', 'remove', 'bob', ...d()]);
     expect(removed).toMatchObject({ code: 0, stdout: 'Removed user "bob" (revoked 1 token).\n' });
     const table = await spawnCli(['user', 'list', ...d()]);
-    expect(table.stdout.split('\n')[0]!.split(/\s{2,}/)).toEqual(['NAME', 'USER ID', 'KEY', 'CREATED', 'TOKENS', 'ACTIVE']);
-    expect(table.stdout).toMatch(/^alice\s/m);
+    expect(table.stdout.split('\n')[0]!.split(/\s{2,}/)).toEqual(['NAME', 'USER ID', 'KEY', 'CREATED', 'TOKENS', 'ACTIVE', 'STATUS']);
+    expect(table.stdout).toMatch(/^alice\s.*\senabled$/m);
     expect(table.stdout).not.toMatch(/^bob\s/m);
     const gone = await spawnCli(['user', 'remove', 'bob', ...d()]);
     expect(gone).toMatchObject({ code: 1, stderr: 'ormcp: no user named "bob" (see: ormcp user list)\n' });

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CHATGPT_MENUS } from '../../lambda/cli/client-snippets.js';
+import { CHATGPT_MENUS } from '../../lambda/mcp-clients/client-snippets.js';
 import { runCli } from './support.js';
 
 /** The README's ChatGPT section: from its bold heading to the next client's. */

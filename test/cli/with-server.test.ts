@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
 import { connectV2, freePort, npmStartNodeArgs, textOf } from '../support/harness.js';
 import { childEnv, spawnCli, TOKEN_LINE } from './support.js';
+import { LOCAL_AUTH_CACHE_MS } from '../../lambda/auth/cached-authenticator.js';
 
 describe('ormcp while npm start is running', () => {
   const aliceKey = 'sk-or-v1-alice-with-server-0123456789';
@@ -93,6 +94,8 @@ describe('ormcp while npm start is running', () => {
     const revoked = await spawnCli(['token', 'revoke', tokenId, '--data-dir', dataDir]);
     expect(revoked).toMatchObject({ code: 0, stdout: `Revoked token ${tokenId} (user "alice", "e2e").\n` });
 
+    // npm start remembers a verified token for LOCAL_AUTH_CACHE_MS: the revocation holds once that has passed.
+    await new Promise((r) => setTimeout(r, LOCAL_AUTH_CACHE_MS + 200));
     const res = await fetch(url, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },

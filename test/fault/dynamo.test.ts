@@ -7,7 +7,7 @@
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { loadConfig } from '../../lambda/app/config.js';
-import { createApp, type App } from '../../lambda/app/handler.js';
+import { createApp, type App } from '../../lambda/app/app.js';
 import { CachedAuthenticator } from '../../lambda/auth/cached-authenticator.js';
 import { tableLimiter } from '../../lambda/limits/index.js';
 import { newSecretString, parseKeyring } from '../../lambda/crypto/keyring.js';
@@ -15,8 +15,9 @@ import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.
 import { createLogger } from '../../lambda/observability/logger.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
 import { documentClient, dynamoClient, type DynamoTimeouts } from '../../lambda/store/dynamo.js';
+import { asDocumentClient, documentClientOverRpc, dynamoRpc } from '../../lambda/store/dynamo-rpc.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
-import { dumpTable, isLimitCounter, settlesWithin, watchUnhandledRejections, type RejectionWatch } from '../support/faults.js';
+import { dumpTable, isCallAccounting, settlesWithin, watchUnhandledRejections, type RejectionWatch } from '../support/faults.js';
 import { connectV2, textOf } from '../support/harness.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -44,10 +45,12 @@ const clients: Client[] = [];
 /**
  * The real handler whose account store reaches DynamoDB through the proxy, with the given client limits;
  * `lambda` builds it as the Lambda does: verified tokens cached, per-user limits counted in the same table.
+ * `rpc` uses the Lambda's SDK-free client (store/dynamo-rpc.ts) instead of the AWS SDK's.
  */
-function serverOverProxy(timeouts: Partial<DynamoTimeouts>, options: { lambda?: { maxConcurrent: number } } = {}): Server {
-  const raw = dynamoClient({ endpoint: proxy.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }, timeouts);
-  const client = documentClient(raw);
+function serverOverProxy(timeouts: Partial<DynamoTimeouts>, options: { lambda?: { maxConcurrent: number }; rpc?: boolean } = {}): Server {
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const raw = options.rpc ? dynamoRpc({ endpoint: proxy.endpoint, region: 'local', credentials, timeouts }) : dynamoClient({ endpoint: proxy.endpoint, region: 'local', credentials }, timeouts);
+  const client = 'call' in raw ? asDocumentClient(documentClientOverRpc(raw)) : documentClient(raw);
   const store = new AccountStore({ client, tableName: dynamo.tableName, keyring });
   const logger = createLogger({ level: 'debug', write: (l) => logs.push(l) });
   const config = loadConfig({ OPENROUTER_BASE_URL: fake.baseUrl, ORMCP_PROGRESS_INTERVAL_MS: '0' });
@@ -130,7 +133,7 @@ beforeAll(async () => {
   await connect(warm, tokens.alice);
   await connect(warm, tokens.bob);
   await warm.store.settle();
-  storedBefore = await dumpTable(dynamo.endpoint, dynamo.tableName, { skip: isLimitCounter });
+  storedBefore = await dumpTable(dynamo.endpoint, dynamo.tableName, { skip: isCallAccounting });
 });
 
 afterAll(async () => {
@@ -218,10 +221,44 @@ describe('built as the Lambda builds it (token cache, limits in the table)', () 
   });
 });
 
+describe("the Lambda's SDK-free DynamoDB client keeps the same bounds", () => {
+  test('DynamoDB stopped: 503 + Retry-After at once, and service resumes when it is back', async () => {
+    const server = serverOverProxy(SHORT, { rpc: true });
+    const client = await connect(server);
+    await proxy.stop();
+    await expectUnavailable(server, client);
+    await proxy.start();
+    await expectServes(client);
+  });
+
+  test('with the production defaults, a stalled DynamoDB still ends in 503 within a few seconds', async () => {
+    const server = serverOverProxy({}, { rpc: true });
+    const client = await connect(server);
+    proxy.delayMs = 60_000;
+    try {
+      await expectUnavailable(server, client);
+    } finally {
+      proxy.delayMs = 0;
+    }
+    await expectServes(client);
+  });
+
+  test('built as the Lambda builds it: DynamoDB stalled, the limit checks give up in bounded time and the call is served', async () => {
+    const server = serverOverProxy(SHORT, { lambda: { maxConcurrent: 2 }, rpc: true });
+    const alice = await connect(server);
+    proxy.delayMs = 60_000;
+    try {
+      await expectServes(alice);
+    } finally {
+      proxy.delayMs = 0;
+    }
+  });
+});
+
 describe('afterwards (runs last)', () => {
   test('no unhandled rejection, and nothing stored changed', async () => {
     await Promise.all(servers.map((s) => s.store.settle()));
-    expect(await dumpTable(dynamo.endpoint, dynamo.tableName, { skip: isLimitCounter })).toBe(storedBefore);
+    expect(await dumpTable(dynamo.endpoint, dynamo.tableName, { skip: isCallAccounting })).toBe(storedBefore);
     expect(rejections.seen).toEqual([]);
   });
 });

@@ -6,14 +6,13 @@
  * hang is cut by the read's deadline), the log names the failure without any secret, the failed build is not
  * kept (the next invocation asks Secrets Manager again), and once it answers, the same instance serves.
  */
-import { secretsClient, lambdaDynamoConfig } from '../../lambda/aws/clients.js';
+import { dynamoClient, secretsClient } from '../../lambda/aws/clients.js';
 import { createLambdaApp } from '../../lambda/aws/app.js';
 import { createLambdaHandler, type LambdaHandler } from '../../lambda/aws/lambda-handler.js';
 import { newSecretString, parseKeyring } from '../../lambda/crypto/keyring.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
-import { dynamoClient } from '../../lambda/store/dynamo.js';
 import { FakeSecretsManager, type SecretsMode as Mode } from '../support/fake-secrets-manager.js';
 import { fakeHttpResponseStream, RecordingStream, restEvent } from '../support/lambda-runtime.js';
 
@@ -66,7 +65,7 @@ function instance(logs: string[], overrides: NodeJS.ProcessEnv = {}): LambdaHand
     build: () =>
       createLambdaApp(e, {
         secrets: secretsClient(e, { endpoint: secretsUrl }),
-        dynamo: dynamoClient({ ...lambdaDynamoConfig(e), endpoint: dynamo.endpoint }),
+        dynamo: dynamoClient(e, { endpoint: dynamo.endpoint }),
       }),
     logger: createLogger({ level: 'debug', write: (line) => logs.push(line) }),
     HttpResponseStream: fakeHttpResponseStream(),

@@ -1,7 +1,7 @@
 /**
- * Per-user limits and observability in the stack: the limits and metrics settings reach the function, five alarms
+ * Per-user limits and observability in the stack: the limits and metrics settings reach the function, six alarms
  * watch the API 5xx rate, Lambda errors and throttles, per-user limit refusals and the upstream error rate (reading
- * the metric names and namespace the app writes), and notifications go to an optional topic. cdk-nag stays clean.
+ * the metric names and namespace the app writes) and budget refusals, and notifications go to an optional topic. cdk-nag stays clean.
  */
 import { App } from 'aws-cdk-lib';
 import { readConfig } from '../../infra/config.js';
@@ -9,7 +9,7 @@ import { DEFAULT_THRESHOLDS } from '../../infra/constructs/alarms.js';
 import { METRIC, METRICS_NAMESPACE } from '../../lambda/observability/metrics.js';
 import { cdkJsonContext, onlyResource, resourcesOf, synth, type Synthesized } from './support/synth.js';
 
-const ALARMS = ['api-5xx-rate', 'lambda-errors', 'lambda-throttles', 'per-user-limit-refusals', 'upstream-error-rate'];
+const ALARMS = ['api-5xx-rate', 'lambda-errors', 'lambda-throttles', 'per-user-limit-refusals', 'upstream-error-rate', 'budget-refusals'];
 
 function alarmsOf(s: Synthesized): Record<string, any> {
   return Object.fromEntries(Object.values(resourcesOf(s.json, 'AWS::CloudWatch::Alarm')).map((a) => [String(a.Properties.AlarmName).replace(/^OpenRouterMcp-/, ''), a.Properties]));
@@ -114,6 +114,19 @@ describe('default stack: limits on, metrics on, alarms without notifications', (
     });
   });
 
+  test('budget refusals from our BudgetRefusals metric (the name the app writes)', () => {
+    expect(alarmsOf(s)['budget-refusals']).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.budgetRefusals,
+      Dimensions: [{ Name: 'Service', Value: 'OpenRouterMcp' }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: DEFAULT_THRESHOLDS.budgetRefusals,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   test('metrics come from logs: the function needs no cloudwatch:PutMetricData', () => {
     expect(JSON.stringify(resourcesOf(s.json, 'AWS::IAM::Policy'))).not.toContain('cloudwatch:');
   });
@@ -135,7 +148,7 @@ describe('context: alarm email, limits changed', () => {
     const [, sub] = onlyResource(s.json, 'AWS::SNS::Subscription');
     expect(sub.Properties).toMatchObject({ Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } });
     const alarms = alarmsOf(s);
-    expect(Object.keys(alarms)).toHaveLength(5);
+    expect(Object.keys(alarms)).toHaveLength(ALARMS.length);
     for (const a of Object.values(alarms)) {
       expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.OKActions).toEqual([{ Ref: topicId }]);

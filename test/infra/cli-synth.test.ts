@@ -69,7 +69,7 @@ describe(`cdk synth (CLI, ${realEntry ? 'real Lambda entry' : 'fixture entry'})`
     for (const r of report.pluginReports) expect(r.violations ?? []).toEqual([]);
   });
 
-  test('bundles one ESM file with the require banner, a source map and the AWS SDK inside', async () => {
+  test('bundles one ESM file with the require banner and a source map, without the AWS SDK, tool schemas precomputed', async () => {
     const assets = fs.readdirSync(outDir).filter((d) => d.startsWith('asset.'));
     expect(assets).toHaveLength(1);
     const dir = path.join(outDir, assets[0]!);
@@ -78,6 +78,11 @@ describe(`cdk synth (CLI, ${realEntry ? 'real Lambda entry' : 'fixture entry'})`
     expect(code.startsWith("import { createRequire as __ormcpCreateRequire } from 'node:module';")).toBe(true);
     expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
     if (!realEntry) return;
+    // The construct's alias and define reached esbuild through the CDK: lib-dynamodb (and with it the SDK, ~350 KB)
+    // was replaced by the plain commands, and the schemas constant by its value.
+    expect(Buffer.byteLength(code)).toBeLessThanOrEqual(700_000);
+    expect(code).not.toContain('__ORMCP_TOOL_SCHEMAS__');
+    expect(code).not.toContain('DynamoDBDocumentClient');
     // The bundle must load as ESM under Node (the handler module only wires the awslambda global at load).
     const probe =
       'globalThis.awslambda = { streamifyResponse: (h) => h, HttpResponseStream: { from: (s) => s } };' +

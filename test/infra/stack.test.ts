@@ -6,6 +6,8 @@ import { App } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { DEFAULT_RESERVED_CONCURRENCY, readConfig, STREAMING_MAX_SECONDS } from '../../infra/config.js';
+import { loadConfig } from '../../lambda/app/config.js';
+import { ENV as RUNTIME_ENV, LambdaEnv } from '../../lambda/app/env-contract.js';
 import { TABLE_ACTIONS } from '../../infra/constructs/mcp-function.js';
 import { defaultDomainPrefix } from '../../infra/constructs/user-pool.js';
 import { applyNagChecks } from '../../infra/nag.js';
@@ -501,6 +503,16 @@ describe('context: OpenRouter management key and extra OAuth redirect URIs', () 
     expect(s.nag.violations).toEqual([]);
   });
 
+  test('every variable the function gets is named in the environment contract, and the runtime accepts the literal ones', () => {
+    const env = lambdaFunction(s).Properties.Environment.Variables as Record<string, unknown>;
+    expect(Object.keys(env).filter((name) => !Object.hasOwn(RUNTIME_ENV, name))).toEqual([]);
+    // Values known at synth time; the others (table name, ARNs, URLs) are references resolved at deploy time.
+    const literal = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    expect(Object.keys(literal)).toEqual(expect.arrayContaining(['ORMCP_LOG_LEVEL', 'ORMCP_RATE_LIMIT_PER_MINUTE', 'ORMCP_METRICS', 'ORMCP_PROVISIONED_KEY_LIMIT_USD']));
+    expect(() => loadConfig(literal)).not.toThrow();
+    expect(LambdaEnv.safeParse({ ...literal, ORMCP_TABLE_NAME: 't', ORMCP_SECRET_ARN: 'arn' }).success).toBe(true);
+  });
+
   test('allowReprovision reaches the function as ORMCP_ALLOW_REPROVISION', () => {
     const allowed = synth({ managementKeySecretArn: ARN, allowReprovision: 'true' });
     expect(lambdaFunction(allowed).Properties.Environment.Variables.ORMCP_ALLOW_REPROVISION).toBe('true');
@@ -541,7 +553,20 @@ describe('context validation', () => {
     });
   });
 
+  test('team control: no caps, an open policy and 90 days of ledger unless context sets them', () => {
+    expect(configFor({}).teamControlEnv).toEqual({ ORMCP_LEDGER_DAYS: '90' });
+  });
+
   test.each([
+    [{ budgetDailyUsd: '-1' }, /budgetDailyUsd/],
+    [{ budgetMonthlyUsd: '1e3' }, /budgetMonthlyUsd/],
+    [{ maxPricePerMInUsd: 'cheap' }, /maxPricePerMInUsd/],
+    [{ allowedModels: 'openai/gpt 4o' }, /allowedModels/],
+    [{ deniedModels: ['ok/*', 'bad model'] }, /deniedModels/],
+    [{ requireZdr: 'yes' }, /requireZdr/],
+    [{ dataCollection: 'never' }, /dataCollection/],
+    [{ allowedPlugins: 'Web Search' }, /allowedPlugins/],
+    [{ ledgerRetentionDays: 0 }, /ledgerRetentionDays/],
     [{ logRetentionDays: 31 }, /logRetentionDays/],
     [{ lambdaTimeoutSeconds: 901 }, /lambdaTimeoutSeconds/],
     [{ lambdaMemoryMb: 'lots' }, /lambdaMemoryMb/],
@@ -560,5 +585,58 @@ describe('context validation', () => {
   test('derived Cognito domain prefix is lowercase and avoids reserved words', () => {
     expect(defaultDomainPrefix('OpenRouterMcp', '123456789012')).toBe('openroutermcp-123456789012');
     expect(defaultDomainPrefix('My_AWS_Cognito_Stack', '123456789012')).toBe('my-stack-123456789012');
+  });
+});
+
+describe('context: team control (budgets, operator policy, ledger retention)', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synth({
+      budgetDailyUsd: 2.5,
+      budgetWeeklyUsd: '10',
+      budgetMonthlyUsd: '30.00',
+      allowedModels: ['openai/*', 'anthropic/*'],
+      deniedModels: 'openai/o1*',
+      requireZdr: 'true',
+      dataCollection: 'deny',
+      maxPricePerMInUsd: '5',
+      maxPricePerMOutUsd: 15,
+      allowedPlugins: 'web,file-parser',
+      ledgerRetentionDays: '30',
+    });
+  });
+
+  test('every key reaches the function as the variable the app reads', () => {
+    expect(lambdaFunction(s).Properties.Environment.Variables).toMatchObject({
+      ORMCP_BUDGET_DAILY_USD: '2.5',
+      ORMCP_BUDGET_WEEKLY_USD: '10',
+      ORMCP_BUDGET_MONTHLY_USD: '30.00',
+      ORMCP_ALLOWED_MODELS: 'openai/*,anthropic/*',
+      ORMCP_DENIED_MODELS: 'openai/o1*',
+      ORMCP_REQUIRE_ZDR: 'true',
+      ORMCP_DATA_COLLECTION: 'deny',
+      ORMCP_MAX_PRICE_PER_M_IN: '5',
+      ORMCP_MAX_PRICE_PER_M_OUT: '15',
+      ORMCP_ALLOWED_PLUGINS: 'web,file-parser',
+      ORMCP_LEDGER_DAYS: '30',
+    });
+  });
+
+  test('the app parses that environment into the same settings', () => {
+    const config = loadConfig(Object.fromEntries(Object.entries(lambdaFunction(s).Properties.Environment.Variables).filter(([k, v]) => k.startsWith('ORMCP_') && typeof v === 'string' && !k.includes('ARN') && !k.includes('TABLE')) as [string, string][]));
+    expect(config.budgetDefaults).toEqual({ daily: 2.5, weekly: 10, monthly: 30 });
+    expect(config.policy).toEqual({
+      allowedModels: ['openai/*', 'anthropic/*'],
+      deniedModels: ['openai/o1*'],
+      requireZdr: true,
+      dataCollection: 'deny',
+      maxPricePerMillion: { prompt: '5', completion: '15' },
+      allowedPlugins: ['web', 'file-parser'],
+    });
+    expect(config.ledgerDays).toBe(30);
+  });
+
+  test('allowedPlugins "none" allows no plugin', () => {
+    expect(readConfig(new App({ context: { allowedPlugins: 'none' } }).node).teamControlEnv.ORMCP_ALLOWED_PLUGINS).toBe('none');
   });
 });

@@ -3,9 +3,13 @@
  * generate_image sends a spec-valid `POST /images`, returns the image as an MCP image block and as a link that
  * `npm start`'s files route serves (right bytes, pinned headers; unknown and expired links 404); a chat model's
  * images come back the same way; an image over the inline cap is left out of the blocks with a notice; bytes that
- * are not a raster image (an SVG posing as a PNG) are neither stored nor shown.
+ * are not a raster image (an SVG posing as a PNG) are neither stored nor shown. generate_image runs inside team
+ * control: one ledger record with the fake's cost, a model the operator denies refused with nothing sent, and under
+ * a budget cap refused as an unknown price (per-image prices are not in the catalog, so the cost cannot be bounded).
  */
+import { randomBytes } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/client';
+import { OPEN_POLICY } from '../../lambda/policy/policy.js';
 import { MAX_INLINE_BASE64_CHARS } from '../../lambda/tools/image-output.js';
 import { tinyPng } from '../support/fake-openrouter.js';
 import { connectV2, startHarness, textOf, type Harness } from '../support/harness.js';
@@ -22,7 +26,8 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
 }
 
 beforeAll(async () => {
-  h = await startHarness();
+  // Nothing else in this file names a black-forest-labs model: the policy only bites in the team-control tests.
+  h = await startHarness({ policy: { ...OPEN_POLICY, deniedModels: ['black-forest-labs/*'] } });
   modern = await connectV2(h.alice.token, { fetch: h.fetch });
   legacy = await connectV2(h.alice.token, { fetch: h.fetch, mode: 'legacy' });
 });
@@ -173,4 +178,70 @@ test('a text-only chat result has no images field', async () => {
   const result = await call(modern, 'send_chat_completion_request', { model: 'fake/echo', messages: [{ role: 'user', content: 'hi' }] });
   expect(result.structuredContent!.images).toBeUndefined();
   expect(result.content.every((b) => b.type === 'text')).toBe(true);
+});
+
+describe('generate_image inside team control', () => {
+  /** A fresh user (an empty ledger), optionally with a daily cap, and a connected client. */
+  async function newUser(caps?: { daily?: number }): Promise<{ id: string; client: Client; key: string }> {
+    const name = `img${randomBytes(4).toString('hex')}`;
+    const key = `sk-or-v1-${name}-${randomBytes(16).toString('hex')}`;
+    h.fake.addKey(key);
+    const { userId } = await h.store.createUser(name);
+    await h.store.setOpenRouterKey(userId, key);
+    const { token } = await h.store.issueToken(userId, { label: 'test' });
+    if (caps) await h.ledger.setBudgetOverride(userId, caps);
+    const client = await connectV2(token, { fetch: h.fetch });
+    users.push(client);
+    return { id: userId, client, key };
+  }
+  const users: Client[] = [];
+  afterAll(async () => void (await Promise.all(users.map((c) => c.close()))));
+  const sentBy = (key: string) => h.fake.calls('/images').filter((r) => r.apiKey === key);
+
+  test('one ledger record per call, with the cost the fake reported', async () => {
+    const u = await newUser();
+    const result = await call(u.client, 'generate_image', { model: 'google/gemini-2.5-flash-image', prompt: 'a lighthouse at dusk' });
+    expect(result.isError).toBeFalsy();
+    const usage = result.structuredContent!.usage as { cost: number; prompt_tokens: number; completion_tokens: number };
+    expect(usage.cost).toBeGreaterThan(0);
+    const records = await h.ledger.listRecords(u.id);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      tool: 'generate_image',
+      outcome: 'ok',
+      requestedModel: 'google/gemini-2.5-flash-image',
+      servedModel: 'google/gemini-2.5-flash-image',
+      costUsd: usage.cost,
+      costSource: 'reported',
+      tokensIn: usage.prompt_tokens,
+      tokensOut: usage.completion_tokens,
+    });
+    expect((await h.ledger.readUsage(u.id)).usage.daily.spentUsd).toBeCloseTo(usage.cost, 12);
+  });
+
+  test('a model the operator denies is refused, nothing is sent upstream, and the refusal is recorded', async () => {
+    const u = await newUser();
+    const result = await call(u.client, 'generate_image', { model: 'black-forest-labs/flux.2-pro', prompt: 'a lighthouse at dusk' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('black-forest-labs/*');
+    expect(textOf(result)).toContain('Nothing was sent to OpenRouter');
+    expect(sentBy(u.key)).toHaveLength(0);
+    const records = await h.ledger.listRecords(u.id);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ tool: 'generate_image', outcome: 'refused', reason: 'policy:model_denied', requestedModel: 'black-forest-labs/flux.2-pro' });
+    expect(records[0]!.costUsd).toBeUndefined();
+  });
+
+  test('under a budget cap it is refused as an unknown price: an image model\'s cost cannot be bounded from the catalog', async () => {
+    const u = await newUser({ daily: 5 });
+    const result = await call(u.client, 'generate_image', { model: 'google/gemini-2.5-flash-image', prompt: 'a lighthouse at dusk' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('cannot be bounded');
+    expect(sentBy(u.key)).toHaveLength(0);
+    const records = await h.ledger.listRecords(u.id);
+    expect(records).toEqual([expect.objectContaining({ tool: 'generate_image', outcome: 'refused', reason: 'budget:unknown_price' })]);
+    const snapshot = await h.ledger.readUsage(u.id);
+    expect(snapshot.usage.daily.spentUsd).toBe(0);
+    expect(snapshot.usage.daily.reservedUsd).toBe(0);
+  });
 });

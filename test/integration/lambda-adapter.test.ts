@@ -28,7 +28,7 @@ let handler: StreamingHandler;
 
 beforeAll(async () => {
   h = await startHarness();
-  handler = createStreamingHandler(async () => h.app.fetch, { HttpResponseStream: fakeHttpResponseStream(preludes) });
+  handler = createStreamingHandler(h.app.fetch, { HttpResponseStream: fakeHttpResponseStream(preludes) });
 });
 
 afterAll(async () => {

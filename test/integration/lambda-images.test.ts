@@ -4,14 +4,13 @@
  * presigned GET link. S3 is the loopback stand-in (no real S3 can run here), which recomputes both signatures with
  * the function's credentials: the link serves the image's bytes, and the same link tampered with is refused.
  */
-import { lambdaDynamoConfig, secretsClient } from '../../lambda/aws/clients.js';
+import { dynamoClient, secretsClient } from '../../lambda/aws/clients.js';
 import { createLambdaApp } from '../../lambda/aws/app.js';
 import { createLambdaHandler, type LambdaHandler } from '../../lambda/aws/lambda-handler.js';
 import { newSecretString, parseKeyring } from '../../lambda/crypto/keyring.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
-import { dynamoClient } from '../../lambda/store/dynamo.js';
 import { FakeOpenRouter, tinyPng } from '../support/fake-openrouter.js';
 import { FAKE_S3_CREDENTIALS, FakeS3 } from '../support/fake-s3.js';
 import { FakeSecretsManager } from '../support/fake-secrets-manager.js';
@@ -56,7 +55,7 @@ beforeAll(async () => {
     ORMCP_IMAGES_S3_ENDPOINT: s3.endpoint,
   };
   lambda = createLambdaHandler({
-    build: () => createLambdaApp(env, { secrets: secretsClient(env, { endpoint: secretsUrl }), dynamo: dynamoClient({ ...lambdaDynamoConfig(env), endpoint: dynamo.endpoint }) }),
+    build: () => createLambdaApp(env, { secrets: secretsClient(env, { endpoint: secretsUrl }), dynamo: dynamoClient(env, { endpoint: dynamo.endpoint }) }),
     logger: createLogger({ level: 'debug', write: (line) => logs.push(line) }),
     HttpResponseStream: fakeHttpResponseStream(),
   });

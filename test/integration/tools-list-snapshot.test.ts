@@ -49,7 +49,7 @@ test('2025-era tools/list (raw JSON-RPC) is unchanged, key order included', asyn
   expect(createHash('sha256').update(JSON.stringify(result)).digest('hex')).toMatchSnapshot();
 });
 
-// 12 KB for the six text tools; generate_image and chat's image output (`modalities`, `images`) add about 1.4 KB,
+// 12 KB for the six text tools; generate_image and chat's image output (`modalities`, `images`) add about 1.7 KB,
 // kept that small by their compact advertised schemas (README, Tools).
 test('the whole tools/list answer is at most 13.5 KB of compact JSON (every client puts it in the model\'s context)', async () => {
   const bytes = Buffer.byteLength(JSON.stringify(await rawToolsList(h.alice.token)));

@@ -14,7 +14,7 @@
 import { checkRedirectUri } from '../../lambda/oauth/redirect-uris.js';
 import { metadataUrlProblem } from '../../lambda/oauth/client-metadata.js';
 import { seal } from '../../lambda/crypto/sealed.js';
-import { FLOW_COOKIES, SESSION_TTL_SECONDS } from '../../lambda/web/session.js';
+import { FLOW_COOKIES, SESSION_TTL_SECONDS } from '../../lambda/ui/session.js';
 import { watchUnhandledRejections } from '../support/faults.js';
 import { bodyInit, caseFailure, casesOf, count, fuzzRun, headerText, isAnswered, redactor, rejectionText, report, runPool, secretsIn, secretsInLogs, sendBounded, tally, unanswered, type Outcome, type Secret, type Sent } from '../support/fuzz-kit.js';
 import { TEST_ORIGIN as ORIGIN, authorizeUrl, csrfOf, obtainCode, registerClient, startOAuthHarness, type OAuthHarness } from '../support/oauth.js';

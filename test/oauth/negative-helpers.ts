@@ -2,7 +2,7 @@
  * Assertions shared by the negative OAuth suites: the exact RFC 6749 error (status, `error`, no-store), the
  * error page that must not redirect, the error redirect to a verified client, and "nothing stored changed".
  */
-import { FLOW_COOKIES } from '../../lambda/web/session.js';
+import { FLOW_COOKIES } from '../../lambda/ui/session.js';
 import type { Harness } from '../support/harness.js';
 import { TEST_ORIGIN, pkcePair, tokenRequest, type ObtainedCode, type RegisteredTestClient } from '../support/oauth.js';
 import { dumpTable, tableDiff } from '../support/table.js';

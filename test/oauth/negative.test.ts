@@ -6,7 +6,7 @@
  */
 import { TEST_ORIGIN as ORIGIN, Browser, authorizeUrl, csrfOf, hiddenFields, mapMetadataFetcher, obtainCode, registerClient, registerRequest, startOAuthHarness, type OAuthHarness, type RegisteredTestClient } from '../support/oauth.js';
 import { dumpTable, tableDiff } from '../support/table.js';
-import { continuePath } from '../../lambda/oauth/authorization-server.js';
+import { continuePath } from '../../lambda/oauth/sign-in.js';
 import { RESOURCE, authorizeParams, exchange, expectAccepted, expectErrorPage, expectErrorRedirect, expectOAuthError, mcpStatus, tokensOf, unchanged } from './negative-helpers.js';
 
 const LOOPBACK = 'http://127.0.0.1:9999/callback';

@@ -10,7 +10,7 @@ import { startOAuthHarness, type OAuthHarness } from '../support/oauth.js';
 const HOST = 'abc123.execute-api.eu-west-1.amazonaws.com';
 
 async function viaGateway(h: OAuthHarness, path: string, headers: [string, string][] = [], method = 'GET', body: string | null = null) {
-  const handler = createStreamingHandler(async () => h.app.fetch, { HttpResponseStream: fakeHttpResponseStream() });
+  const handler = createStreamingHandler(h.app.fetch, { HttpResponseStream: fakeHttpResponseStream() });
   const stream = new RecordingStream();
   await handler(restEvent({ method, path, headers: [['Host', HOST], ['X-Forwarded-Proto', 'https'], ...headers], body }), stream);
   const { prelude, body: text } = stream.parse();

@@ -11,7 +11,7 @@ const MiB = 1024 * KiB;
 /** What the attacker offers: far beyond any limit. */
 const OFFERED = 64 * MiB;
 const CHUNK = 64 * KiB;
-/** The forms' and registration's limit (authorization-server.ts), and the harness's MCP body limit. */
+/** The forms' and registration's limit (http/form.ts), and the harness's MCP body limit. */
 const FORM_LIMIT = 16 * KiB;
 const MCP_LIMIT = 256 * KiB;
 /** Read-ahead allowed past a limit: the stream's queue and the request's own buffering, a few chunks at most. */

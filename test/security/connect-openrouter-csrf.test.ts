@@ -5,7 +5,7 @@
  * The OpenRouter stand-in approves at once, as OpenRouter does for a browser already signed in there (for example
  * into the attacker's OpenRouter account).
  */
-import { FLOW_COOKIES } from '../../lambda/web/session.js';
+import { FLOW_COOKIES } from '../../lambda/ui/session.js';
 import { TEST_ORIGIN as ORIGIN, Browser, csrfOf, hiddenFields, startOAuthHarness, type OAuthHarness } from '../support/oauth.js';
 import { unchanged } from '../oauth/negative-helpers.js';
 

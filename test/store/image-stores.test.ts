@@ -20,7 +20,7 @@ describe('S3 image store against the stand-in', () => {
     s3.clockSkewMs = 0;
   });
   const store = (over: Partial<ConstructorParameters<typeof S3ImageStore>[0]> = {}) =>
-    new S3ImageStore({ bucket: 'images-bucket', region: 'eu-west-1', credentials: () => FAKE_S3_CREDENTIALS, endpoint: s3.endpoint, ...over });
+    new S3ImageStore({ bucket: 'images-bucket', region: 'eu-west-1', credentials: FAKE_S3_CREDENTIALS, endpoint: s3.endpoint, ...over });
 
   test('PutObject stores the bytes with their type; the presigned GET serves them', async () => {
     const png = tinyPng();
@@ -63,7 +63,7 @@ describe('S3 image store against the stand-in', () => {
 
   test('wrong credentials: PutObject fails with the status only, nothing stored', async () => {
     const count = s3.objects.size;
-    const wrong = store({ credentials: () => ({ accessKeyId: FAKE_S3_CREDENTIALS.accessKeyId, secretAccessKey: 'not-the-secret' }) });
+    const wrong = store({ credentials: { accessKeyId: FAKE_S3_CREDENTIALS.accessKeyId, secretAccessKey: 'not-the-secret' } });
     const err = await wrong.put('user-1', tinyPng(), 'image/png').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImageStoreError);
     expect((err as Error).message).toBe('S3 PutObject failed: HTTP 403');
@@ -76,7 +76,7 @@ describe('S3 image store against the stand-in', () => {
   });
 
   test('without an endpoint the link is the bucket\'s virtual host over https', async () => {
-    const real = new S3ImageStore({ bucket: 'b', region: 'eu-west-1', credentials: () => FAKE_S3_CREDENTIALS });
+    const real = new S3ImageStore({ bucket: 'b', region: 'eu-west-1', credentials: FAKE_S3_CREDENTIALS });
     // Only the URL shape is checked: nothing is sent, because the PUT would go to AWS.
     const target = (real as unknown as { target(key: string): { protocol: string; host: string; path: string } }).target('images/x.png');
     expect(target).toEqual({ protocol: 'https:', host: 'b.s3.eu-west-1.amazonaws.com', path: '/images/x.png' });

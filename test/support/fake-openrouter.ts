@@ -486,7 +486,14 @@ export class FakeOpenRouter {
       finish = 'tool_calls';
       toolCalls = [{ id: 'call_abc123', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"c"}' } }];
     }
-    const pieces = text ? text.match(/\S+\s*/g) ?? [text] : [];
+    let pieces: string[] = text ? text.match(/\S+\s*/g) ?? [text] : [];
+    // Like a real provider, stop at max_tokens (one piece is one token here).
+    const maxTokens = typeof b.max_tokens === 'number' ? b.max_tokens : undefined;
+    if (maxTokens !== undefined && pieces.length > maxTokens) {
+      pieces = pieces.slice(0, maxTokens);
+      text = pieces.join('');
+      finish = 'length';
+    }
     return { text, finish, reasoning, toolCalls, pieces, completionTokens: Math.max(1, pieces.length) };
   }
 }

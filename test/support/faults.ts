@@ -45,7 +45,13 @@ export async function dumpTable(endpoint: string, tableName: string, options: { 
 }
 
 /** Per-user limit counters: every call is meant to change them (they expire by TTL), unlike account data. */
-export const isLimitCounter = (item: Record<string, AttributeValue>): boolean => item.type?.S === 'rate' || item.type?.S === 'concurrency';
+export const isLimitCounter = (item: Record<string, AttributeValue>): boolean => item.type?.S === 'limits';
+
+/**
+ * What every tool call is meant to write besides account data: the limit counters, its usage-ledger record and the
+ * per-window usage counters. A fault must leave everything else exactly as it was.
+ */
+export const isCallAccounting = (item: Record<string, AttributeValue>): boolean => isLimitCounter(item) || /^(LEDGER|USAGE)#/.test(item.sk?.S ?? '');
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));

@@ -10,15 +10,16 @@ import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig, type AppConfig } from '../../lambda/app/config.js';
-import { createApp, type App, type SignInDeps } from '../../lambda/app/handler.js';
-import { OAuthStore } from '../../lambda/store/oauth-store.js';
+import type { App } from '../../lambda/app/app.js';
+import { composeApp, type ComposedApp, type SignInParts } from '../../lambda/app/compose.js';
+import { openStores } from '../../lambda/app/stores.js';
+import type { OAuthStore } from '../../lambda/store/oauth-store.js';
 import { newSecretString, parseKeyring, type Keyring } from '../../lambda/crypto/keyring.js';
 import { listen, type LocalServer } from '../../lambda/local/node-adapter.js';
-import { tableLimiter } from '../../lambda/limits/index.js';
-import { withHttpMetrics } from '../../lambda/app/http-metrics.js';
 import { createLogger } from '../../lambda/observability/logger.js';
 import { emfMetrics } from '../../lambda/observability/metrics.js';
-import { AccountStore } from '../../lambda/store/account-store.js';
+import type { AccountStore } from '../../lambda/store/account-store.js';
+import type { LedgerStore } from '../../lambda/store/ledger-store.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { LocalImageStore } from '../../lambda/images/local-image-store.js';
 import { FakeOpenRouter } from './fake-openrouter.js';
@@ -32,11 +33,13 @@ export interface TestUser {
 
 export interface Harness {
   fake: FakeOpenRouter;
-  app: App;
+  app: ComposedApp;
   store: AccountStore;
   oauth: OAuthStore;
   dynamo: LocalDynamo;
   keyring: Keyring;
+  /** The usage ledger the app writes (budgets, records). */
+  ledger: LedgerStore;
   alice: TestUser;
   bob: TestUser;
   logs: string[];
@@ -57,7 +60,7 @@ export interface Harness {
 
 export interface HarnessOptions {
   /** Serve sign-in, OAuth and the pages (with this identity provider and client-metadata fetcher, if given). */
-  signIn?: Omit<SignInDeps, 'accounts' | 'oauth' | 'keyring'>;
+  signIn?: SignInParts;
 }
 
 export async function startHarness(overrides: Partial<AppConfig> = {}, options: HarnessOptions = {}): Promise<Harness> {
@@ -66,7 +69,9 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   // A real DynamoDB API (dynalite, in memory) behind the real account store.
   const dynamo = await startLocalDynamo();
   const keyring = parseKeyring(newSecretString());
-  const store = new AccountStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
+  const table = { client: dynamo.client, tableName: dynamo.tableName };
+  const stores = openStores(table, keyring);
+  const { accounts: store, oauth, ledger } = stores;
   const makeUser = async (name: string): Promise<TestUser> => {
     const openRouterKey = `sk-or-v1-${name}-${randomBytes(16).toString('hex')}`;
     fake.addKey(openRouterKey);
@@ -83,14 +88,19 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   const logger = createLogger({ level: 'debug', write: (l) => logs.push(l) });
   const metricDocs: Record<string, unknown>[] = [];
   const metrics = emfMetrics({ service: 'test', write: (l) => metricDocs.push(JSON.parse(l) as Record<string, unknown>) });
-  // A generous budget: dynalite's first update parses its expression grammar, which takes seconds on a busy machine.
-  const limiter = tableLimiter(config.limits, { client: dynamo.client, tableName: dynamo.tableName, logger, timeoutMs: 15_000 });
-  const oauth = new OAuthStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
-  const signIn: SignInDeps | undefined = options.signIn ? { accounts: store, oauth, keyring, ...options.signIn } : undefined;
   const imagesDir = mkdtempSync(join(tmpdir(), 'ormcp-harness-images-'));
   const imageClock = { skewMs: 0 };
   const images = new LocalImageStore({ dir: imagesDir, baseUrl: config.publicUrl ?? 'http://127.0.0.1', now: () => Date.now() + imageClock.skewMs });
-  const app = withHttpMetrics(createApp({ config, authenticator: store, logger, limiter, metrics, images, imageFiles: images, ...(signIn ? { signIn } : {}) }), metrics);
+  const app = await composeApp({
+    config,
+    logger,
+    metrics,
+    stores,
+    // A generous budget: dynalite's first update parses its expression grammar, which takes seconds on a busy machine.
+    limiter: { kind: 'table', table, timeoutMs: 15_000 },
+    images: { store: images, files: images },
+    ...(options.signIn ? { signIn: options.signIn } : {}),
+  });
   const servers: LocalServer[] = [];
   const inProcessFetch = ((input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch;
   return {
@@ -100,6 +110,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
     oauth,
     dynamo,
     keyring,
+    ledger,
     alice,
     bob,
     logs,
@@ -117,7 +128,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
       await Promise.all(servers.map((s) => s.close()));
       await app.close();
       await fake.stop();
-      await store.settle();
+      await app.settle();
       await dynamo.close();
       rmSync(imagesDir, { recursive: true, force: true });
     },

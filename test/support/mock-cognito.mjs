@@ -24,6 +24,9 @@ server.service.on('beforeAuthorizeRedirect', (authorizeRedirectUri, req) => {
     email: q.get('login_email') ?? pendingLogin.email,
     email_verified: (q.get('login_email_verified') ?? 'true') === 'true',
     nonce: q.get('nonce') ?? undefined,
+    // `login_groups=a,b` → the Cognito groups claim; `login_idp_groups=[a, b]` → a federated user's mapped groups.
+    groups: q.get('login_groups') ? q.get('login_groups').split(',') : undefined,
+    idpGroups: q.get('login_idp_groups') ?? undefined,
   });
 });
 
@@ -35,6 +38,11 @@ server.service.on('beforeTokenSigning', (token, req) => {
   token.payload.email = who.email;
   token.payload.email_verified = who.email_verified;
   if (who.nonce) token.payload.nonce = who.nonce;
+  if (who.groups) token.payload['cognito:groups'] = who.groups;
+  if (who.idpGroups !== undefined) {
+    token.payload['custom:groups'] = who.idpGroups;
+    token.payload.identities = [{ providerName: 'Corp', providerType: 'SAML', userId: who.sub }];
+  }
 });
 
 process.stdout.write(`${JSON.stringify({ issuer: server.issuer.url })}\n`);

@@ -8,17 +8,20 @@ import type { Harness } from './harness.js';
 export type TableItem = Record<string, unknown>;
 
 /** Every item in the table (after background writes settle), sorted by key: compare two dumps to prove nothing changed. */
-export async function dumpTable(h: Harness): Promise<TableItem[]> {
-  await h.store.settle();
+export async function dumpTable(h: Harness, options: { skip?: (item: TableItem) => boolean } = {}): Promise<TableItem[]> {
+  await h.app.settle();
   const items: TableItem[] = [];
   let start: TableItem | undefined;
   do {
     const res = await h.dynamo.client.send(new ScanCommand({ TableName: h.dynamo.tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
-    items.push(...((res.Items ?? []) as TableItem[]));
+    items.push(...((res.Items ?? []) as TableItem[]).filter((i) => !options.skip?.(i)));
     start = res.LastEvaluatedKey;
   } while (start);
   return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
+
+/** What every tool call is meant to write besides account data: its usage-ledger record and the usage counters. */
+export const isCallAccounting = (item: TableItem): boolean => item.type === 'limits' || /^(LEDGER|USAGE)#/.test(String(item.sk));
 
 /** Items that differ between two dumps, by key: what was added, removed, or changed (before → after). */
 export function tableDiff(before: TableItem[], after: TableItem[]): { added: TableItem[]; removed: TableItem[]; changed: { before: TableItem; after: TableItem }[] } {

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       budgetDefaults: {},
       policy: { allowedModels: [], deniedModels: [], requireZdr: false, dataCollection: 'allow', maxPricePerMillion: {}, allowedPlugins: 'all' },
       ledgerDays: 90,
+      admin: {},
     });
   });
 
@@ -65,6 +66,8 @@ describe('loadConfig', () => {
       ORMCP_OPENROUTER_AUTH_URL: 'https://openrouter.example/auth',
       ORMCP_PROVISIONED_KEY_LIMIT_USD: '12.5',
       ORMCP_ALLOW_REPROVISION: 'true',
+      ORMCP_ADMIN_GROUP: 'ops',
+      ORMCP_ADMIN_CLAIM: 'custom:groups',
     });
     expect(c).toEqual({
       openRouterBaseUrl: 'http://127.0.0.1:9999/api/v1',
@@ -81,7 +84,7 @@ describe('loadConfig', () => {
       limits: { ratePerMinute: 10, maxConcurrent: 2 },
       metrics: 'emf',
       metricsService: 'my-stack',
-      oidc: { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', clientId: 'client123', clientSecret: 'shh', logoutUrl: 'https://login.example.com/logout' },
+      oidc: { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', clientId: 'client123', clientSecret: 'shh', logoutUrl: 'https://login.example.com/logout', groupsClaim: 'custom:groups' },
       oauthRedirectUris: ['https://a.example/cb', 'myapp://cb'],
       accessTokenSeconds: 900,
       openRouterAuthUrl: 'https://openrouter.example/auth',
@@ -90,6 +93,7 @@ describe('loadConfig', () => {
       budgetDefaults: {},
       policy: { allowedModels: [], deniedModels: [], requireZdr: false, dataCollection: 'allow', maxPricePerMillion: {}, allowedPlugins: 'all' },
       ledgerDays: 90,
+      admin: { group: 'ops', claim: 'custom:groups' },
     });
   });
 

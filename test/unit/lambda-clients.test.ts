@@ -1,8 +1,10 @@
 /**
- * The Lambda's AWS client settings come from the Lambda environment itself (no loader chains, no config files),
- * fall back to the SDK's own resolution where the environment says nothing, and bound every call.
+ * The Lambda's AWS clients take region, credentials and endpoints from the Lambda environment itself (no loader
+ * chains, no config files), refuse to start without them, and bound every call.
  */
-import { lambdaClientConfig, lambdaDynamoConfig, SECRET_TIMEOUTS, secretsClient } from '../../lambda/aws/clients.js';
+import { endpointFor } from '../../lambda/http/aws-json-rpc.js';
+import { lambdaClientConfig, SECRET_TIMEOUTS } from '../../lambda/aws/clients.js';
+import { DYNAMO_TIMEOUTS } from '../../lambda/store/dynamo-timeouts.js';
 
 const LAMBDA_ENV = {
   AWS_REGION: 'eu-west-1',
@@ -11,40 +13,32 @@ const LAMBDA_ENV = {
   AWS_SESSION_TOKEN: 'session-example',
 };
 
-test('region and the execution role\'s credentials are taken as the runtime sets them', () => {
+test("region and the execution role's credentials are taken as the runtime sets them", () => {
   expect(lambdaClientConfig(LAMBDA_ENV)).toEqual({
     region: 'eu-west-1',
     credentials: { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret-example', sessionToken: 'session-example' },
-    retryMode: 'standard',
-    useFipsEndpoint: false,
-    useDualstackEndpoint: false,
-    userAgentAppId: 'openrouter-mcp',
-    authSchemePreference: [],
+    userAgent: 'openrouter-mcp app/openrouter-mcp',
+  });
+  expect(lambdaClientConfig({ ...LAMBDA_ENV, AWS_REGION: '', AWS_DEFAULT_REGION: 'us-east-1', AWS_SDK_UA_APP_ID: 'my-deployment' })).toMatchObject({
+    region: 'us-east-1',
+    userAgent: 'openrouter-mcp app/my-deployment',
   });
 });
 
-test('without credentials or region in the environment the SDK resolves them itself (CLI, laptop)', () => {
-  const config = lambdaClientConfig({ AWS_ACCESS_KEY_ID: 'only-half' });
-  expect(config).not.toHaveProperty('credentials');
-  expect(config).not.toHaveProperty('region');
-  expect(lambdaClientConfig({ AWS_DEFAULT_REGION: 'us-east-1' }).region).toBe('us-east-1');
+test('without a region or credentials the Lambda clients refuse to start, saying what is missing', () => {
+  expect(() => lambdaClientConfig({ ...LAMBDA_ENV, AWS_REGION: undefined })).toThrow(/AWS_REGION/);
+  expect(() => lambdaClientConfig({ AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'only-half' })).toThrow(/AWS_SECRET_ACCESS_KEY/);
 });
 
-test('FIPS, dual-stack and the app id follow the variables the SDK would read', () => {
-  const config = lambdaClientConfig({ ...LAMBDA_ENV, AWS_USE_FIPS_ENDPOINT: 'true', AWS_USE_DUALSTACK_ENDPOINT: 'true', AWS_SDK_UA_APP_ID: 'my-deployment' });
-  expect(config).toMatchObject({ useFipsEndpoint: true, useDualstackEndpoint: true, userAgentAppId: 'my-deployment' });
+test('endpoints: the SDK override variables first, else the regional (or FIPS, or China) endpoint', () => {
+  expect(endpointFor({}, 'DYNAMODB', 'dynamodb', 'eu-west-1')).toBe('https://dynamodb.eu-west-1.amazonaws.com');
+  expect(endpointFor({ AWS_USE_FIPS_ENDPOINT: 'true' }, 'DYNAMODB', 'dynamodb', 'us-east-1')).toBe('https://dynamodb-fips.us-east-1.amazonaws.com');
+  expect(endpointFor({}, 'SECRETS_MANAGER', 'secretsmanager', 'cn-north-1')).toBe('https://secretsmanager.cn-north-1.amazonaws.com.cn');
+  expect(endpointFor({ AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:1', AWS_ENDPOINT_URL: 'http://127.0.0.1:2' }, 'SECRETS_MANAGER', 'secretsmanager', 'eu-west-1')).toBe('http://127.0.0.1:1');
+  expect(endpointFor({ AWS_ENDPOINT_URL: 'http://127.0.0.1:2' }, 'DYNAMODB', 'dynamodb', 'eu-west-1')).toBe('http://127.0.0.1:2');
 });
 
-test('DynamoDB uses plain regional endpoints', () => {
-  expect(lambdaDynamoConfig(LAMBDA_ENV)).toMatchObject({ region: 'eu-west-1', accountIdEndpointMode: 'disabled', endpointDiscoveryEnabled: false });
-});
-
-test('the Secrets Manager client is bounded: attempts, connect and request limits that throw', async () => {
-  const client = secretsClient(LAMBDA_ENV);
-  expect(await client.config.maxAttempts()).toBe(SECRET_TIMEOUTS.maxAttempts);
-  expect(await client.config.region()).toBe('eu-west-1');
-  expect(await client.config.credentials()).toMatchObject({ accessKeyId: 'ASIAEXAMPLE' });
-  const handlerConfig = (await (client.config.requestHandler as unknown as { configProvider: Promise<Record<string, unknown>> }).configProvider) ?? {};
-  expect(handlerConfig).toMatchObject({ connectionTimeout: SECRET_TIMEOUTS.connectionTimeoutMs, requestTimeout: SECRET_TIMEOUTS.requestTimeoutMs, throwOnRequestTimeout: true });
-  client.destroy();
+test('every call is bounded: connect and per-attempt limits and a fixed number of attempts', () => {
+  expect(SECRET_TIMEOUTS).toEqual({ connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 3 });
+  expect(DYNAMO_TIMEOUTS).toEqual({ connectionTimeoutMs: 1_000, requestTimeoutMs: 1_500, maxAttempts: 2 });
 });

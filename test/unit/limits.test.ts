@@ -7,10 +7,12 @@ import {
   RATE_WINDOW_MS,
   itemTtl,
   leaseAttribute,
+  rateAttribute,
   rateWindow,
   renewEveryMs,
   retryAfterSeconds,
   scanLeases,
+  staleRateCounters,
 } from '../../lambda/limits/math.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
@@ -31,6 +33,22 @@ describe('rate windows', () => {
     expect(retryAfterSeconds(T0 + 70_000, T0 + 60_000)).toBe(1);
   });
 
+  test('counters are named by their window; those older than the previous window are stale, nothing else is', () => {
+    expect(rateAttribute(T0)).toBe(`r_${T0}`);
+    const item = {
+      pk: 'LIMIT#u',
+      w: T0 - 180_000,
+      [rateAttribute(T0)]: 1,
+      [rateAttribute(T0 - 60_000)]: 2,
+      [rateAttribute(T0 - 120_000)]: 3,
+      [rateAttribute(T0 - 180_000)]: 4,
+      r_garbage: 5,
+      [leaseAttribute('aa')]: T0,
+    };
+    expect(staleRateCounters(item, T0).sort()).toEqual([rateAttribute(T0 - 120_000), rateAttribute(T0 - 180_000), 'r_garbage'].sort());
+    expect(staleRateCounters({ [rateAttribute(T0)]: 1 }, T0)).toEqual([]);
+  });
+
   test('items outlive their last use by the grace period (TTL in epoch seconds)', () => {
     expect(itemTtl(T0 + 60_000)).toBe((T0 + 60_000) / 1000 + ITEM_GRACE_SECONDS);
     expect(itemTtl(T0 + 1)).toBe(T0 / 1000 + 1 + ITEM_GRACE_SECONDS);
@@ -46,8 +64,10 @@ describe('leases', () => {
   test('scan splits lease attributes into live and lapsed, ignores the rest, treats garbage as lapsed', () => {
     const item = {
       pk: 'LIMIT#u',
-      sk: 'CONCURRENCY',
-      n: 4,
+      sk: 'STATE',
+      c: 4,
+      w: T0,
+      [rateAttribute(T0)]: 3,
       ttl: 1,
       [leaseAttribute('aa')]: T0 + 1,
       [leaseAttribute('bb')]: T0,
@@ -125,5 +145,17 @@ describe('MemoryLimiter (one process)', () => {
     expect((await limiter.acquire('alice', { hold: true })).ok).toBe(false);
     await b.release();
     await c.release();
+  });
+
+  test('both limits at once: a call refused by one is not counted by the other', async () => {
+    const limiter = new MemoryLimiter({ ratePerMinute: 2, maxConcurrent: 1 }, () => T0);
+    const a = (await limiter.acquire('alice', { hold: true })) as Permit;
+    expect(((await limiter.acquire('alice', { hold: true })) as Refusal).limit).toBe('concurrency');
+    // The refused generation did not use up the minute: one call is left.
+    expect((await limiter.acquire('alice', { hold: false })).ok).toBe(true);
+    await a.release();
+    // A rate refusal takes no slot either.
+    expect(((await limiter.acquire('alice', { hold: true })) as Refusal).limit).toBe('rate');
+    await limiter.settle();
   });
 });

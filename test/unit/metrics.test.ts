@@ -1,7 +1,7 @@
 /** The EMF document builder and sink, the request id and upstream trace, and the limits/metrics settings. */
 import { loadConfig, ConfigError } from '../../lambda/app/config.js';
 import { withHttpMetrics } from '../../lambda/app/http-metrics.js';
-import { METRICS_NAMESPACE, emfDocument, emfMetrics, httpDocument, toolCallDocument } from '../../lambda/observability/metrics.js';
+import { METRICS_NAMESPACE, emfDocument, emfMetrics, httpDocument, ledgerFailureDocument, toolCallDocument } from '../../lambda/observability/metrics.js';
 import { UpstreamTrace, requestIdOf } from '../../lambda/observability/request-context.js';
 import { UpstreamError } from '../../lambda/openrouter/errors.js';
 import { isUpstreamFault } from '../../lambda/tools/run.js';
@@ -82,6 +82,15 @@ describe('tool call and HTTP documents', () => {
     const names = (doc._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics[0]!.Metrics;
     expect(names).toContainEqual({ Name: 'Cost', Unit: 'None' });
     expect(names).toContainEqual({ Name: 'Tokens', Unit: 'Count' });
+  });
+
+  test('team control: budget and policy refusals counted apart (zeros published too), ledger failures per service', () => {
+    const budget = toolCallDocument('svc', { tool: 'send_chat_completion_request', outcome: 'budget_refused', latencyMs: 1, upstreamError: false }, TS);
+    expect(budget).toMatchObject({ ToolErrors: 1, BudgetRefusals: 1, PolicyRefusals: 0, Throttles: 0 });
+    const policy = toolCallDocument('svc', { tool: 'send_chat_completion_request', outcome: 'policy_refused', latencyMs: 1, upstreamError: false }, TS);
+    expect(policy).toMatchObject({ BudgetRefusals: 0, PolicyRefusals: 1 });
+    expect(ledgerFailureDocument('svc', TS)).toMatchObject({ Service: 'svc', LedgerWriteFailures: 1 });
+    expect((ledgerFailureDocument('svc', TS)._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]!.Dimensions).toEqual([['Service']]);
   });
 
   test('HTTP: every response counted, 5xx flagged', () => {

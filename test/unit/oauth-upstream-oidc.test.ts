@@ -69,7 +69,7 @@ async function refusal(provider: Idp): Promise<string> {
 
 test('a good ID token gives the verified identity; the code exchange carries PKCE and our redirect URI', async () => {
   const provider = idp({});
-  expect(await exchange(provider)).toEqual({ issuer: ISSUER, subject: 'sub-eve', email: 'eve@example.com', emailVerified: true });
+  expect(await exchange(provider)).toEqual({ issuer: ISSUER, subject: 'sub-eve', email: 'eve@example.com', emailVerified: true, groupClaims: { federated: false } });
   expect(Object.fromEntries(provider.tokenRequests[0]!)).toEqual({
     grant_type: 'authorization_code',
     code: 'code-1',
@@ -116,4 +116,19 @@ test('a refused exchange or an answer without an ID token is refused', async () 
 
 test('a discovery document naming another issuer is refused', async () => {
   expect(await refusal(idp({ discovery: { issuer: 'https://evil.example/pool' } }))).toMatch(/issuer does not match/);
+});
+
+test('the groups claims for the operator check: Cognito groups, and the mapped claim with whether the user is federated', async () => {
+  const claims = { 'cognito:groups': ['ormcp-admins', 7], 'custom:groups': '[staff, ormcp-admins]', identities: [{ providerName: 'Corp' }] };
+  const provider = idp({ token: async () => Response.json({ id_token: await idToken(claims) }) });
+  const exchanged = await new OidcProvider({ issuer: ISSUER, clientId: CLIENT_ID, fetch: provider.fetch, groupsClaim: 'custom:groups' }).exchange({
+    code: 'code-1',
+    redirectUri: 'https://mcp.example/oauth/callback',
+    verifier: 'v'.repeat(43),
+    nonce: NONCE,
+  });
+  expect(exchanged.groupClaims).toEqual({ groups: ['ormcp-admins'], federated: true, mapped: '[staff, ormcp-admins]' });
+  // Without a configured claim, a custom attribute is not read at all.
+  const plain = idp({ token: async () => Response.json({ id_token: await idToken({ 'custom:groups': 'ormcp-admins' }) }) });
+  expect((await exchange(plain)).groupClaims).toEqual({ federated: false });
 });

@@ -242,14 +242,10 @@ describe('writeResponse', () => {
 describe('createStreamingHandler', () => {
   test('turns the event into a Request, calls the handler, streams its Response', async () => {
     const seen: Request[] = [];
-    let builds = 0;
     const handler = createStreamingHandler(
-      async () => {
-        builds++;
-        return async (request) => {
-          seen.push(request);
-          return new Response(`you asked for ${new URL(request.url).pathname}`, { headers: { 'Content-Type': 'text/plain' } });
-        };
+      async (request) => {
+        seen.push(request);
+        return new Response(`you asked for ${new URL(request.url).pathname}`, { headers: { 'Content-Type': 'text/plain' } });
       },
       { HttpResponseStream: httpResponseStream },
     );
@@ -258,16 +254,21 @@ describe('createStreamingHandler', () => {
     expect(seen[0]!.method).toBe('POST');
     expect(await seen[0]!.text()).toBe('x');
     expect(stream.parse()).toEqual({ prelude: { statusCode: 200, headers: { 'content-type': 'text/plain' } }, body: 'you asked for /mcp' });
-    await handler(restEvent({}), new RecordingStream());
-    expect(builds).toBe(2); // called per invocation; caching the app is the caller's job
+    await handler(restEvent({ path: '/again' }), new RecordingStream());
+    expect(seen.map((r) => new URL(r.url).pathname)).toEqual(['/mcp', '/again']);
   });
 
   test.each([
-    ['the handler throws', async () => async (): Promise<Response> => Promise.reject(new Error('db password is hunter2'))],
-    ['building the handler fails', async (): Promise<(r: Request) => Promise<Response>> => Promise.reject(new TypeError('secret sk-or-v1-abc unavailable'))],
-  ])('%s → 500 internal_error without details', async (_name, getHandler) => {
+    ['the handler rejects', async (): Promise<Response> => Promise.reject(new Error('db password is hunter2'))],
+    [
+      'the handler throws before returning a promise',
+      (): Promise<Response> => {
+        throw new TypeError('secret sk-or-v1-abc unavailable');
+      },
+    ],
+  ])('%s → 500 internal_error without details', async (_name, fetchHandler) => {
     const lines: string[] = [];
-    const handler = createStreamingHandler(getHandler, {
+    const handler = createStreamingHandler(fetchHandler, {
       HttpResponseStream: httpResponseStream,
       logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }),
     });
@@ -286,7 +287,7 @@ describe('createStreamingHandler', () => {
     let signal: AbortSignal | undefined;
     const stream = new RecordingStream();
     const handler = createStreamingHandler(
-      async () => async (request) => {
+      async (request) => {
         signal = request.signal;
         stream.destroy(); // the client went away while the app was working
         await new Promise((r) => setTimeout(r, 5));
@@ -302,7 +303,7 @@ describe('createStreamingHandler', () => {
     let signal: AbortSignal | undefined;
     const stream = new RecordingStream();
     const handler = createStreamingHandler(
-      async () => async (request) => {
+      async (request) => {
         signal = request.signal;
         return new Response('ok');
       },
@@ -314,16 +315,27 @@ describe('createStreamingHandler', () => {
     expect(signal?.aborted).toBe(false);
   });
 
-  test('uses the runtime global awslambda.HttpResponseStream when none is injected', async () => {
-    const g = globalThis as unknown as { awslambda?: { HttpResponseStream: HttpResponseStreamLike } };
-    g.awslambda = { HttpResponseStream: httpResponseStream };
-    try {
-      const stream = new RecordingStream();
-      await createStreamingHandler(async () => async () => new Response('hi'))(restEvent({}), stream);
-      expect(stream.parse().body).toBe('hi');
-    } finally {
-      delete g.awslambda;
-    }
+  test.each([
+    ['a response', async (): Promise<Response> => new Response('ok')],
+    ['a failed app (500)', async (): Promise<Response> => Promise.reject(new Error('boom'))],
+  ])('after %s the work left running is awaited once the stream has ended, before the handler returns', async (_name, fetchHandler) => {
+    const stream = new RecordingStream();
+    const order: string[] = [];
+    let finish!: () => void;
+    const handler = createStreamingHandler(fetchHandler, {
+      HttpResponseStream: httpResponseStream,
+      afterResponse: () => {
+        order.push(stream.writableFinished ? 'after the stream ended' : 'too early');
+        return new Promise<void>((resolve) => (finish = resolve));
+      },
+    });
+    const invocation = handler(restEvent({}), stream).then(() => order.push('returned'));
+    while (!finish) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual(['after the stream ended']);
+    finish();
+    await invocation;
+    expect(order).toEqual(['after the stream ended', 'returned']);
   });
 });
 

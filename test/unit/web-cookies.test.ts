@@ -1,5 +1,5 @@
 /** Cookie parsing and serialising for the sign-in pages. */
-import { clearCookie, cookieName, readCookie, setCookie } from '../../lambda/web/cookies.js';
+import { clearCookie, cookieName, readCookie, setCookie } from '../../lambda/ui/cookies.js';
 
 function req(cookie?: string): Request {
   return new Request('http://127.0.0.1/', cookie === undefined ? {} : { headers: { Cookie: cookie } });

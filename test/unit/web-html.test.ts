@@ -3,9 +3,9 @@
  * markup; every page carries a CSP without inline script or style; and the rendered pages show no secret except the
  * one-time token on its own page.
  */
-import { Html, contentSecurityPolicy, escapeHtml, html, htmlResponse, page, redirect } from '../../lambda/web/html.js';
+import { Html, contentSecurityPolicy, escapeHtml, html, htmlResponse, page, redirect } from '../../lambda/ui/html.js';
 import { dashboardPage, isNotice, landingPage, tokenCreatedPage, usd, type DashboardData } from '../../lambda/web/dashboard.js';
-import { connectKeyPage, consentPage, errorPage, formActionSource, replaceKeyPage } from '../../lambda/web/pages.js';
+import { connectKeyPage, consentPage, errorPage, formActionSource, replaceKeyPage } from '../../lambda/ui/pages.js';
 import { serverUrls } from '../../lambda/oauth/metadata.js';
 
 const urls = serverUrls('https://mcp.example.com/prod');

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseKeyring, newSecretString, type Keyring } from '../../lambda/crypto/keyring.js';
 import { seal } from '../../lambda/crypto/sealed.js';
-import { Cookies, FLOW_COOKIES, SESSION_TTL_SECONDS, csrfMatches } from '../../lambda/web/session.js';
+import { Cookies, FLOW_COOKIES, SESSION_TTL_SECONDS, csrfMatches } from '../../lambda/ui/session.js';
 
 const keyring = parseKeyring(newSecretString());
 const cookies = new Cookies(keyring, false);

@@ -14,8 +14,8 @@ export async function openLocalBackend(dataDir: string, cwd: string, options: { 
     throw new CliError(`no local data in ${dir}: pass --data-dir, or create a first user with their key (OPENROUTER_API_KEY=… ormcp token issue --user <name>)`);
   }
   try {
-    const { store, close } = await openLocalStore(dir);
-    return { store, close };
+    const { store, ledger, close } = await openLocalStore(dir);
+    return { store, ledger, close };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/lock/i.test(message)) {

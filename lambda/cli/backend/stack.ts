@@ -9,6 +9,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { parseKeyring } from '../../crypto/keyring.js';
 import { AccountStore } from '../../store/account-store.js';
 import { documentClient } from '../../store/dynamo.js';
+import { LedgerStore } from '../../store/ledger-store.js';
 import { CliError, awsMessage } from '../errors.js';
 import type { AwsClients } from '../io.js';
 import type { Backend } from './backend.js';
@@ -30,8 +31,10 @@ export async function openStackBackend(stackName: string, region: string | undef
     if (!secret.SecretString) throw new CliError(`the server secret of stack ${stackName} has no string value`);
     const keyring = parseKeyring(secret.SecretString);
     const dynamo = aws.dynamoDb ?? track(created, new DynamoDBClient(clientConfig(region)));
-    const store = new AccountStore({ client: documentClient(dynamo), tableName: outputs.TableName!, keyring });
-    return { store, close: async () => destroyAll(created) };
+    const client = documentClient(dynamo);
+    const store = new AccountStore({ client, tableName: outputs.TableName!, keyring });
+    const ledger = new LedgerStore({ client, tableName: outputs.TableName! });
+    return { store, ledger, close: async () => destroyAll(created) };
   } catch (err) {
     destroyAll(created);
     throw err;

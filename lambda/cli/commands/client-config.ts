@@ -1,8 +1,9 @@
 /** `ormcp client-config <client>`: the snippet or steps to connect one MCP client. */
 import { resolve } from 'node:path';
 import { runningServerUrl } from '../../local/server-url.js';
+import { MCP_PATH } from '../../oauth/metadata.js';
 import { UsageError } from '../errors.js';
-import { CLIENTS, DEFAULT_TOKEN_PLACEHOLDER, clientSetup, type ClientName } from '../client-snippets.js';
+import { CLIENTS, DEFAULT_TOKEN_PLACEHOLDER, clientSetup, type ClientName } from '../../mcp-clients/client-snippets.js';
 import type { CommandSpec } from '../spec.js';
 
 export const clientConfig: CommandSpec = {
@@ -46,7 +47,7 @@ export const clientConfig: CommandSpec = {
 
 function defaultUrl(env: Record<string, string | undefined>): string {
   const port = env.PORT && /^\d{1,5}$/.test(env.PORT) ? env.PORT : '8787';
-  return `http://127.0.0.1:${port}/mcp`;
+  return `http://127.0.0.1:${port}${MCP_PATH}`;
 }
 
 function isHttpUrl(value: string): boolean {

@@ -127,7 +127,7 @@ export const tokenRevoke: CommandSpec = {
   optionHelp: [],
   details: [
     'The token id is the 16 hex characters shown by `ormcp token list` (the part after "ormcp_" in the token).',
-    'A local server refuses the token at once; a deployed one within its token cache time (ORMCP_AUTH_CACHE_SECONDS, 60 s).',
+    'A local server refuses the token within 5 s (its token cache); a deployed one within its token cache time (ORMCP_AUTH_CACHE_SECONDS, 60 s).',
   ].join('\n'),
   async run(ctx) {
     const tokenId = tokenIdFrom(ctx.args[0]!, ctx);
@@ -142,6 +142,7 @@ export const tokenRevoke: CommandSpec = {
     await store.revokeToken(tokenId);
     ctx.out(`Revoked token ${tokenId} (${owner}, "${existing.label}").`);
     if (ctx.globals.stack) ctx.err('Warm Lambda instances may still accept it from their token cache for up to ORMCP_AUTH_CACHE_SECONDS (60 s).');
+    else ctx.err('A running local server may still accept it from its token cache for up to 5 s.');
     return 0;
   },
 };

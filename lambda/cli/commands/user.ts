@@ -65,6 +65,8 @@ export const userList: CommandSpec = {
             createdAt: u.createdAt,
             tokens: u.tokens,
             activeTokens: u.activeTokens,
+            disabledAt: u.disabledAt ?? null,
+            admin: Boolean(u.admin),
           })),
         ),
       );
@@ -76,8 +78,8 @@ export const userList: CommandSpec = {
     }
     ctx.out(
       table(
-        ['NAME', 'USER ID', 'KEY', 'CREATED', 'TOKENS', 'ACTIVE'],
-        users.map((u) => [u.name, u.userId, u.hasKey ? 'yes' : 'no', shortTime(u.createdAt), String(u.tokens), String(u.activeTokens)]),
+        ['NAME', 'USER ID', 'KEY', 'CREATED', 'TOKENS', 'ACTIVE', 'STATUS'],
+        users.map((u) => [u.name, u.userId, u.hasKey ? 'yes' : 'no', shortTime(u.createdAt), String(u.tokens), String(u.activeTokens), [u.disabledAt ? 'disabled' : 'enabled', ...(u.admin ? ['admin'] : [])].join(', ')]),
       ),
     );
     return 0;

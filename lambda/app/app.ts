@@ -1,22 +1,15 @@
 /**
- * The one request handler (web Request → Response) behind every host: the Lambda adapter, the local
- * server and the tests. It owns routing, the HTTP-level guards (method, origin, size, authentication)
- * and hands authenticated MCP traffic to the SDK's stateless handler, which builds a fresh server per request.
+ * The app: the one request handler (web Request → Response) behind every host — the Lambda adapter, the local
+ * server and the tests — wired by the composition root (compose.ts). It owns routing, the HTTP-level guards
+ * (method, origin, size, authentication) and hands authenticated MCP traffic to the SDK's stateless handler,
+ * which builds a fresh server per request.
  */
 import { createMcpHandler, localhostAllowedOrigins, validateOriginHeader, type AuthInfo } from '@modelcontextprotocol/server';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
-import type { Keyring } from '../crypto/keyring.js';
-import { AuthorizationServer } from '../oauth/authorization-server.js';
-import { httpsMetadataFetcher, limitedMetadataFetcher, type MetadataFetcher } from '../oauth/client-metadata.js';
-import { ClientDirectory } from '../oauth/clients.js';
 import { MCP_PATH, MCP_SCOPE, serverUrls, type ServerUrls } from '../oauth/metadata.js';
-import type { IdentityProvider } from '../oauth/upstream-oidc.js';
-import type { AccountStore } from '../store/account-store.js';
-import type { OAuthStore } from '../store/oauth-store.js';
-import { Cookies } from '../web/session.js';
-import { signInNotConfiguredPage } from '../web/pages.js';
-import { KeyProvisioner } from '../web/provisioning.js';
-import { WebApp } from '../web/web-app.js';
+import type { AuthorizationServer } from '../oauth/authorization-server.js';
+import { signInNotConfiguredPage } from '../ui/pages.js';
+import type { WebApp } from '../web/web-app.js';
 import { CatalogCache } from '../catalog/catalog.js';
 import { createMcpServer } from '../mcp/server.js';
 import type { ImageStore } from '../images/image-store.js';
@@ -24,10 +17,13 @@ import { isFilesPath, serveImageFile } from '../images/files-route.js';
 import type { ImageFileReader } from '../images/local-image-store.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../observability/logger.js';
+import { errorName } from '../observability/error-name.js';
 import type { Metrics } from '../observability/metrics.js';
 import { UpstreamTrace, requestIdOf } from '../observability/request-context.js';
 import { OpenRouterClient } from '../openrouter/client.js';
+import type { TeamControl } from '../team/guard.js';
 import type { AppConfig } from './config.js';
+import { json, jsonRpcError } from '../http/json.js';
 import { trimTrailingSlashes } from '../http/path.js';
 
 export interface AppDeps {
@@ -42,24 +38,25 @@ export interface AppDeps {
   limiter?: Limiter;
   /** Per-tool-call metrics (default: none). */
   metrics?: Metrics;
-  signIn?: SignInDeps;
+  /** Without it only /mcp is served (the sign-in routes answer "not configured"). */
+  signIn?: SignIn;
+  /** Team control around paid calls: defaults, operator policy, budgets, usage ledger (default: none). */
+  team?: TeamControl;
   /** Where generated images are kept for their links (default: none, images are returned inline only). */
-  images?: ImageStore;
-  /** Serves `/files/<id>` from the local image store (`npm start` only; on AWS links go to S3). */
-  imageFiles?: ImageFileReader;
+  images?: ImageParts;
 }
 
-/** Sign-in, the OAuth façade and the self-service pages; without them only /mcp with static tokens is served. */
-export interface SignInDeps {
-  accounts: AccountStore;
-  oauth: OAuthStore;
-  keyring: Keyring;
-  /** The identity provider users sign in with (Cognito in the stack); absent → OAuth and pages answer "not configured". */
-  identity?: IdentityProvider;
-  /** Fetches client ID metadata documents (default: the SSRF-fenced https fetcher). */
-  metadataFetcher?: MetadataFetcher;
-  /** Operator's OpenRouter management key, when per-user keys may be created with it. */
-  managementKey?: () => Promise<string>;
+/** The host's image storage: S3 on AWS, the data dir under `npm start` (which also serves `/files/<id>`). */
+export interface ImageParts {
+  store: ImageStore;
+  /** Serves `/files/<id>` (`npm start` only; on AWS the links go to S3). */
+  files?: ImageFileReader;
+}
+
+/** Sign-in: the OAuth façade and the self-service pages, built by the composition root (compose.ts). */
+export interface SignIn {
+  auth: AuthorizationServer;
+  web: WebApp;
 }
 
 export interface App {
@@ -81,7 +78,7 @@ export function createApp(deps: AppDeps): App {
     ...config.allowedOrigins,
   ];
 
-  const signIn = deps.signIn ? createSignIn(deps.signIn, config, logger, deps.upstreamFetch) : undefined;
+  const { signIn } = deps;
   const urlsFor = (request: Request): ServerUrls => serverUrls(config.publicUrl ?? new URL(request.url).origin);
 
   const mcp = createMcpHandler(
@@ -97,9 +94,10 @@ export function createApp(deps: AppDeps): App {
         progressIntervalMs: config.progressIntervalMs,
         limiter: deps.limiter,
         metrics: deps.metrics,
+        team: deps.team,
         requestId: requestIdOf(requestInfo),
         upstream,
-        images: deps.images,
+        images: deps.images?.store,
         openRouter: new OpenRouterClient({
           baseUrl: config.openRouterBaseUrl,
           apiKey: principal.openRouterKey ?? '',
@@ -161,7 +159,7 @@ export function createApp(deps: AppDeps): App {
       return await deps.authenticator.authenticate(token);
     } catch (err) {
       // A failing store must not read as "bad token" to the operator: log it, but still refuse.
-      logger.error('authentication backend failed', { error: err instanceof Error ? err.name : 'unknown' });
+      logger.error('authentication backend failed', { error: errorName(err) });
       throw new ServiceUnavailable();
     }
   }
@@ -174,7 +172,7 @@ export function createApp(deps: AppDeps): App {
         const path = trimTrailingSlashes(new URL(request.url).pathname) || '/';
         const urls = urlsFor(request);
         if (path === MCP_PATH) response = await serveMcp(request, urls);
-        else if (deps.imageFiles && isFilesPath(path)) response = await serveImageFile(deps.imageFiles, request, path);
+        else if (deps.images?.files && isFilesPath(path)) response = await serveImageFile(deps.images.files, request, path);
         else if (signIn) response = (await routeSignIn(signIn, request, path, urls)) ?? notFound();
         else if (path === '/' && (request.method === 'GET' || request.method === 'HEAD')) response = landing(urls);
         else if (path === '/app' || path.startsWith('/app/')) response = signInNotConfiguredPage(urls.base);
@@ -183,7 +181,7 @@ export function createApp(deps: AppDeps): App {
         if (err instanceof ServiceUnavailable) {
           response = withHeaders(jsonRpcError(503, -32000, 'The account store is unavailable; try again shortly.'), { 'Retry-After': '5' });
         } else {
-          logger.error('request failed', { error: err instanceof Error ? err.name : 'unknown' });
+          logger.error('request failed', { error: errorName(err) });
           response = jsonRpcError(500, -32603, 'Internal server error.');
         }
       }
@@ -195,42 +193,6 @@ export function createApp(deps: AppDeps): App {
 }
 
 class ServiceUnavailable extends Error {}
-
-interface SignIn {
-  auth: AuthorizationServer;
-  web: WebApp;
-}
-
-function createSignIn(d: SignInDeps, config: AppConfig, logger: Logger, upstreamFetch?: typeof fetch): SignIn {
-  const secure = (config.publicUrl ?? '').startsWith('https://');
-  const cookies = new Cookies(d.keyring, secure);
-  const clients = new ClientDirectory({ store: d.oauth, metadata: d.metadataFetcher ?? limitedMetadataFetcher(httpsMetadataFetcher()), extraRedirectUris: config.oauthRedirectUris });
-  const openRouter = { baseUrl: config.openRouterBaseUrl, authUrl: config.openRouterAuthUrl, ...(upstreamFetch ? { fetch: upstreamFetch } : {}) };
-  const provisioning = d.managementKey
-    ? new KeyProvisioner({ accounts: d.accounts, openRouter, managementKey: d.managementKey, logger, allowReprovision: config.allowReprovision, ...(config.provisionedKeyLimitUsd !== undefined ? { limitUsd: config.provisionedKeyLimitUsd } : {}) })
-    : undefined;
-  const auth = new AuthorizationServer({
-    accounts: d.accounts,
-    store: d.oauth,
-    clients,
-    ...(d.identity ? { identity: d.identity } : {}),
-    cookies,
-    logger,
-    resourceName: config.appTitle,
-    accessTokenTtlSeconds: config.accessTokenSeconds,
-    ...(provisioning ? { afterSignIn: (userId: string) => provisioning.provisionIfMissing(userId) } : {}),
-    openRouterAuthOrigin: new URL(config.openRouterAuthUrl).origin,
-  });
-  const web = new WebApp({
-    accounts: d.accounts,
-    auth,
-    cookies,
-    logger,
-    openRouter,
-    ...(provisioning ? { provisioning } : {}),
-  });
-  return { auth, web };
-}
 
 async function routeSignIn(s: SignIn, request: Request, path: string, urls: ServerUrls): Promise<Response | undefined> {
   // Token, registration and revocation take no cookies, so any origin may call them (browser-based clients do).
@@ -257,21 +219,11 @@ function unauthorized(hadCredentials: boolean, urls: ServerUrls): Response {
   const challenge = hadCredentials
     ? `Bearer realm="openrouter-mcp", error="invalid_token", error_description="The token is missing, malformed, expired or revoked", ${discovery}`
     : `Bearer realm="openrouter-mcp", ${discovery}`;
-  return new Response(
-    JSON.stringify({
-      error: 'invalid_token',
-      error_description: 'Authentication required: send "Authorization: Bearer <token>" with a valid, unrevoked MCP token.',
-    }),
-    { status: 401, headers: { 'Content-Type': 'application/json', 'WWW-Authenticate': challenge } },
+  return json(
+    401,
+    { error: 'invalid_token', error_description: 'Authentication required: send "Authorization: Bearer <token>" with a valid, unrevoked MCP token.' },
+    { 'WWW-Authenticate': challenge },
   );
-}
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
-}
-
-function jsonRpcError(status: number, code: number, message: string): Response {
-  return json(status, { jsonrpc: '2.0', error: { code, message }, id: null });
 }
 
 function withHeaders(response: Response, headers: Record<string, string> | undefined): Response {

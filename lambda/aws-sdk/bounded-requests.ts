@@ -1,4 +1,8 @@
-/** Per-attempt limits for an AWS SDK client, so every call ends in bounded time instead of the SDK's minutes. */
+/**
+ * Per-attempt limits for an AWS SDK client, so every call ends in bounded time instead of the SDK's minutes. Shared
+ * by every client the server makes (DynamoDB in store/dynamo.ts, Secrets Manager in aws/clients.ts), so it sits
+ * below both.
+ */
 
 export interface RequestTimeouts {
   /** TCP (and TLS) connect limit per attempt. */

@@ -12,6 +12,8 @@ export interface Session {
   userId: string;
   /** Sent back in every form; a cross-site page cannot read it. */
   csrf: string;
+  /** May open the operator page (auth/admin-access.ts), decided at sign-in. */
+  admin?: boolean;
 }
 
 export const SESSION_TTL_SECONDS = 8 * 3600;
@@ -45,12 +47,12 @@ export class Cookies {
   ) {}
 
   session(request: Request): Session | undefined {
-    const s = unseal<{ uid?: unknown; csrf?: unknown }>(this.keyring, 'session', readCookie(request, cookieName(SESSION_COOKIE, this.secure)));
-    return s && typeof s.uid === 'string' && typeof s.csrf === 'string' ? { userId: s.uid, csrf: s.csrf } : undefined;
+    const s = unseal<{ uid?: unknown; csrf?: unknown; adm?: unknown }>(this.keyring, 'session', readCookie(request, cookieName(SESSION_COOKIE, this.secure)));
+    return s && typeof s.uid === 'string' && typeof s.csrf === 'string' ? { userId: s.uid, csrf: s.csrf, ...(s.adm === true ? { admin: true } : {}) } : undefined;
   }
 
-  startSession(userId: string): string {
-    const value = seal(this.keyring, 'session', { uid: userId, csrf: randomBytes(24).toString('base64url') }, SESSION_TTL_SECONDS);
+  startSession(userId: string, options: { admin?: boolean } = {}): string {
+    const value = seal(this.keyring, 'session', { uid: userId, csrf: randomBytes(24).toString('base64url'), ...(options.admin ? { adm: true } : {}) }, SESSION_TTL_SECONDS);
     return setCookie(SESSION_COOKIE, value, { secure: this.secure, maxAgeSeconds: SESSION_TTL_SECONDS });
   }
 
