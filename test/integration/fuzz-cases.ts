@@ -1075,7 +1075,8 @@ class CaseGen {
       () => {
         if (!spec.types.includes('string') || spec.maxLen === undefined) return undefined;
         const n = r.pick([spec.maxLen + 1, spec.maxLen + 50, 5_000, 50_000, 100_000]);
-        args[name] = `${this.injection()}${'x'.repeat(n)}`.slice(0, Math.max(n, spec.maxLen + 1));
+        // Cut in code points, as zod and JSON Schema count a string's length (an astral character is one, not two).
+        args[name] = [...`${this.injection()}${'x'.repeat(n)}`].slice(0, Math.max(n, spec.maxLen + 1)).join('');
         return `${name} string of ${n}+ chars`;
       },
       () => {
