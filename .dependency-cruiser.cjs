@@ -5,7 +5,8 @@
  *   hosts      aws/ (Lambda)   local/ (npm start)   cli/ (ormcp)
  *   app        app/            composition root, routing, configuration contract
  *   features   mcp/ tools/ team/ oauth/ web/
- *   services   openrouter/ catalog/ limits/ auth/ store/ ui/ (page kit: HTML templates, CSP, pages, sessions, cookies)
+ *   services   openrouter/ catalog/ limits/ auth/ store/ ui/ (page kit: HTML templates, CSP, pages, sessions, cookies);
+ *              images/ (where generated images are kept: S3, the data dir)
  *   base       http/ crypto/ observability/ version.ts; policy/ budget/ (pure team-control rules, no I/O);
  *              aws-sdk/ (the bounded-requests setting every AWS SDK client shares); mcp-clients/ (client setup snippets)
  *
@@ -17,7 +18,7 @@ const FLOORS = [
   ['aws', 'local', 'cli'],
   ['app'],
   ['mcp', 'tools', 'team', 'oauth', 'web'],
-  ['openrouter', 'catalog', 'limits', 'auth', 'store', 'ui'],
+  ['openrouter', 'catalog', 'limits', 'auth', 'store', 'ui', 'images'],
   ['http', 'crypto', 'observability', 'policy', 'budget', 'aws-sdk', 'mcp-clients'],
 ];
 /** Peers on one floor that one may import: [from, to]. */

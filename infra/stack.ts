@@ -15,6 +15,7 @@ import { ENV } from '../lambda/app/env-contract.js';
 import { readConfig, type McpStackConfig } from './config.js';
 import { McpAlarms } from './constructs/alarms.js';
 import { McpApi } from './constructs/api.js';
+import { IMAGES_PREFIX, ImagesBucket } from './constructs/images-bucket.js';
 import { McpFunction } from './constructs/mcp-function.js';
 import { ServerSecret } from './constructs/server-secret.js';
 import { McpTable } from './constructs/table.js';
@@ -44,6 +45,7 @@ export class OpenRouterMcpStack extends Stack {
   readonly config: McpStackConfig;
   readonly table: McpTable;
   readonly serverSecret: ServerSecret;
+  readonly images: ImagesBucket;
   readonly mcpFunction: McpFunction;
   readonly api: McpApi;
   readonly users: McpUserPool;
@@ -81,6 +83,9 @@ export class OpenRouterMcpStack extends Stack {
       teamControlEnv: config.teamControlEnv,
       conversationTtlHours: config.conversationTtlHours,
     });
+
+    this.images = new ImagesBucket(this, 'Images');
+    this.mcpFunction.useImagesBucket(this.images.bucket, IMAGES_PREFIX);
 
     this.api = new McpApi(this, 'Api', {
       handler: this.mcpFunction.function,
@@ -130,6 +135,7 @@ export class OpenRouterMcpStack extends Stack {
     out('SignInUrl', `${this.api.publicUrl}/`, 'Sign-in and self-service page');
     out('ApiUrl', this.api.executeApiUrl, 'API Gateway stage URL (execute-api), no trailing slash');
     out('TableName', this.table.table.tableName, 'DynamoDB table');
+    out('ImagesBucket', this.images.bucket.bucketName, 'S3 bucket of generated images (private, objects expire after a day)');
     out('SecretName', this.serverSecret.secret.secretName, 'Secrets Manager server secret (name)');
     out('SecretArn', this.serverSecret.secret.secretArn, 'Secrets Manager server secret (ARN)');
     out('UserPoolId', this.users.userPool.userPoolId, 'Cognito user pool');

@@ -14,9 +14,10 @@
  * to the versions the tests ran against, not whatever the runtime ships that week.
  */
 import * as path from 'node:path';
-import { Validations, type Duration } from 'aws-cdk-lib';
+import { Stack, Validations, type CfnElement, type Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -151,6 +152,24 @@ export class McpFunction extends Construct {
         reason:
           'Node.js 22 is pinned on purpose: the bundle targets node22 and the test suite runs on Node 20/22; ' +
           'moving to a newer runtime is a tested change, not an automatic one.',
+    });
+  }
+
+  /**
+   * Lets the function keep generated images in `bucket`: write and read objects under its prefix, nothing else (no
+   * listing, no deleting: the bucket's lifecycle rule removes them). The region comes from the runtime's AWS_REGION.
+   */
+  useImagesBucket(bucket: s3.IBucket, prefix: string): void {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'Images', actions: ['s3:PutObject', 's3:GetObject'], resources: [bucket.arnForObjects(`${prefix}*`)] }),
+    );
+    this.function.addEnvironment(ENV.ORMCP_IMAGES_BUCKET, bucket.bucketName);
+    const bucketId = Stack.of(this).getLogicalId(bucket.node.defaultChild as CfnElement);
+    Validations.of(this.role.node.findChild('DefaultPolicy').node.defaultChild!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+      reason:
+        'Object keys are random per image, so the grant is every object under the images prefix of this one bucket; ' +
+        'the actions are only PutObject and GetObject (no list, no delete), and the bucket itself is private.',
     });
   }
 

@@ -13,6 +13,9 @@ import { signInNotConfiguredPage } from '../ui/pages.js';
 import type { WebApp } from '../web/web-app.js';
 import { CatalogCache } from '../catalog/catalog.js';
 import { createMcpServer } from '../mcp/server.js';
+import type { ImageStore } from '../images/image-store.js';
+import { isFilesPath, serveImageFile } from '../images/files-route.js';
+import type { ImageFileReader } from '../images/local-image-store.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../observability/logger.js';
 import { errorName } from '../observability/error-name.js';
@@ -42,6 +45,15 @@ export interface AppDeps {
   team?: TeamControl;
   /** Conversations that continue (none: storage is off, see conversationStoreFor). */
   conversations?: ConversationStore | undefined;
+  /** Where generated images are kept for their links (default: none, images are returned inline only). */
+  images?: ImageParts;
+}
+
+/** The host's image storage: S3 on AWS, the data dir under `npm start` (which also serves `/files/<id>`). */
+export interface ImageParts {
+  store: ImageStore;
+  /** Serves `/files/<id>` (`npm start` only; on AWS the links go to S3). */
+  files?: ImageFileReader;
 }
 
 /** Sign-in: the OAuth façade and the self-service pages, built by the composition root (compose.ts). */
@@ -89,6 +101,7 @@ export function createApp(deps: AppDeps): App {
         requestId: requestIdOf(requestInfo),
         upstream,
         conversations: deps.conversations,
+        images: deps.images?.store,
         openRouter: new OpenRouterClient({
           baseUrl: config.openRouterBaseUrl,
           apiKey: principal.openRouterKey ?? '',
@@ -163,6 +176,7 @@ export function createApp(deps: AppDeps): App {
         const path = trimTrailingSlashes(new URL(request.url).pathname) || '/';
         const urls = urlsFor(request);
         if (path === MCP_PATH) response = await serveMcp(request, urls);
+        else if (deps.images?.files && isFilesPath(path)) response = await serveImageFile(deps.images.files, request, path);
         else if (signIn) response = (await routeSignIn(signIn, request, path, urls)) ?? notFound();
         else if (path === '/' && (request.method === 'GET' || request.method === 'HEAD')) response = landing(urls);
         else if (path === '/app' || path.startsWith('/app/')) response = signInNotConfiguredPage(urls.base);

@@ -3,7 +3,7 @@
  * the authenticator, the per-user limiter, sign-in (the OAuth façade and the pages), the app and its HTTP
  * metrics. The hosts (the Lambda, `npm start`, the tests) differ only in the parts they pass in:
  * where the table and the server secret come from, where logs and metrics go, where limits are counted, which
- * identity provider users sign in with and how the management key is read.
+ * identity provider users sign in with, how the management key is read and where generated images are kept.
  */
 import type { Authenticator } from '../auth/authenticator.js';
 import { CachedAuthenticator } from '../auth/cached-authenticator.js';
@@ -21,7 +21,7 @@ import { NO_METRICS, emfMetrics, type Metrics } from '../observability/metrics.j
 import { KeyProvisioner } from '../web/provisioning.js';
 import { Cookies } from '../ui/session.js';
 import { WebApp } from '../web/web-app.js';
-import { createApp, type App, type SignIn } from './app.js';
+import { createApp, type App, type ImageParts, type SignIn } from './app.js';
 import type { AppConfig } from './config.js';
 import { TeamControl } from '../team/guard.js';
 import { withHttpMetrics } from './http-metrics.js';
@@ -60,6 +60,8 @@ export interface AppParts {
   upstreamFetch?: typeof fetch;
   /** Shared across requests; defaults to a fresh cache with the configured TTL. */
   catalog?: CatalogCache;
+  /** Where generated images are kept for their links (S3 on AWS, the data dir locally); absent → inline only. */
+  images?: ImageParts;
 }
 
 /** The app, and a way to wait for the work it left running after its responses (limit releases, last-used stamps). */
@@ -82,6 +84,7 @@ export async function composeApp(parts: AppParts): Promise<ComposedApp> {
     ...(stores.conversations ? { conversations: stores.conversations } : {}),
     ...(parts.catalog ? { catalog: parts.catalog } : {}),
     ...(parts.upstreamFetch ? { upstreamFetch: parts.upstreamFetch } : {}),
+    ...(parts.images ? { images: parts.images } : {}),
     ...(parts.signIn ? { signIn: createSignIn(stores, parts.signIn, config, logger, parts.upstreamFetch) } : {}),
   });
   return { ...withHttpMetrics(app, metrics), settle: async () => void (await Promise.all([limiter.settle(), stores.accounts.settle()])) };

@@ -109,7 +109,7 @@ export const AppEnv = z.object({
   ORMCP_ADMIN_CLAIM: z.string().max(128).regex(/^[A-Za-z0-9:_.-]+$/, 'a claim name like custom:groups').optional(),
 });
 
-/** What only the Lambda reads (aws/app.ts): where its table and secrets are, and how long it waits for them. */
+/** What only the Lambda reads (aws/app.ts): where its table, secrets and images are, and how long it waits for them. */
 export const LambdaEnv = z.object({
   ORMCP_TABLE_NAME: z.string().min(1),
   ORMCP_SECRET_ARN: z.string().min(1),
@@ -117,6 +117,10 @@ export const LambdaEnv = z.object({
   ORMCP_SECRET_TIMEOUT_MS: int(I.ORMCP_SECRET_TIMEOUT_MS),
   /** Optional: a secret holding an OpenRouter management key, to create per-user keys. */
   ORMCP_OPENROUTER_MANAGEMENT_SECRET_ARN: z.string().min(1).optional(),
+  /** Optional: the bucket generated images go to (links are presigned GETs); without it images come back inline only. */
+  ORMCP_IMAGES_BUCKET: z.string().min(3).max(63).optional(),
+  /** An S3-compatible endpoint instead of the bucket's own (tests, or S3 through a VPC endpoint). */
+  ORMCP_IMAGES_S3_ENDPOINT: z.url().optional(),
 });
 
 export type EnvName = keyof typeof AppEnv.shape | keyof typeof LambdaEnv.shape;

@@ -1,7 +1,7 @@
 /**
  * Builds the app for the Lambda through the composition root: config from the environment, the server secret from
- * Secrets Manager (read once per cold start), the stores and the limits on DynamoDB, and a short-lived cache of
- * verified tokens.
+ * Secrets Manager (read once per cold start), the stores and the limits on DynamoDB, a short-lived cache of
+ * verified tokens, and (with ORMCP_IMAGES_BUCKET) generated images in S3.
  *
  * The secret read is started first and everything that does not need it is built while it is in flight. It is
  * bounded in time (client timeouts and attempts, plus an overall deadline); when it fails the build rejects with
@@ -17,8 +17,9 @@ import type { JsonRpcClient } from '../http/aws-json-rpc.js';
 import { errorName } from '../observability/error-name.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
 import { createLogger } from '../observability/logger.js';
+import { S3ImageStore } from '../images/s3-image-store.js';
 import { asDocumentClient, documentClientOverRpc } from '../store/dynamo-rpc.js';
-import { dynamoClient, secretsClient } from './clients.js';
+import { dynamoClient, lambdaClientConfig, secretsClient } from './clients.js';
 import type { SecretValueReader } from './secrets-rpc.js';
 
 export interface LambdaAppDeps {
@@ -60,6 +61,8 @@ export async function createLambdaApp(env: NodeJS.ProcessEnv, deps: LambdaAppDep
       // Read only when a user asks for a key, never at cold start: most requests never need it.
       ...(managementSecret ? { managementKey: () => readSecretString(secrets, managementSecret) } : {}),
     },
+    // Without a bucket, generated images come back inline only.
+    ...(e.ORMCP_IMAGES_BUCKET ? { images: { store: s3Images(env, e.ORMCP_IMAGES_BUCKET, e.ORMCP_IMAGES_S3_ENDPOINT) } } : {}),
   });
 }
 
@@ -103,4 +106,10 @@ async function readSecretString(secrets: SecretValueReader, secretId: string): P
   const res = await secrets.getSecretValue({ SecretId: secretId });
   if (!res.SecretString) throw new Error('the management key secret has no string value');
   return res.SecretString.trim();
+}
+
+/** The images bucket, signed with the credentials and region the Lambda's other AWS clients use. */
+function s3Images(env: NodeJS.ProcessEnv, bucket: string, endpoint: string | undefined): S3ImageStore {
+  const { region, credentials, userAgent } = lambdaClientConfig(env);
+  return new S3ImageStore({ bucket, region, credentials, userAgent, endpoint });
 }

@@ -3,11 +3,12 @@
  * secret under the data dir, kept across restarts. With OPENROUTER_API_KEY set and no user yet, a local user is created
  * and its token printed once. Without ORMCP_OIDC_*, sign-in uses the local identity provider (local-idp.ts).
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { composeApp, configuredMetrics } from '../app/compose.js';
 import { loadConfig } from '../app/config.js';
 import { MCP_PATH } from '../oauth/metadata.js';
 import { identityProviderFor } from '../oauth/upstream-oidc.js';
+import { LocalImageStore } from '../images/local-image-store.js';
 import { createLogger } from '../observability/logger.js';
 import { startLocalIdentityProvider, type LocalIdentityProvider } from './local-idp.js';
 import { LocalPasswords } from './local-passwords.js';
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
   if (!config.oidc) localIdp = await startLocalIdentityProvider({ dataDir, serverUrl: config.publicUrl!, accounts: store, passwords, logger });
   const identity = identityProviderFor(config.oidc ?? (localIdp && { issuer: localIdp.issuer, clientId: localIdp.clientId }));
   const managementKey = process.env.ORMCP_OPENROUTER_MANAGEMENT_KEY;
+  // Generated images under the data dir, served at /files/<id> (unguessable, expiring, size-bounded).
+  const images = new LocalImageStore({ dir: join(dataDir, 'images'), baseUrl: config.publicUrl! });
   // One process serves every local request, so the limits can be counted in memory; metrics (off unless
   // ORMCP_METRICS=emf) go to stderr with the logs.
   const app = await composeApp({
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
     stores: { accounts: store, oauth, ledger, keyring, conversations },
     limiter: { kind: 'process' },
     signIn: { ...(identity ? { identity } : {}), ...(managementKey ? { managementKey: async () => managementKey } : {}) },
+    images: { store: images, files: images },
   });
   const server = await listen(app.fetch, { host, port, admission: localAdmissionLimits(config.maxBodyBytes) });
   const mcpUrl = `${server.url}${MCP_PATH}`;

@@ -13,6 +13,8 @@ export interface Generated {
   reasoning: string;
   refusal: string;
   toolCalls: ToolCall[];
+  /** Images an image model returned (data URLs or links); never streamed, as the spec's stream deltas carry none. */
+  images?: string[];
   finishReason: string | null;
   nativeFinishReason: string | null;
   usage?: Usage;

@@ -6,7 +6,7 @@
 import { trimTrailingSlashes } from '../http/path.js';
 import { StreamAggregator, type Delta, type Generated } from './aggregate.js';
 import { UpstreamError, errorFromResponse } from './errors.js';
-import { ChatChunk, ChatResult, CompletionResult, EndpointList, Generation, KeyInfo, Model, ModelList } from './schemas.js';
+import { ChatChunk, ChatResult, CompletionResult, EndpointList, Generation, ImageResult, KeyInfo, Model, ModelList } from './schemas.js';
 import { sseEvents } from './sse.js';
 
 export interface OpenRouterClientOptions {
@@ -33,6 +33,8 @@ export interface GenerateOptions {
 }
 
 const MAX_ERROR_BODY_BYTES = 16 * 1024;
+/** An image answer is base64 and can be large, but not without bound: past this it is refused, not buffered. */
+export const MAX_IMAGE_RESPONSE_BYTES = 64 * 1024 * 1024;
 /** A read (catalog, key, generation, endpoints) fails within this budget, retries included. */
 export const READ_BUDGET_MS = 8_000;
 /** Each read attempt; half the budget, so a stalled first attempt still leaves room for a second. */
@@ -60,7 +62,8 @@ export class OpenRouterClient {
 
   private async generate(path: string, schema: typeof ChatResult | typeof CompletionResult, body: RequestBody, options: GenerateOptions): Promise<Generated> {
     if (options.onDelta) return this.stream(path, body, options);
-    const parsed = parseOrThrow<ChatResult>(schema, await this.send('POST', path, body, options.signal, this.options.generationTimeoutMs ?? 600_000));
+    // Bounded like an image answer: a chat answer may carry images too.
+    const parsed = parseOrThrow<ChatResult>(schema, await this.send('POST', path, body, options.signal, this.options.generationTimeoutMs ?? 600_000, MAX_IMAGE_RESPONSE_BYTES));
     const { message, finish_reason, native_finish_reason } = parsed.choices[0]!;
     return {
       id: parsed.id,
@@ -70,10 +73,17 @@ export class OpenRouterClient {
       reasoning: message.reasoning ?? '',
       refusal: message.refusal ?? '',
       toolCalls: message.tool_calls ?? [],
+      ...(message.images?.length ? { images: message.images.map((i) => i.image_url.url) } : {}),
       finishReason: finish_reason ?? null,
       nativeFinishReason: native_finish_reason ?? null,
       ...(parsed.usage ? { usage: parsed.usage } : {}),
     };
+  }
+
+  /** `POST /images`: sent once, never retried (it is paid), and its answer bounded in size. */
+  async images(body: RequestBody, signal?: AbortSignal): Promise<ImageResult> {
+    const json = await this.send('POST', '/images', body, signal, this.options.generationTimeoutMs ?? 600_000, MAX_IMAGE_RESPONSE_BYTES);
+    return parseOrThrow(ImageResult, json);
   }
 
   /** The whole catalog, every output modality. Entries that do not parse are skipped, not fatal. */
@@ -145,14 +155,15 @@ export class OpenRouterClient {
     return result;
   }
 
-  private async send(method: string, path: string, body: RequestBody | undefined, signal: AbortSignal | undefined, timeoutMs: number) {
+  private async send(method: string, path: string, body: RequestBody | undefined, signal: AbortSignal | undefined, timeoutMs: number, maxBytes?: number) {
     const response = await this.open(method, path, body, signal, timeoutMs);
     let text: string;
     try {
-      text = await response.text();
+      text = maxBytes === undefined ? await response.text() : await readCapped(response, maxBytes + 1);
     } catch (err) {
       throw toUpstreamError(err, signal);
     }
+    if (maxBytes !== undefined && Buffer.byteLength(text) > maxBytes) throw new UpstreamError('invalid_response', 502, `the response is larger than ${maxBytes} bytes`);
     try {
       return JSON.parse(text) as unknown;
     } catch {

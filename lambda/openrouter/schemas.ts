@@ -38,6 +38,9 @@ const AssistantContent = z
   .optional()
   .transform((c) => (Array.isArray(c) ? c.map((p) => p.text ?? '').join('') : (c ?? '')));
 
+/** More images than any model returns for one answer means something is wrong upstream: refuse, do not store them all. */
+export const MAX_IMAGES_PER_ANSWER = 16;
+
 export const ChatResult = z.object({
   id: z.string(),
   model: z.string(),
@@ -52,6 +55,8 @@ export const ChatResult = z.object({
           reasoning: z.string().nullish(),
           refusal: z.string().nullish(),
           tool_calls: z.array(ToolCall).nullish(),
+          // Image models answering a request with `modalities: ["image", …]`: data URLs (or links).
+          images: z.array(z.object({ image_url: z.object({ url: z.string() }) })).max(MAX_IMAGES_PER_ANSWER).nullish(),
         }),
       }),
     )
@@ -106,13 +111,21 @@ export const CompletionResult = z.object({
         .transform(({ text, finish_reason, native_finish_reason }) => ({
           finish_reason,
           native_finish_reason,
-          message: { content: text ?? '', reasoning: undefined, refusal: undefined, tool_calls: undefined },
+          message: { content: text ?? '', reasoning: undefined, refusal: undefined, tool_calls: undefined, images: undefined },
         })),
     )
     .min(1),
   usage: Usage.optional(),
 });
 export type CompletionResult = z.infer<typeof CompletionResult>;
+
+/** `POST /images`: base64 images (media_type when known) and the usage with its cost. It carries no generation id. */
+export const ImageResult = z.object({
+  created: z.number().optional(),
+  data: z.array(z.object({ b64_json: z.string(), media_type: z.string().nullish() })).max(MAX_IMAGES_PER_ANSWER),
+  usage: Usage.nullish(),
+});
+export type ImageResult = z.infer<typeof ImageResult>;
 
 /** Prices are decimal strings per token (or per request/image); "-1" marks a variable-price router. */
 const Price = z.union([z.string(), z.number()]).nullish();

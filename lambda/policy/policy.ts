@@ -38,7 +38,7 @@ export function createPolicy(settings: PolicySettings): Policy {
   return { settings, allowed: settings.allowedModels.map(compileGlob), denied: settings.deniedModels.map(compileGlob) };
 }
 
-export type PolicyRule = 'model_required' | 'model_denied' | 'model_not_allowed' | 'zdr' | 'data_collection' | 'plugin_not_allowed';
+export type PolicyRule = 'model_required' | 'model_denied' | 'model_not_allowed' | 'zdr' | 'data_collection' | 'plugin_not_allowed' | 'price_ceiling';
 
 export type PolicyOutcome<T> = { ok: true; request: T } | { ok: false; rule: PolicyRule; message: string };
 
@@ -174,6 +174,24 @@ export function applyPolicy<T extends PolicyRequest>(policy: Policy, request: T)
   }
   const touched = s.requireZdr || s.dataCollection === 'deny' || ceiling.prompt !== undefined || ceiling.completion !== undefined;
   return { ok: true, request: touched ? { ...request, provider } : request };
+}
+
+/**
+ * The policy over an image request (`POST /images`): the model rules hold as for any generation. The data floor and
+ * the price ceiling cannot be carried: the spec's image provider preferences have no zdr, data_collection or
+ * max_price. So with either in force an image request is refused, never sent past the floor. Never mutates.
+ */
+export function applyImagePolicy<T extends { model: string }>(policy: Policy, request: T): PolicyOutcome<T> {
+  const verdict = judgeModel(policy, request.model);
+  if (!verdict.ok) return refuseModel(policy, request.model, 'the model', verdict);
+  const s = policy.settings;
+  const cannot = 'and an image request cannot carry that setting (OpenRouter\'s /images takes no such provider preference), so image generation is off on this server.';
+  if (s.requireZdr) return { ok: false, rule: 'zdr', message: `Refused by the operator's data policy: only zero-data-retention endpoints may be used, ${cannot}` };
+  if (s.dataCollection === 'deny') return { ok: false, rule: 'data_collection', message: `Refused by the operator's data policy: only providers that do not collect data may be used, ${cannot}` };
+  if (s.maxPricePerMillion.prompt !== undefined || s.maxPricePerMillion.completion !== undefined) {
+    return { ok: false, rule: 'price_ceiling', message: `Refused by the operator's price ceiling (per 1M tokens), ${cannot}` };
+  }
+  return { ok: true, request };
 }
 
 /** The policy in force, for `ormcp policy show`, the admin page and a tool result. */

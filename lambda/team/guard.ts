@@ -20,10 +20,10 @@ import { flatPrice } from '../catalog/pricing.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics, ToolOutcomeKind } from '../observability/metrics.js';
 import type { Model } from '../openrouter/schemas.js';
-import { applyPolicy, createPolicy, modelAllowed, type Policy, type PolicySettings } from '../policy/policy.js';
+import { applyImagePolicy, applyPolicy, createPolicy, modelAllowed, type Policy, type PolicySettings } from '../policy/policy.js';
 import { applyUserDefaults } from '../policy/user-defaults.js';
 import type { LedgerRecordInput, LedgerStore, Reservation, UsageSnapshot } from '../store/ledger-store.js';
-import type { ToolCallEvent } from '../tools/outcome.js';
+import type { ToolCallEvent, UpstreamRequestKind } from '../tools/outcome.js';
 import { WINDOWS, type BudgetWindow } from '../budget/windows.js';
 import { formatUsd } from '../budget/money.js';
 
@@ -116,8 +116,8 @@ export class TeamControl {
   }
 
   /** One paid call; its usage read starts with readUsage() (a call refused for want of a key never reads). */
-  begin(principal: Principal, tool: string, args: Record<string, unknown> = {}): TeamCall {
-    return new TeamCall(this, principal, tool, this.now(), requestedModelOf(args));
+  begin(principal: Principal, tool: string, args: Record<string, unknown> = {}, kind: UpstreamRequestKind = 'generation'): TeamCall {
+    return new TeamCall(this, principal, tool, this.now(), requestedModelOf(args), kind);
   }
 
   /** Writes a call's ledger record; a failure is logged and counted, never thrown. */
@@ -144,6 +144,7 @@ export class TeamCall {
     private readonly startedAt: Date,
     /** As the call named it; admit() replaces it with the model after the user's defaults. */
     private requestedModel: string | undefined,
+    private readonly kind: UpstreamRequestKind = 'generation',
   ) {}
 
   /** Starts the usage read (idempotent), so the caller can run the limits check beside it. */
@@ -162,6 +163,7 @@ export class TeamCall {
    */
   async admit(args: Record<string, unknown>, models: () => Promise<readonly Model[]>): Promise<Admission> {
     const snapshot = await this.readUsage();
+    if (this.kind === 'image') return this.admitImage(args, snapshot);
     const withDefaults = applyUserDefaults(snapshot.defaults, args as GenerationArgs & Record<string, unknown>);
     this.requestedModel = withDefaults.model ?? withDefaults.models?.[0];
     const policed = applyPolicy(this.team.policy, withDefaults);
@@ -194,6 +196,27 @@ export class TeamCall {
     if (!reserved.ok) return this.refuse({ ok: false, kind: 'budget', reason: `budget:${reserved.window}`, message: reserved.message });
     this.reservation = reserved.reservation;
     return { ok: true, args: plan.clamped ? { ...request, max_tokens: plan.maxTokens } : request };
+  }
+
+  /**
+   * An image request: no user defaults (they are text-generation settings: max_tokens, provider sorting, reasoning —
+   * none has a meaning on /images, and its model is required), the image policy (policy.ts), and no way to bound
+   * its cost: image models are priced per image or per megapixel on /images, which the model catalog does not list,
+   * so under any cap it is refused as an unknown price rather than let through unbounded. Its real cost is recorded.
+   */
+  private admitImage(args: Record<string, unknown>, snapshot: UsageSnapshot): Admission {
+    const policed = applyImagePolicy(this.team.policy, args as { model: string } & Record<string, unknown>);
+    if (!policed.ok) return this.refuse({ ok: false, kind: 'policy', reason: `policy:${policed.rule}`, message: `${policed.message} Nothing was sent to OpenRouter.` });
+    const caps = effectiveCaps(this.team.budgetDefaults, snapshot.override);
+    if (Object.keys(caps).length === 0) return { ok: true, args: policed.request };
+    const check = checkBudget(caps, snapshot.usage, this.startedAt);
+    if (!check.ok) return this.refuse({ ok: false, kind: 'budget', reason: `budget:${check.window}`, message: check.message });
+    return this.refuse({
+      ok: false,
+      kind: 'budget',
+      reason: 'budget:unknown_price',
+      message: "An image model's price is per image and not in the model catalog, so its cost cannot be bounded by your remaining budget: image generation is not available while a budget cap applies to you. Nothing was sent to OpenRouter.",
+    });
   }
 
   /** The ledger record of this call, from runTool's finish step (exactly once per call). */

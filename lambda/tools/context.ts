@@ -1,6 +1,7 @@
 /** What every tool handler gets: the caller, an OpenRouter client on the caller's key, and shared caches. */
 import type { Principal } from '../auth/authenticator.js';
 import type { CatalogCache } from '../catalog/catalog.js';
+import type { ImageStore } from '../images/image-store.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -25,6 +26,8 @@ export interface ToolDeps {
   requestId?: string | undefined;
   /** Counts the upstream calls `openRouter` makes for this request. */
   upstream?: UpstreamTrace | undefined;
+  /** Where generated images are kept for their links (none: images come back inline only, with a notice). */
+  images?: ImageStore | undefined;
   /** Told once about every finished tool call (e.g. to keep a usage record); none when absent. */
   observer?: ToolCallObserver | undefined;
   /** Team control (defaults, policy, budget, usage ledger) around paid calls; none when absent. */

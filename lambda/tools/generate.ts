@@ -6,6 +6,7 @@ import type { GenerateOptions, RequestBody } from '../openrouter/client.js';
 import { PAID_CALL, type ToolDeps } from './context.js';
 import { ConversationId, continueConversation, rememberExchange } from './conversations.js';
 import { ChatOutput, GenerationOutput, presentGeneration } from './generation-output.js';
+import { publishImages } from './image-output.js';
 import { ChatParams, ModelId, ProviderPreferences, SamplingParams } from './params.js';
 import { progressReporter } from './progress.js';
 import { defineTool } from './tool.js';
@@ -23,14 +24,18 @@ export const CompletionInput = z.strictObject({
   user: z.string().max(256).optional(),
 });
 
-/** Runs a generation, streaming partial text as progress notifications when the client asked for progress. */
+/**
+ * Runs a generation, streaming partial text as progress notifications when the client asked for progress — unless
+ * `streamable` is false: the spec's stream chunks carry no images, so a request for images is sent whole.
+ */
 async function generate(
   deps: ToolDeps,
   ctx: ServerContext,
   call: (body: RequestBody, options: GenerateOptions) => Promise<Generated>,
   body: RequestBody,
+  streamable = true,
 ): Promise<Generated> {
-  const reporter = progressReporter(ctx, deps.progressIntervalMs);
+  const reporter = streamable ? progressReporter(ctx, deps.progressIntervalMs) : undefined;
   try {
     return await call(body, { signal: ctx.mcpReq.signal, ...(reporter ? { onDelta: reporter.onDelta } : {}) });
   } finally {
@@ -44,7 +49,7 @@ export const chatTool = defineTool({
   description:
     'Send a chat conversation to any OpenRouter model and get its reply, with OpenRouter\'s own parameters: images ' +
     'and files, function calling, structured outputs, reasoning, provider routing, plugins (e.g. web search), ' +
-    '`models` fallbacks. Reports the model and provider that served, generation id, tokens and cost in dollars. A ' +
+    '`models` fallbacks, image output (`modalities`). Reports the model and provider that served, generation id, tokens and cost in dollars. A ' +
     'progress token streams partial text.',
   input: ChatInput,
   output: ChatOutput,
@@ -62,7 +67,8 @@ export const chatTool = defineTool({
   },
   run: async ({ conversation_id: conversationId, ...body }, ctx, deps, carry) => {
     const newMessages = (carry as typeof body.messages | undefined) ?? body.messages;
-    const outcome = presentGeneration(await generate(deps, ctx, (b, o) => deps.openRouter.chat(b, o), body));
+    const g = await generate(deps, ctx, (b, o) => deps.openRouter.chat(b, o), body, !body.modalities?.includes('image'));
+    const outcome = presentGeneration(g, g.images?.length ? await publishImages(g.images, deps) : undefined);
     return rememberExchange(deps, outcome, conversationId, newMessages);
   },
 });

@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { formatUsd } from '../catalog/pricing.js';
 import type { Generated } from '../openrouter/aggregate.js';
 import { advertiseAs } from './advertised.js';
+import { IMAGE_LINK_DESCRIPTION, ImageLink, linkLines, type PublishedImages } from './image-output.js';
 import type { ToolOutcome } from './outcome.js';
 
 const GenerationFields = z.object({
@@ -27,6 +28,7 @@ const GenerationFields = z.object({
     cost: z.number().nullable(),
     is_byok: z.boolean().optional(),
   }),
+  images: z.array(ImageLink).optional(),
   notice: z.string().optional(),
 });
 
@@ -34,7 +36,7 @@ const GENERATION_FIELDS =
   'id (for get_generation), model and provider? that served, finish_reason, native_finish_reason?, content, reasoning?, ' +
   'refusal?, tool_calls? ({id, type, function:{name, arguments}}; answer each with a role "tool" message), usage ' +
   '{prompt_tokens, completion_tokens, total_tokens, reasoning_tokens?, cached_tokens?, cost (dollars), is_byok?}, ' +
-  'notice? (why the answer is cut off or empty)';
+  `images? [${IMAGE_LINK_DESCRIPTION}], notice? (why the answer is cut off or empty)`;
 const REQUIRED = ['id', 'model', 'finish_reason', 'content', 'usage'];
 export const GenerationOutput = advertiseAs(GenerationFields, { type: 'object', description: GENERATION_FIELDS, required: REQUIRED });
 export type GenerationOutput = z.infer<typeof GenerationOutput>;
@@ -49,7 +51,7 @@ export type ChatOutput = z.infer<typeof ChatOutput>;
 
 export function toGenerationOutput(g: Generated): { output: GenerationOutput; empty: boolean } {
   const u = g.usage;
-  const empty = !g.content && g.toolCalls.length === 0;
+  const empty = !g.content && g.toolCalls.length === 0 && !g.images?.length;
   const output: GenerationOutput = {
     id: g.id,
     model: g.model,
@@ -89,11 +91,17 @@ function noticeFor(g: Generated, empty: boolean): string | undefined {
   return undefined;
 }
 
-export function presentGeneration(g: Generated): ToolOutcome<GenerationOutput> {
+/** `images`: what became of the images the model returned, when it returned any. */
+export function presentGeneration(g: Generated, images?: PublishedImages): ToolOutcome<GenerationOutput> {
   const { output, empty } = toGenerationOutput(g);
+  if (images) {
+    output.images = images.links;
+    if (images.notices.length) output.notice = [output.notice, ...images.notices].filter(Boolean).join(' ');
+  }
   const main: string[] = [];
   if (output.notice) main.push(`⚠ ${output.notice}`);
   if (output.content) main.push(output.content);
+  if (images?.links.length) main.push(linkLines(images.links).join('\n'));
   for (const call of output.tool_calls ?? []) main.push(`Tool call ${call.id}: ${call.function.name}(${call.function.arguments})`);
   const u = output.usage;
   const meta = [
@@ -107,6 +115,7 @@ export function presentGeneration(g: Generated): ToolOutcome<GenerationOutput> {
   return {
     structured: output,
     text: [main.join('\n\n') || '(no text)', meta],
+    ...(images?.blocks.length ? { images: images.blocks } : {}),
     isError: empty,
     log: { model: output.model, provider: output.provider, finish_reason: output.finish_reason, prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, cost: u.cost },
     usage: {

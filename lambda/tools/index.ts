@@ -2,7 +2,8 @@
 import { generationTool, keyUsageTool } from './account.js';
 import { deleteConversationTool, listConversationsTool } from './conversations.js';
 import { chatTool, completionTool } from './generate.js';
+import { imageTool } from './images.js';
 import { modelDetailsTool, modelsTool } from './models.js';
 import type { Tool } from './tool.js';
 
-export const TOOLS: readonly Tool[] = [chatTool, completionTool, modelsTool, modelDetailsTool, generationTool, keyUsageTool, listConversationsTool, deleteConversationTool];
+export const TOOLS: readonly Tool[] = [chatTool, completionTool, imageTool, modelsTool, modelDetailsTool, generationTool, keyUsageTool, listConversationsTool, deleteConversationTool];

@@ -24,6 +24,8 @@ export interface ToolOutcome<T extends Record<string, unknown>> {
   structured: T;
   /** Text blocks shown to the model/user; the first is the main answer. */
   text: string[];
+  /** MCP image blocks, after the text blocks (base64 without the data: prefix). */
+  images?: { data: string; mimeType: string }[];
   /** Mark the result as an error while still returning structured data (e.g. an empty generation). */
   isError?: boolean;
   /** Extra fields for the log line only; nothing else reads them. */
@@ -72,3 +74,6 @@ export function totalTokens(usage: ToolUsage): number | undefined {
   if (usage.promptTokens === undefined && usage.completionTokens === undefined) return undefined;
   return (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0);
 }
+
+/** What a paid call sends upstream (ToolPolicy.upstream): a token-priced generation, or an image request. */
+export type UpstreamRequestKind = 'generation' | 'image';

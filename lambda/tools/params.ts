@@ -241,5 +241,6 @@ export const ChatParams = {
   provider: ProviderPreferences.optional(),
   reasoning: Reasoning.optional(),
   plugins: z.array(Plugin).max(10).optional(),
+  modalities: z.array(z.enum(['text', 'image'])).min(1).max(2).optional().describe('["image","text"]: an image model returns images (not streamed).'),
   user: z.string().max(256).optional(),
 };

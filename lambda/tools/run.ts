@@ -98,7 +98,7 @@ async function runGuarded<T extends Record<string, unknown>>(
       ...(end.refusal ? { refusal: end.refusal } : {}),
       ...(end.upstreamStatus !== undefined ? { upstreamStatus: end.upstreamStatus } : {}),
     };
-    if (tool.paid && deps.team) onRecord((team ?? deps.team.begin(deps.principal, tool.name, options.args)).record(event));
+    if (tool.paid && deps.team) onRecord((team ?? deps.team.begin(deps.principal, tool.name, options.args, tool.upstream)).record(event));
     // Only a paid call's usage is spend (see ToolPolicy.paid).
     (deps.metrics ?? NO_METRICS).toolCall({
       tool: tool.name,
@@ -119,7 +119,7 @@ async function runGuarded<T extends Record<string, unknown>>(
   }
 
   // The usage read (one BatchGet) runs beside the limits check.
-  team = tool.paid ? deps.team?.begin(deps.principal, tool.name, options.args) : undefined;
+  team = tool.paid ? deps.team?.begin(deps.principal, tool.name, options.args, tool.upstream) : undefined;
   void team?.readUsage();
   const permit = await (deps.limiter ?? NO_LIMITS).acquire(deps.principal.userId, { hold: tool.paid });
   if (!permit.ok) {
@@ -142,7 +142,7 @@ async function runGuarded<T extends Record<string, unknown>>(
     const outcome = await body(args, carry);
     finish(outcome.isError ? 'tool_error' : 'ok', { log: outcome.log, usage: outcome.usage });
     return {
-      content: outcome.text.map((text) => ({ type: 'text' as const, text })),
+      content: [...outcome.text.map((text) => ({ type: 'text' as const, text })), ...(outcome.images ?? []).map((image) => ({ type: 'image' as const, ...image }))],
       structuredContent: outcome.structured,
       ...(outcome.isError ? { isError: true } : {}),
     };

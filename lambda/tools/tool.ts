@@ -7,7 +7,7 @@ import type { ServerContext, ToolAnnotations } from '@modelcontextprotocol/serve
 import type * as z from 'zod';
 import type { LogFields } from '../observability/logger.js';
 import type { ToolDeps } from './context.js';
-import type { ToolOutcome } from './outcome.js';
+import type { ToolOutcome, UpstreamRequestKind } from './outcome.js';
 
 /** What runTool needs of a declaration. */
 export interface ToolPolicy {
@@ -19,6 +19,11 @@ export interface ToolPolicy {
   paid: boolean;
   /** It calls OpenRouter on the user's own key, so it is refused until one is connected. */
   needsKey: boolean;
+  /**
+   * What a paid call sends upstream, which decides what team control may rewrite in it and how it bounds its cost:
+   * a token-priced generation (the default), or an image request (`POST /images`, priced per image).
+   */
+  upstream?: UpstreamRequestKind;
 }
 
 export interface Tool<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> extends ToolPolicy {

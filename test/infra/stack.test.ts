@@ -24,6 +24,7 @@ const OUTPUTS = [
   'UserPoolId',
   'UserPoolClientId',
   'CognitoDomain',
+  'ImagesBucket',
 ];
 const LAMBDA_ENV = [
   'ORMCP_TABLE_NAME',
@@ -34,6 +35,7 @@ const LAMBDA_ENV = [
   'ORMCP_OIDC_CLIENT_ID',
   'ORMCP_OIDC_LOGOUT_URL',
   'ORMCP_ADMIN_GROUP',
+  'ORMCP_IMAGES_BUCKET',
 ];
 
 /** Flattens an Fn::Join of literal strings and refs into a readable string: {Ref: X} → ${X}. */
@@ -190,12 +192,18 @@ describe('default stack', () => {
     );
     expect(policies).toHaveLength(1);
     const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
-    const allowed = new Set<string>([...TABLE_ACTIONS, 'secretsmanager:GetSecretValue', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    const allowed = new Set<string>([...TABLE_ACTIONS, 'secretsmanager:GetSecretValue', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:PutObject']);
+    const bucketId = onlyResource(s.json, 'AWS::S3::Bucket')[0];
     for (const st of statements) {
       expect(st.Effect).toBe('Allow');
       const actions = [st.Action].flat() as string[];
       for (const a of actions) expect(allowed).toContain(a);
       const resources = [st.Resource].flat().map(render);
+      // The one wildcard: objects under images/ of the images bucket (keys are random per image).
+      if (actions.some((a) => a.startsWith('s3:'))) {
+        expect(resources).toEqual([`\${${bucketId}.Arn}/images/*`]);
+        continue;
+      }
       for (const r of resources) expect(r).not.toContain('*');
       if (actions.some((a) => a.startsWith('dynamodb:'))) {
         expect(actions.every((a) => a.startsWith('dynamodb:'))).toBe(true);
@@ -323,6 +331,8 @@ describe('default stack', () => {
       [
         'OpenRouterMcp/ServerSecret/Secret/Resource AwsSolutions-SMG4',
         'OpenRouterMcp/Server/Function/Resource AwsSolutions-L1',
+        'OpenRouterMcp/Images/Bucket/Resource AwsSolutions-S1',
+        'OpenRouterMcp/Server/Role/DefaultPolicy/Resource AwsSolutions-IAM5[Resource::<ImagesBucket4B6DB8E1.Arn>/images/*]',
         'OpenRouterMcp/Api/RestApi/Resource AwsSolutions-APIG2',
         'OpenRouterMcp/Api/RestApi/Default/ANY/Resource AwsSolutions-APIG4',
         'OpenRouterMcp/Api/RestApi/Default/ANY/Resource AwsSolutions-COG4',

@@ -936,6 +936,13 @@ class CaseGen {
         if (r.chance(0.2)) args.include_descriptions = r.chance(0.5);
         return { args, expect: 'tool-ok' };
       }
+      case 'generate_image': {
+        const args: Args = { model: 'google/gemini-2.5-flash-image', prompt: r.chance(0.5) ? 'A red panda astronaut' : this.injection() || 'x' };
+        if (r.chance(0.3)) args.n = r.pick([1, 2]);
+        if (r.chance(0.2)) args.aspect_ratio = r.pick(['1:1', '16:9', 'auto']);
+        if (r.chance(0.2)) args.input_images = ['data:image/png;base64,iVBORw0KGgo='];
+        return { args, expect: 'tool-ok' };
+      }
       case 'get_model_details':
         return { args: { model: r.pick(CATALOG_MODELS) }, expect: 'tool-ok' };
       case 'get_generation':
@@ -1072,7 +1079,8 @@ class CaseGen {
       () => {
         if (!spec.types.includes('string') || spec.maxLen === undefined) return undefined;
         const n = r.pick([spec.maxLen + 1, spec.maxLen + 50, 5_000, 50_000, 100_000]);
-        args[name] = `${this.injection()}${'x'.repeat(n)}`.slice(0, Math.max(n, spec.maxLen + 1));
+        // Cut in code points, as zod and JSON Schema count a string's length (an astral character is one, not two).
+        args[name] = [...`${this.injection()}${'x'.repeat(n)}`].slice(0, Math.max(n, spec.maxLen + 1)).join('');
         return `${name} string of ${n}+ chars`;
       },
       () => {
@@ -1290,6 +1298,24 @@ const FIELDS: Record<ToolName, Record<string, FieldSpec>> = {
   send_chat_completion_request: CHAT_FIELDS,
   send_completion_request: COMPLETION_FIELDS,
   retrieve_available_models: MODELS_FIELDS,
+  generate_image: {
+    model: { ...MODEL_ID, required: true },
+    prompt: { types: ['string'], required: true, invalidStrings: () => [''] },
+    input_images: {
+      types: ['array'],
+      invalid: (g) => [
+        ['an http (not https) image', ['http://example.com/a.png']],
+        ['an SVG data URL', ['data:image/svg+xml;base64,PHN2Zz4=']],
+        ['five images', Array.from({ length: 5 }, () => 'https://example.com/a.png')],
+        ['a key-shaped image', [g.fakeKey()]],
+        ['no images', []],
+      ],
+    },
+    n: { types: ['number'], min: 1, max: 4, int: true },
+    aspect_ratio: { types: ['string'], invalidStrings: () => ['1:3', '', 'square'] },
+    output_format: { types: ['string'], invalidStrings: () => ['svg', 'gif', 'PNG'] },
+    seed: { types: ['number'], int: true },
+  },
   get_model_details: { model: { ...MODEL_ID, required: true } },
   get_generation: {
     id: { types: ['string'], required: true, maxLen: 200, invalidStrings: (g) => ['', 'gen 1', 'gen/../key', 'gen-1?x=1', 'gen-ü', 'gen.1', `${g.fakeKey()}.`, 'gen-1\n'] },

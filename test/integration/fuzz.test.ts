@@ -191,7 +191,7 @@ function chat(token: string, content: string) {
 }
 
 /** Every route the server may call upstream (paths after the /api/v1 base, as the fake records them). */
-const UPSTREAM_ROUTES = [/^\/models$/, /^\/chat\/completions$/, /^\/completions$/, /^\/key$/, /^\/generation$/, /^\/models\/.+\/endpoints$/];
+const UPSTREAM_ROUTES = [/^\/models$/, /^\/chat\/completions$/, /^\/completions$/, /^\/images$/, /^\/key$/, /^\/generation$/, /^\/models\/.+\/endpoints$/];
 
 test(`fuzz: ${COUNT} requests, seed ${SEED}`, async () => {
   const rejections = watchUnhandledRejections();

@@ -3,14 +3,15 @@
  * 2026-07-28, against the same endpoint; and `npm start` itself as a child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { FakeOpenRouter } from '../support/fake-openrouter.js';
+import { FakeOpenRouter, tinyPng } from '../support/fake-openrouter.js';
 import { connectV2, npmStartNodeArgs, startHarness, textOf, type Harness } from '../support/harness.js';
+import { TOOL_NAMES } from '../support/tool-names.js';
 
 async function connectV1(url: string, token: string): Promise<ClientV1> {
   const client = new ClientV1({ name: 'test-client-v1', version: '1.0.0' });
@@ -33,7 +34,7 @@ describe('SDK clients over HTTP', () => {
     const client = await connectV1(url, h.alice.token);
     expect(client.getServerVersion()).toMatchObject({ name: 'openrouter-mcp' });
     const { tools } = await client.listTools();
-    expect(tools).toHaveLength(8);
+    expect(tools).toHaveLength(TOOL_NAMES.length);
     const progress: string[] = [];
     const result = await client.callTool(
       { name: 'send_chat_completion_request', arguments: { model: 'fake/slow', messages: [{ role: 'user', content: 'hi' }] } },
@@ -129,6 +130,14 @@ describe('npm start', () => {
     const result = await client.callTool({ name: 'send_chat_completion_request', arguments: { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'local' }] } });
     expect(textOf(result)).toContain('Echo: local');
     expect(fake.calls('/chat/completions').at(-1)!.apiKey).toBe(key);
+    // A generated image is kept under the data dir and served by npm start at its unguessable link.
+    const image = (await client.callTool({ name: 'generate_image', arguments: { model: 'google/gemini-2.5-flash-image', prompt: 'local' } })) as { structuredContent: { images: { url: string }[] } };
+    const link = image.structuredContent.images[0]!.url;
+    expect(link).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/files/[A-Za-z0-9_-]{43}$`));
+    const served = await fetch(link);
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer()).equals(tinyPng())).toBe(true);
+    expect(readdirSync(join(dataDir, 'images'))).toHaveLength(2);
     await client.close();
     first.proc.kill('SIGTERM');
     await new Promise((r) => first.proc.once('exit', r));
@@ -138,7 +147,7 @@ describe('npm start', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(second.stdout).not.toMatch(/ormcp_/);
     const again = await connectV2(token, { url: `http://127.0.0.1:${port}/mcp` });
-    expect((await again.listTools()).tools).toHaveLength(8);
+    expect((await again.listTools()).tools).toHaveLength(TOOL_NAMES.length);
     await again.close();
   }, 60_000);
 });

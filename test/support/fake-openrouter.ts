@@ -8,11 +8,14 @@
  * Behaviour is chosen by model id, so tests driving the server through real MCP clients can trigger it:
  *   fake/echo (default) · fake/slow · fake/length · fake/reasoning-only · fake/tool-call · fake/empty
  *   fake/midstream-error · fake/garbage · fake/truncated · fake/error-<status> (400/401/402/403/408/429/502/503)
+ * Images (`POST /images`, and chat with `modalities` including "image"): a real 8×8 PNG per image;
+ *   fake/big-image answers with one too large to inline, fake/svg-image with an SVG labelled as PNG.
  *
  * Transport faults on any route (reads have no model id to steer them) come from `fault(path, mode, times)`:
  * the next `times` requests to that path are recorded as usual and then answered by the fault instead.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { deflateSync } from 'node:zlib';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendJson } from './json-bodies.js';
@@ -254,6 +257,7 @@ export class FakeOpenRouter {
     if (!apiKey || !this.keys.has(apiKey)) return this.error(res, 401, 'User not found.');
     if (req.method === 'POST' && path === '/chat/completions') return this.generate(res, path, body, 'chat');
     if (req.method === 'POST' && path === '/completions') return this.generate(res, path, body, 'text');
+    if (req.method === 'POST' && path === '/images') return this.images(res, path, body);
     if (req.method === 'GET' && path === '/key') return this.key(res, apiKey);
     if (req.method === 'GET' && path === '/generation') return this.generation(res, url.searchParams.get('id') ?? '');
     const endpoints = /^\/models\/(.+)\/endpoints$/.exec(path);
@@ -393,7 +397,7 @@ export class FakeOpenRouter {
     if (!b.stream) {
       const choice =
         kind === 'chat'
-          ? { index: 0, finish_reason: plan.finish, native_finish_reason: plan.finish, message: { role: 'assistant', content: plan.text, ...(plan.reasoning ? { reasoning: plan.reasoning } : {}), ...(plan.toolCalls ? { tool_calls: plan.toolCalls } : {}) } }
+          ? { index: 0, finish_reason: plan.finish, native_finish_reason: plan.finish, message: { role: 'assistant', content: plan.text, ...(plan.reasoning ? { reasoning: plan.reasoning } : {}), ...(plan.toolCalls ? { tool_calls: plan.toolCalls } : {}), ...(wantsImages(b) ? { images: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${imageFor(served).toString('base64')}` } }] } : {}) } }
           : { index: 0, text: plan.text, finish_reason: plan.finish, native_finish_reason: plan.finish };
       if (served === 'fake/midstream-error') return this.error(res, 502, 'Provider returned error');
       // A slow model is slow whether or not it streams.
@@ -444,6 +448,25 @@ export class FakeOpenRouter {
     res.end();
   }
 
+  /** POST /images: `n` images (default 1) of the fake PNG, with usage and cost; error models fail as in chat. */
+  private images(res: ServerResponse, path: string, body: Record<string, unknown> | undefined): void {
+    const errors = validateAgainst('ImageGenerationRequest', body);
+    if (errors.length) {
+      this.violations.push({ path, errors });
+      return this.error(res, 400, `Invalid request: ${errors.join('; ')}`);
+    }
+    const served = String(body!.model);
+    const status = /^fake\/error-(\d{3})$/.exec(served);
+    if (status) {
+      const code = Number(status[1]);
+      return this.error(res, code, (ERROR_BODIES[code] ?? { message: 'error' }).message);
+    }
+    const n = typeof body!.n === 'number' ? body!.n : 1;
+    const image = imageFor(served);
+    const data = Array.from({ length: n }, () => ({ b64_json: image.toString('base64'), media_type: 'image/png' }));
+    sendJson(res, 200, { created: CREATED, data, usage: { prompt_tokens: 9, completion_tokens: 1290 * n, total_tokens: 9 + 1290 * n, cost: 0.039 * n } });
+  }
+
   private plan(served: string, b: Record<string, unknown>, kind: 'chat' | 'text') {
     const input = kind === 'chat' ? lastUserText(b.messages) : String(b.prompt);
     let text = kind === 'chat' ? `Echo: ${input}` : ` and so on after "${input}"`;
@@ -473,6 +496,59 @@ export class FakeOpenRouter {
     }
     return { text, finish, reasoning, toolCalls, pieces, completionTokens: Math.max(1, pieces.length) };
   }
+}
+
+function wantsImages(body: Record<string, unknown>): boolean {
+  return Array.isArray(body.modalities) && body.modalities.includes('image');
+}
+
+/** The image a model "draws": the tiny PNG, a PNG of noise too large to inline, or an SVG posing as a PNG. */
+function imageFor(model: string): Buffer {
+  if (model === 'fake/big-image') return BIG_PNG;
+  if (model === 'fake/svg-image') return Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>');
+  return tinyPng();
+}
+
+/** A valid PNG (8-bit RGB, filter 0 rows); `noise` fills it with random pixels so it does not compress. */
+export function pngImage(width: number, height: number, noise = false): Buffer {
+  const row = 1 + width * 3;
+  const raw = noise ? randomBytes(row * height) : Buffer.alloc(row * height);
+  for (let y = 0; y < height; y++) {
+    raw[y * row] = 0;
+    if (!noise) for (let x = 0; x < width; x++) raw.set([x * 32, y * 32, 128], y * row + 1 + x * 3);
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(raw, { level: noise ? 0 : 9 })), pngChunk('IEND', Buffer.alloc(0))]);
+}
+
+const TINY_PNG = pngImage(8, 8);
+/** About 1.5 MB of pixels: more than 1.5 MB once base64-encoded. */
+const BIG_PNG = pngImage(720, 720, true);
+
+/** The fake's standard 8×8 PNG. */
+export function tinyPng(): Buffer {
+  return Buffer.from(TINY_PNG);
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
+
+function crc32(bytes: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
 }
 
 function lastUserText(messages: unknown): string {

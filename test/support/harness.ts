@@ -4,8 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig, type AppConfig } from '../../lambda/app/config.js';
@@ -21,6 +22,7 @@ import type { AccountStore } from '../../lambda/store/account-store.js';
 import type { ConversationStore, ConversationStoreOptions } from '../../lambda/store/conversation-store.js';
 import type { LedgerStore } from '../../lambda/store/ledger-store.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
+import { LocalImageStore } from '../../lambda/images/local-image-store.js';
 import { FakeOpenRouter } from './fake-openrouter.js';
 
 export interface TestUser {
@@ -44,6 +46,10 @@ export interface Harness {
   alice: TestUser;
   bob: TestUser;
   logs: string[];
+  /** Generated images, as `npm start` keeps them (a temporary directory; links on http://127.0.0.1/files/…). */
+  images: LocalImageStore;
+  /** Moves the image store's clock (to expire links without waiting). */
+  imageClock: { skewMs: number };
   /** Every EMF metrics document the app wrote (tool calls and HTTP responses), parsed. */
   metrics: Record<string, unknown>[];
   /** fetch into the handler in-process (no sockets). */
@@ -87,6 +93,9 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
   const logger = createLogger({ level: 'debug', write: (l) => logs.push(l) });
   const metricDocs: Record<string, unknown>[] = [];
   const metrics = emfMetrics({ service: 'test', write: (l) => metricDocs.push(JSON.parse(l) as Record<string, unknown>) });
+  const imagesDir = mkdtempSync(join(tmpdir(), 'ormcp-harness-images-'));
+  const imageClock = { skewMs: 0 };
+  const images = new LocalImageStore({ dir: imagesDir, baseUrl: config.publicUrl ?? 'http://127.0.0.1', now: () => Date.now() + imageClock.skewMs });
   const app = await composeApp({
     config,
     logger,
@@ -94,6 +103,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
     stores,
     // A generous budget: dynalite's first update parses its expression grammar, which takes seconds on a busy machine.
     limiter: { kind: 'table', table, timeoutMs: 15_000 },
+    images: { store: images, files: images },
     ...(options.signIn ? { signIn: options.signIn } : {}),
   });
   const servers: LocalServer[] = [];
@@ -110,6 +120,8 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
     alice,
     bob,
     logs,
+    images,
+    imageClock,
     metrics: metricDocs,
     fetch: inProcessFetch,
     secrets: () => [alice.token, bob.token, alice.openRouterKey, bob.openRouterKey],
@@ -124,6 +136,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
       await fake.stop();
       await app.settle();
       await dynamo.close();
+      rmSync(imagesDir, { recursive: true, force: true });
     },
   };
 }

@@ -2,6 +2,7 @@
 export const TOOL_NAMES = [
   'send_chat_completion_request',
   'send_completion_request',
+  'generate_image',
   'retrieve_available_models',
   'get_model_details',
   'get_generation',

@@ -4,7 +4,7 @@
  * provider.max_price, the plugin allow-list, catalog filtering, and the glob matcher's edge cases and linear cost.
  */
 import { compileGlob, globMatch, type MatchCounter } from '../../lambda/policy/glob.js';
-import { OPEN_POLICY, applyPolicy, createPolicy, describePolicy, modelAllowed, type PolicySettings } from '../../lambda/policy/policy.js';
+import { OPEN_POLICY, applyImagePolicy, applyPolicy, createPolicy, describePolicy, modelAllowed, type PolicySettings } from '../../lambda/policy/policy.js';
 
 const policy = (over: Partial<PolicySettings>) => createPolicy({ ...OPEN_POLICY, ...over });
 
@@ -198,6 +198,24 @@ describe('plugins', () => {
     if (!out.ok) expect(out.message).toContain('no plugins are allowed');
     expect(modelAllowed(p, 'openai/gpt-4o:online')).toBe(false);
     expect(modelAllowed(policy({ allowedPlugins: ['web'] }), 'openai/gpt-4o:online')).toBe(true);
+  });
+});
+
+describe('image requests (POST /images)', () => {
+  const req = { model: 'google/gemini-2.5-flash-image', prompt: 'a cat' };
+
+  test('the model rules apply as for any generation; an open policy passes the request untouched', () => {
+    expect(applyImagePolicy(policy({}), req)).toEqual({ ok: true, request: req });
+    expect(applyImagePolicy(policy({ deniedModels: ['google/*'] }), req)).toMatchObject({ ok: false, rule: 'model_denied' });
+    expect(applyImagePolicy(policy({ allowedModels: ['openai/*'] }), req)).toMatchObject({ ok: false, rule: 'model_not_allowed' });
+  });
+
+  test('a data floor or price ceiling /images cannot carry refuses the request instead of sending it past them', () => {
+    expect(applyImagePolicy(policy({ requireZdr: true }), req)).toMatchObject({ ok: false, rule: 'zdr' });
+    expect(applyImagePolicy(policy({ dataCollection: 'deny' }), req)).toMatchObject({ ok: false, rule: 'data_collection' });
+    expect(applyImagePolicy(policy({ maxPricePerMillion: { completion: '20' } }), req)).toMatchObject({ ok: false, rule: 'price_ceiling' });
+    // Never rewritten with provider fields the image endpoint does not define.
+    expect(req).toEqual({ model: 'google/gemini-2.5-flash-image', prompt: 'a cat' });
   });
 });
 

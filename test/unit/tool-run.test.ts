@@ -83,8 +83,8 @@ describe('the tool declarations', () => {
     expect(TOOLS.map((t) => t.name)).toEqual([...TOOL_NAMES]);
   });
 
-  test('only the two generations are paid; the public catalog search and the user\'s own conversations work without a key', () => {
-    expect(TOOLS.filter((t) => t.paid).map((t) => t.name)).toEqual(['send_chat_completion_request', 'send_completion_request']);
+  test('only the generations are paid; the public catalog search and the user\'s own conversations work without a key', () => {
+    expect(TOOLS.filter((t) => t.paid).map((t) => t.name)).toEqual(['send_chat_completion_request', 'send_completion_request', 'generate_image']);
     expect(TOOLS.filter((t) => !t.needsKey).map((t) => t.name)).toEqual(['retrieve_available_models', 'list_conversations', 'delete_conversation']);
   });
 
