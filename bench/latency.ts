@@ -43,7 +43,7 @@ import type { Model } from '../lambda/openrouter/schemas.js';
 import { OPEN_POLICY } from '../lambda/policy/policy.js';
 import { LedgerStore } from '../lambda/store/ledger-store.js';
 import { TeamControl } from '../lambda/team/guard.js';
-import { OPENROUTER_KEY, chatCall, mcpHeaders, rpcMessages, startAccounts, startUpstreamChild } from './lib/fixture.js';
+import { chatCall, checkAnswer, directChatCall, mcpHeaders, rpcMessages, startAccounts, startUpstreamChild } from './lib/fixture.js';
 import { type BenchResult, fmt, fmtInt, isEntry, median, percentile, printHeader, printSummaryLine, rotation, runStandalone, table } from './lib/stats.js';
 import { ANSWER, MODEL } from './lib/upstream.js';
 
@@ -91,12 +91,6 @@ function benchLimiter(dynamo: LocalDynamo): DynamoLimiter {
   return new DynamoLimiter({ client: dynamo.client, tableName: dynamo.tableName, ratePerMinute: 1_000_000_000, maxConcurrent: 1_000 });
 }
 
-function check(status: number, text: string, where: string): void {
-  if (status !== 200 || !text.includes(ANSWER) || text.includes('"isError":true')) {
-    throw new Error(`${where}: unexpected answer (HTTP ${status}): ${text.slice(0, 300)}`);
-  }
-}
-
 async function timeIt(call: Call): Promise<number> {
   const t0 = performance.now();
   await call();
@@ -131,24 +125,15 @@ export async function run(): Promise<BenchResult> {
   let id = 0;
 
   try {
-    const direct: Call = async () => {
-      const res = await fetch(`${upstream.baseUrl}/chat/completions`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${OPENROUTER_KEY}`, 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Say hello.' }] }),
-      });
-      const text = await res.text();
-      JSON.parse(text);
-      check(res.status, text, 'direct');
-    };
+    const direct: Call = directChatCall(upstream.baseUrl, MODEL);
     const inProcessOn = (target: App, where: string): Call => async () => {
       const res = await target.fetch(new Request('http://127.0.0.1/mcp', { method: 'POST', headers, body: chatCall(++id, MODEL) }));
-      check(res.status, await res.text(), where);
+      checkAnswer(res.status, await res.text(), where);
     };
     const inProcess = inProcessOn(app, 'in-process');
     const overHttp: Call = async () => {
       const res = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body: chatCall(++id, MODEL) });
-      check(res.status, await res.text(), 'loopback HTTP');
+      checkAnswer(res.status, await res.text(), 'loopback HTTP');
     };
 
     // One full check of the answer's shape before timing anything.

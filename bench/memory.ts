@@ -11,12 +11,11 @@
  *   tsx bench/memory.ts              (BENCH_MEMORY_CLIENTS=50, BENCH_MEMORY_SECONDS=10 by default)
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OPENROUTER_KEY, PROJECT_ROOT, chatCall, mcpHeaders } from './lib/fixture.js';
+import { startLocalServerChild } from './lib/local-server.js';
 import { type BenchResult, fmt, fmtInt, fmtMb, isEntry, median, percentile, printHeader, printSummaryLine, runStandalone, table } from './lib/stats.js';
 import { ANSWER, MODEL, startUpstream } from './lib/upstream.js';
 
@@ -56,41 +55,9 @@ interface ServerRun {
 
 /** Starts one server variant as a child, loads it, and reports its memory. */
 export async function measureServer(args: string[], upstreamBaseUrl: string): Promise<ServerRun> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ormcp-bench-mem-'));
-  const logPath = join(dataDir, 'server.log');
-  const logFd = openSync(logPath, 'w');
-  const child = spawn(process.execPath, args, {
-    cwd: PROJECT_ROOT,
-    // The server's log lines (one per call, info level) go to a file, as a terminal or journal would take them.
-    stdio: ['ignore', 'pipe', logFd],
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: '0',
-      ORMCP_DATA_DIR: dataDir,
-      OPENROUTER_API_KEY: OPENROUTER_KEY,
-      OPENROUTER_BASE_URL: upstreamBaseUrl,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // One user drives all 50 clients: limits high enough never to refuse, but still checked on every call.
-      ORMCP_RATE_LIMIT_PER_MINUTE: '100000',
-      ORMCP_MAX_CONCURRENT_PER_USER: '1000',
-    },
-  });
-  closeSync(logFd);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-
+  const server = await startLocalServerChild({ args, cwd: PROJECT_ROOT, upstreamBaseUrl, openRouterKey: OPENROUTER_KEY, dataDirPrefix: 'ormcp-bench-mem-' });
+  const { child, url, token } = server;
   try {
-    const { url, token } = await new Promise<{ url: string; token: string }>((resolve, reject) => {
-      let url: string | undefined;
-      const timer = setTimeout(() => reject(new Error(`the server did not start in 30 s: ${readFileSync(logPath, 'utf8').slice(-2000)}`)), 30_000);
-      child.once('exit', (code) => reject(new Error(`the server exited (${code}): ${readFileSync(logPath, 'utf8').slice(-2000)}`)));
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        url ??= /listening on (http:\/\/\S+\/mcp)/.exec(line)?.[1];
-        if (url && /^ormcp_\S+$/.test(line.trim())) {
-          clearTimeout(timer);
-          resolve({ url, token: line.trim() });
-        }
-      });
-    });
     const headers = mcpHeaders(token);
     let id = 0;
     const call = async () => {
@@ -135,13 +102,7 @@ export async function measureServer(args: string[], upstreamBaseUrl: string): Pr
     if (latencies.length === 0) throw new Error(`every call failed: ${firstError}`);
     return { idle, peakSample: Math.max(peakSample, after.rss), peak: after.hwm, end: after.rss, calls: latencies.length, errors, elapsed, latencies };
   } finally {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
   }
 }
 

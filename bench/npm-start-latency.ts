@@ -9,15 +9,11 @@
  *
  *   tsx bench/npm-start-latency.ts      (BENCH_NPM_START_CALLS=200, BENCH_NPM_START_SKIP=20 by default)
  */
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { OPENROUTER_KEY, PROJECT_ROOT, chatCall, mcpHeaders, startUpstreamChild } from './lib/fixture.js';
+import { OPENROUTER_KEY, PROJECT_ROOT, chatCall, checkAnswer, directChatCall, mcpHeaders, startUpstreamChild } from './lib/fixture.js';
+import { startLocalServerChild, type LocalServerChild } from './lib/local-server.js';
 import { startScriptNodeArgs } from './memory.js';
 import { type BenchResult, fmt, isEntry, median, percentile, printHeader, printSummaryLine, rotation, runStandalone, table } from './lib/stats.js';
-import { ANSWER, MODEL } from './lib/upstream.js';
+import { MODEL } from './lib/upstream.js';
 
 const CALLS = Number(process.env.BENCH_NPM_START_CALLS ?? 200);
 const SKIP = Number(process.env.BENCH_NPM_START_SKIP ?? 20);
@@ -25,64 +21,9 @@ const GOAL_MS = 3;
 
 type Call = () => Promise<void>;
 
-function check(status: number, text: string, where: string): void {
-  if (status !== 200 || !text.includes(ANSWER) || text.includes('"isError":true')) throw new Error(`${where}: unexpected answer (HTTP ${status}): ${text.slice(0, 300)}`);
-}
-
-interface Server {
-  url: string;
-  token: string;
-  stop(): Promise<void>;
-}
-
 /** `npm start`'s node command as a child with a fresh data dir; resolves once it printed its URL and first token. */
-async function startServer(upstreamBaseUrl: string): Promise<Server> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ormcp-bench-start-'));
-  const logPath = join(dataDir, 'server.log');
-  const logFd = openSync(logPath, 'w');
-  const child = spawn(process.execPath, startScriptNodeArgs(), {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', logFd],
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: '0',
-      ORMCP_DATA_DIR: dataDir,
-      OPENROUTER_API_KEY: OPENROUTER_KEY,
-      OPENROUTER_BASE_URL: upstreamBaseUrl,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ORMCP_RATE_LIMIT_PER_MINUTE: '100000',
-      ORMCP_MAX_CONCURRENT_PER_USER: '1000',
-    },
-  });
-  closeSync(logFd);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  try {
-    const { url, token } = await new Promise<{ url: string; token: string }>((resolve, reject) => {
-      let url: string | undefined;
-      const timer = setTimeout(() => reject(new Error(`the server did not start in 30 s: ${readFileSync(logPath, 'utf8').slice(-2000)}`)), 30_000);
-      child.once('exit', (code) => reject(new Error(`the server exited (${code}): ${readFileSync(logPath, 'utf8').slice(-2000)}`)));
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        url ??= /listening on (http:\/\/\S+\/mcp)/.exec(line)?.[1];
-        if (url && /^ormcp_\S+$/.test(line.trim())) {
-          clearTimeout(timer);
-          resolve({ url, token: line.trim() });
-        }
-      });
-    });
-    return { url, token, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+function startServer(upstreamBaseUrl: string): Promise<LocalServerChild> {
+  return startLocalServerChild({ args: startScriptNodeArgs(), cwd: PROJECT_ROOT, upstreamBaseUrl, openRouterKey: OPENROUTER_KEY, dataDirPrefix: 'ormcp-bench-start-' });
 }
 
 export async function run(): Promise<BenchResult> {
@@ -100,18 +41,9 @@ export async function run(): Promise<BenchResult> {
     let id = 0;
     const viaServer: Call = async () => {
       const res = await fetch(server.url, { method: 'POST', headers, body: chatCall(++id, MODEL) });
-      check(res.status, await res.text(), 'npm start');
+      checkAnswer(res.status, await res.text(), 'npm start');
     };
-    const direct: Call = async () => {
-      const res = await fetch(`${upstream.baseUrl}/chat/completions`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${OPENROUTER_KEY}`, 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Say hello.' }] }),
-      });
-      const text = await res.text();
-      JSON.parse(text);
-      check(res.status, text, 'direct');
-    };
+    const direct: Call = directChatCall(upstream.baseUrl, MODEL);
     const added: number[] = [];
     const serverMs: number[] = [];
     const directMs: number[] = [];

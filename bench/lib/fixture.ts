@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { newSecretString, parseKeyring, type Keyring } from '../../lambda/crypto/keyring.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
+import { ANSWER } from './upstream.js';
 
 // The AWS SDK warns once per process that its 2027 releases will need Node 22; that note is not a benchmark result.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -66,6 +67,27 @@ export async function startUpstreamChild(): Promise<{ baseUrl: string; child: Ch
         child.once('exit', () => resolve());
         child.stdin!.end();
       }),
+  };
+}
+
+/** A timed call's answer must be the upstream's fixed one, not an error: a benchmark of failures would time nothing. */
+export function checkAnswer(status: number, text: string, where: string): void {
+  if (status !== 200 || !text.includes(ANSWER) || text.includes('"isError":true')) {
+    throw new Error(`${where}: unexpected answer (HTTP ${status}): ${text.slice(0, 300)}`);
+  }
+}
+
+/** The chat call made directly upstream, the baseline a server's calls are paired with. */
+export function directChatCall(upstreamBaseUrl: string, model: string): () => Promise<void> {
+  return async () => {
+    const res = await fetch(`${upstreamBaseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${OPENROUTER_KEY}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello.' }] }),
+    });
+    const text = await res.text();
+    JSON.parse(text);
+    checkAnswer(res.status, text, 'direct');
   };
 }
 

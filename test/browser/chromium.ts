@@ -26,6 +26,42 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 /**
+ * What the pages of a test reported that none of ours may: CSP violations, script errors, missing subresources,
+ * and documents served without the strict policy (errors included; redirects carry no page). `ownDocument` picks
+ * the documents whose policy is checked.
+ */
+export class PageProblems {
+  readonly cspViolations: string[] = [];
+  readonly scriptErrors: string[] = [];
+  readonly missingResources: string[] = [];
+  readonly weakPolicies: string[] = [];
+
+  constructor(private readonly ownDocument: (url: string) => boolean = () => true) {}
+
+  watch(page: Page): void {
+    page.on('console', (msg) => {
+      if (/content security policy/i.test(msg.text())) this.cspViolations.push(msg.text());
+    });
+    page.on('pageerror', (err) => this.scriptErrors.push(err.message));
+    page.on('response', (r) => {
+      if (r.status() === 404 && r.request().resourceType() !== 'document') this.missingResources.push(r.url());
+      if (r.request().resourceType() === 'document' && this.ownDocument(r.url()) && (r.status() < 300 || r.status() >= 400)) {
+        const csp = r.headers()['content-security-policy'] ?? '';
+        if (!csp.includes("default-src 'none'") || /unsafe-/.test(csp)) this.weakPolicies.push(`${r.url()}: ${csp || 'no CSP'}`);
+      }
+    });
+  }
+
+  /** Each kind on its own, so a failure names what went wrong. */
+  expectNone(): void {
+    expect(this.cspViolations).toEqual([]);
+    expect(this.scriptErrors).toEqual([]);
+    expect(this.missingResources).toEqual([]);
+    expect(this.weakPolicies).toEqual([]);
+  }
+}
+
+/**
  * Screenshots for the README: always taken (into a temp dir) so the code path runs in every test run; copied into
  * docs/screenshots only with UPDATE_SCREENSHOTS=1, so an ordinary run never dirties the working tree.
  */

@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { spawnCli } from '../cli/support.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
 import { startNpmStart, type NpmStart } from '../support/npm-start.js';
-import { Screenshots, launchChromium } from './chromium.js';
+import { PageProblems, Screenshots, launchChromium } from './chromium.js';
 
 const PASSWORD = 'a local password for chromium';
 const dataDir = mkdtempSync(join(tmpdir(), 'ormcp-local-browser-'));
@@ -20,10 +20,8 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let shots: Screenshots;
-const cspViolations: string[] = [];
-const scriptErrors: string[] = [];
-const missingResources: string[] = [];
-const weakPolicies: string[] = [];
+// Every document, the provider's pages included, comes with the strict policy.
+const problems = new PageProblems();
 
 beforeAll(async () => {
   browser = await launchChromium();
@@ -37,18 +35,7 @@ beforeAll(async () => {
   context = await browser.newContext({ viewport: { width: 1000, height: 760 }, colorScheme: 'light', locale: 'en-US' });
   context.setDefaultTimeout(8_000);
   page = await context.newPage();
-  page.on('console', (msg) => {
-    if (/content security policy/i.test(msg.text())) cspViolations.push(msg.text());
-  });
-  page.on('pageerror', (err) => scriptErrors.push(err.message));
-  page.on('response', (r) => {
-    if (r.status() === 404 && r.request().resourceType() !== 'document') missingResources.push(r.url());
-    // Every document, the provider's pages included, comes with the strict policy.
-    if (r.request().resourceType() === 'document' && (r.status() < 300 || r.status() >= 400)) {
-      const csp = r.headers()['content-security-policy'] ?? '';
-      if (!csp.includes("default-src 'none'") || /unsafe-/.test(csp)) weakPolicies.push(`${r.url()}: ${csp || 'no CSP'}`);
-    }
-  });
+  problems.watch(page);
 }, 60_000);
 
 afterAll(async () => {
@@ -61,10 +48,7 @@ afterAll(async () => {
 
 afterEach(async () => {
   expect(await page.content()).not.toContain(PASSWORD);
-  expect(cspViolations).toEqual([]);
-  expect(scriptErrors).toEqual([]);
-  expect(missingResources).toEqual([]);
-  expect(weakPolicies).toEqual([]);
+  problems.expectNone();
 });
 
 test('/app sends the browser to the local sign-in page, in the look of our pages', async () => {

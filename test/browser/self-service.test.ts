@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { connectV2, textOf } from '../support/harness.js';
 import { pkcePair, startOAuthHarness, type OAuthHarness } from '../support/oauth.js';
 import type { LocalServer } from '../../lambda/local/node-adapter.js';
-import { Screenshots, launchChromium } from './chromium.js';
+import { PageProblems, Screenshots, launchChromium } from './chromium.js';
 
 const LOGIN = { sub: 'sub-dana', email: 'dana@example.com' };
 const PASTED_KEY = 'sk-or-v1-dana-pasted-0123456789abcdef';
@@ -22,10 +22,8 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let shots: Screenshots;
-const cspViolations: string[] = [];
-const scriptErrors: string[] = [];
-const missingResources: string[] = [];
-const weakPolicies: string[] = [];
+// Every page of ours, errors included, comes with the strict policy.
+const problems = new PageProblems((url) => url.startsWith(base));
 /** Secrets that may appear on no page at all (the one-time token page is checked separately). */
 const neverShown: string[] = [];
 
@@ -50,10 +48,7 @@ afterEach(async () => {
   // Whatever page a step ends on holds no secret, and the browser reported no CSP violation or script error.
   const text = await page.content();
   for (const s of neverShown) expect(text).not.toContain(s);
-  expect(cspViolations).toEqual([]);
-  expect(scriptErrors).toEqual([]);
-  expect(missingResources).toEqual([]);
-  expect(weakPolicies).toEqual([]);
+  problems.expectNone();
 });
 
 /**
@@ -76,19 +71,7 @@ async function openBrowserContext(login: { sub: string; email: string }): Promis
     return route.fulfill({ response, headers: { ...response.headers(), location: location.toString() } });
   });
   const p = await ctx.newPage();
-  p.on('console', (msg) => {
-    if (/content security policy/i.test(msg.text())) cspViolations.push(msg.text());
-  });
-  p.on('pageerror', (err) => scriptErrors.push(err.message));
-  // Subresources the server cannot answer (a missing stylesheet, script or image).
-  p.on('response', (r) => {
-    if (r.status() === 404 && r.request().resourceType() !== 'document') missingResources.push(r.url());
-    // Every page of ours, errors included, comes with the strict policy.
-    if (r.request().resourceType() === 'document' && r.url().startsWith(base) && (r.status() < 300 || r.status() >= 400)) {
-      const csp = r.headers()['content-security-policy'] ?? '';
-      if (!csp.includes("default-src 'none'") || /unsafe-/.test(csp)) weakPolicies.push(`${r.url()}: ${csp || 'no CSP'}`);
-    }
-  });
+  problems.watch(p);
   return { context: ctx, page: p };
 }
 

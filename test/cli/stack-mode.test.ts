@@ -4,14 +4,13 @@
  * "stack's" table, injected through run()'s `aws` dependency.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { AwsClients } from '../../lambda/cli/io.js';
 import { newSecretString, parseKeyring } from '../../lambda/crypto/keyring.js';
-import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
+import type { LocalDynamo } from '../../lambda/local/dynalite.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
-import { runCli, TOKEN_LINE } from './support.js';
+import { runCli, startStackTable, TOKEN_LINE, type StackTable } from './support.js';
 
 const STACK = 'OpenRouterMcp';
 const TABLE = 'OpenRouterMcp-DataTable1234-ABCDEF';
@@ -27,15 +26,14 @@ describe('ormcp --stack (deployed mode)', () => {
   const cfn = mockClient(CloudFormationClient);
   const sm = mockClient(SecretsManagerClient);
   const secretString = newSecretString();
+  let table: StackTable;
   let dynamo: LocalDynamo;
-  let dynamoClient: DynamoDBClient;
   let aws: AwsClients;
   const key = 'sk-or-v1-stack-user-0123456789abcdef';
 
   beforeAll(async () => {
-    dynamo = await startLocalDynamo({ tableName: TABLE });
-    dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    aws = { dynamoDb: dynamoClient };
+    table = await startStackTable(TABLE);
+    ({ dynamo, aws } = table);
   });
   beforeEach(() => {
     cfn.reset();
@@ -50,8 +48,7 @@ describe('ormcp --stack (deployed mode)', () => {
   afterAll(async () => {
     cfn.restore();
     sm.restore();
-    dynamoClient.destroy();
-    await dynamo.close();
+    await table.close();
   });
 
   const stackArgs = ['--stack', STACK, '--region', 'eu-west-1'];

@@ -3,8 +3,10 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from '../../lambda/cli/io.js';
 import { run } from '../../lambda/cli/run.js';
+import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 
 export interface CliResult {
   code: number;
@@ -46,6 +48,26 @@ export function spawnCli(args: string[], options: { env?: Record<string, string>
       resolveResult({ code: code ?? -1, stdout, stderr });
     });
   });
+}
+
+/** A deployed stack's table on dynalite, with the `aws` clients through which run() reaches it in `--stack` mode. */
+export interface StackTable {
+  dynamo: LocalDynamo;
+  aws: AwsClients;
+  close(): Promise<void>;
+}
+
+export async function startStackTable(tableName: string): Promise<StackTable> {
+  const dynamo = await startLocalDynamo({ tableName });
+  const dynamoDb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return {
+    dynamo,
+    aws: { dynamoDb },
+    async close() {
+      dynamoDb.destroy();
+      await dynamo.close();
+    },
+  };
 }
 
 /** run() in-process with captured output. */

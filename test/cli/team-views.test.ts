@@ -7,16 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { AwsClients } from '../../lambda/cli/io.js';
 import { newSecretString, parseKeyring } from '../../lambda/crypto/keyring.js';
-import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
+import type { LocalDynamo } from '../../lambda/local/dynalite.js';
 import { openLocalStore } from '../../lambda/local/local-store.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
 import { LedgerStore } from '../../lambda/store/ledger-store.js';
-import { runCli } from './support.js';
+import { runCli, startStackTable, type StackTable } from './support.js';
 
 const STACK = 'OpenRouterMcp';
 const TABLE = 'OpenRouterMcp-DataTable-TEAM';
@@ -39,8 +38,8 @@ describe('team views on a deployed stack', () => {
   const cfn = mockClient(CloudFormationClient);
   const sm = mockClient(SecretsManagerClient);
   const secretString = newSecretString();
+  let table: StackTable;
   let dynamo: LocalDynamo;
-  let dynamoClient: DynamoDBClient;
   let aws: AwsClients;
   let accounts: AccountStore;
   let ledger: LedgerStore;
@@ -50,9 +49,8 @@ describe('team views on a deployed stack', () => {
   const cli = (args: string[], env: Record<string, string> = {}) => runCli([...args, ...stackArgs], { aws, now, env });
 
   beforeAll(async () => {
-    dynamo = await startLocalDynamo({ tableName: TABLE });
-    dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    aws = { dynamoDb: dynamoClient };
+    table = await startStackTable(TABLE);
+    ({ dynamo, aws } = table);
     accounts = new AccountStore({ client: dynamo.client, tableName: TABLE, keyring: parseKeyring(secretString) });
     ledger = new LedgerStore({ client: dynamo.client, tableName: TABLE });
     for (const name of ['ann', 'ben', 'cy']) {
@@ -76,8 +74,7 @@ describe('team views on a deployed stack', () => {
   afterAll(async () => {
     cfn.restore();
     sm.restore();
-    dynamoClient.destroy();
-    await dynamo.close();
+    await table.close();
   });
 
   test('usage --json: the total equals the sum of the recorded costs, per day in order', async () => {

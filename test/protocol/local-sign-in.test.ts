@@ -6,16 +6,7 @@
  * tool call — landing on the existing user, not a new one. Wrong passwords are refused and change nothing; the
  * password and its hash never appear in a response or a log line.
  */
-import {
-  Client,
-  StreamableHTTPClientTransport,
-  UnauthorizedError,
-  type OAuthClientMetadata,
-  type OAuthClientProvider,
-  type OAuthDiscoveryState,
-  type StoredOAuthClientInformation,
-  type StoredOAuthTokens,
-} from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,53 +14,12 @@ import { spawnCli } from '../cli/support.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
 import { textOf } from '../support/harness.js';
 import { startNpmStart, type NpmStart } from '../support/npm-start.js';
+import { beginAuthorization, HeadlessProvider } from '../support/oauth-client-provider.js';
 import { Browser, csrfOf, hiddenFields } from '../support/oauth.js';
 
 const REDIRECT = 'http://127.0.0.1:45455/oauth/callback';
 const PASSWORD = 'correct horse battery staple';
 const PASTED_KEY = 'sk-or-v1-local-sign-in-pasted';
-
-class HeadlessProvider implements OAuthClientProvider {
-  info?: StoredOAuthClientInformation;
-  saved?: StoredOAuthTokens;
-  verifier = '';
-  discovery?: OAuthDiscoveryState;
-  authorizationUrl?: URL;
-  readonly clientMetadataUrl = undefined;
-  get redirectUrl(): string {
-    return REDIRECT;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'Local sign-in test client', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] };
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info: StoredOAuthClientInformation) {
-    this.info = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: StoredOAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(v: string) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-  saveDiscoveryState(state: OAuthDiscoveryState) {
-    this.discovery = state;
-  }
-  discoveryState() {
-    return this.discovery;
-  }
-}
 
 const fake = new FakeOpenRouter([PASTED_KEY]);
 const dataDir = mkdtempSync(join(tmpdir(), 'ormcp-local-idp-'));
@@ -108,12 +58,8 @@ async function openSignIn(browser: Browser, authUrl: string): Promise<{ page: st
 }
 
 async function startAuthorization(): Promise<{ provider: HeadlessProvider; first: StreamableHTTPClientTransport; mcpUrl: URL }> {
-  const mcpUrl = new URL(`${url}/mcp`);
-  const provider = new HeadlessProvider();
-  const first = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
-  await expect(new Client({ name: 'local-sign-in', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
-  expect(provider.info?.client_id).toMatch(/^dcr_/);
-  expect(provider.authorizationUrl!.toString().startsWith(`${url}/oauth/authorize?`)).toBe(true);
+  const provider = new HeadlessProvider(REDIRECT, 'Local sign-in test client');
+  const { first, mcpUrl } = await beginAuthorization(url, provider, 'local-sign-in');
   return { provider, first, mcpUrl };
 }
 

@@ -4,69 +4,17 @@
  * metadata → dynamic registration → authorize (the "browser" step: sign-in at the Cognito stand-in, connect
  * OpenRouter through its OAuth PKCE page, consent) → code → token → tools/call. Then it lives on refresh.
  */
-import {
-  Client,
-  StreamableHTTPClientTransport,
-  UnauthorizedError,
-  type OAuthClientMetadata,
-  type OAuthClientProvider,
-  type OAuthDiscoveryState,
-  type StoredOAuthClientInformation,
-  type StoredOAuthTokens,
-} from '@modelcontextprotocol/client';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalServer } from '../../lambda/local/node-adapter.js';
-import { freePort, npmStartNodeArgs, textOf } from '../support/harness.js';
+import { textOf } from '../support/harness.js';
+import { startNpmStart, type NpmStart } from '../support/npm-start.js';
+import { beginAuthorization, HeadlessProvider } from '../support/oauth-client-provider.js';
 import { Browser, csrfOf, hiddenFields, startOAuthHarness, TEST_OIDC_CLIENT_ID, type OAuthHarness } from '../support/oauth.js';
 
 const REDIRECT = 'http://127.0.0.1:45454/oauth/callback';
-
-/** Everything a desktop client would keep on disk, kept in memory; the browser step is recorded, not opened. */
-class HeadlessProvider implements OAuthClientProvider {
-  info?: StoredOAuthClientInformation;
-  saved?: StoredOAuthTokens;
-  verifier = '';
-  discovery?: OAuthDiscoveryState;
-  authorizationUrl?: URL;
-  readonly clientMetadataUrl = undefined;
-
-  get redirectUrl(): string {
-    return REDIRECT;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'Headless MCP test client', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] };
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info: StoredOAuthClientInformation) {
-    this.info = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: StoredOAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(v: string) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-  saveDiscoveryState(state: OAuthDiscoveryState) {
-    this.discovery = state;
-  }
-  discoveryState() {
-    return this.discovery;
-  }
-}
 
 let h: OAuthHarness;
 let server: LocalServer;
@@ -81,14 +29,8 @@ afterAll(async () => {
 
 /** Bare URL → 401 → discovery → DCR → authorize → browser step → token; returns the connected provider. */
 async function authorizeThroughBrowser(serverUrl: string, who: { sub: string; email: string }): Promise<{ provider: HeadlessProvider; mcpUrl: URL }> {
-  const mcpUrl = new URL(`${serverUrl}/mcp`);
-  const provider = new HeadlessProvider();
-  const client = new Client({ name: 'headless-oauth', version: '1.0.0' });
-  const first = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
-  await expect(client.connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
-  expect(provider.info?.client_id).toMatch(/^dcr_/);
-  const authUrl = provider.authorizationUrl!;
-  expect(authUrl.toString().startsWith(`${serverUrl}/oauth/authorize?`)).toBe(true);
+  const provider = new HeadlessProvider(REDIRECT, 'Headless MCP test client');
+  const { first, mcpUrl, authUrl } = await beginAuthorization(serverUrl, provider, 'headless-oauth');
   expect(authUrl.searchParams.get('resource')).toBe(mcpUrl.toString());
   expect(authUrl.searchParams.get('code_challenge_method')).toBe('S256');
 
@@ -135,52 +77,26 @@ test('the SDK client completes discovery → registration → authorize → sign
 });
 
 describe('against `npm start`', () => {
-  let proc: ChildProcess;
-  let url: string;
+  let npmStart: NpmStart;
   const dataDir = mkdtempSync(join(tmpdir(), 'ormcp-oauth-'));
 
   beforeAll(async () => {
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    proc = spawn(process.execPath, npmStartNodeArgs(), {
-      env: {
-        ...process.env,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        PORT: String(port),
-        ORMCP_DATA_DIR: dataDir,
-        OPENROUTER_API_KEY: '',
-        OPENROUTER_BASE_URL: h.fake.baseUrl,
-        ORMCP_OPENROUTER_AUTH_URL: h.fake.authUrl,
-        ORMCP_OIDC_ISSUER: h.cognito.issuer,
-        ORMCP_OIDC_CLIENT_ID: TEST_OIDC_CLIENT_ID,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    npmStart = await startNpmStart({
+      ORMCP_DATA_DIR: dataDir,
+      OPENROUTER_BASE_URL: h.fake.baseUrl,
+      ORMCP_OPENROUTER_AUTH_URL: h.fake.authUrl,
+      ORMCP_OIDC_ISSUER: h.cognito.issuer,
+      ORMCP_OIDC_CLIENT_ID: TEST_OIDC_CLIENT_ID,
     });
-    let out = '';
-    await new Promise<void>((resolveStart, reject) => {
-      const timer = setTimeout(() => reject(new Error(`npm start did not come up: ${out}`)), 20_000);
-      proc.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('listening on')) {
-          clearTimeout(timer);
-          resolveStart();
-        }
-      });
-      proc.once('exit', (code) => reject(new Error(`npm start exited ${code}: ${out}`)));
-    });
-  }, 30_000);
+  }, 40_000);
 
   afterAll(async () => {
-    if (proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    }
+    await npmStart?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('a client with no credentials gets from the bare URL to a tool call', async () => {
-    const { provider, mcpUrl } = await authorizeThroughBrowser(url, { sub: 'sub-erin', email: 'erin@example.com' });
+    const { provider, mcpUrl } = await authorizeThroughBrowser(npmStart.url, { sub: 'sub-erin', email: 'erin@example.com' });
     expect(await callEcho(mcpUrl, provider, 'npm start oauth')).toContain('npm start oauth');
   });
 });

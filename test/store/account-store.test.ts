@@ -5,11 +5,12 @@
  * whole table proving no token, token secret or plaintext key was ever stored.
  */
 import { randomBytes } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { newSecretString, parseKeyring, type Keyring } from '../../lambda/crypto/keyring.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { AccountStore, StoreError, type User } from '../../lambda/store/account-store.js';
 import { keys } from '../../lambda/store/schema.js';
+import { scanAll } from '../support/table.js';
 
 const TOKEN_FORMAT = /^ormcp_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -778,13 +779,7 @@ describe('isolation between users', () => {
 
 describe('at rest (runs last)', () => {
   test('a raw scan of the whole table contains no token, token secret or plaintext OpenRouter key', async () => {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await dynamo.client.send(new ScanCommand({ TableName: dynamo.tableName, ...(start ? { ExclusiveStartKey: start } : {}) }));
-      items.push(...((res.Items ?? []) as Record<string, unknown>[]));
-      start = res.LastEvaluatedKey;
-    } while (start);
+    const items = await scanAll(dynamo.client, dynamo.tableName);
     // The scan saw what this file wrote: tokens with hashes, users with ciphertexts.
     expect(items.filter((i) => i.type === 'token').length).toBeGreaterThan(50);
     expect(items.filter((i) => typeof i.keyCiphertext === 'string').length).toBeGreaterThan(10);

@@ -4,12 +4,12 @@
  * reservation lapsing, unknown costs filled in later, overrides and defaults, the views' queries, and a raw scan
  * of the table that finds no prompt text.
  */
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { newSecretString, parseKeyring } from '../../lambda/crypto/keyring.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { AccountStore, StoreError } from '../../lambda/store/account-store.js';
 import { LedgerStore, type LedgerRecordInput } from '../../lambda/store/ledger-store.js';
 import { keys } from '../../lambda/store/schema.js';
+import { scanAll } from '../support/table.js';
 
 const T0 = new Date('2026-12-06T15:30:00.000Z'); // a Sunday: day 2026-12-06, week 2026-W49, month 2026-12
 const PROMPT = 'TOP-SECRET-PROMPT-do-not-store-7f3a';
@@ -40,17 +40,6 @@ function call(userId: string, over: Partial<LedgerRecordInput> = {}): LedgerReco
   return { time: T0, userId, tokenId: 'tok123', tool: 'send_chat_completion_request', requestedModel: 'openai/gpt-4o', servedModel: 'openai/gpt-4o', provider: 'OpenAI', generationId: 'gen-1', outcome: 'ok', tokensIn: 100, tokensOut: 50, costUsd: 0.0012, latencyMs: 850, ...over };
 }
 
-async function scanAll(): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await dynamo.client.send(new ScanCommand({ TableName: dynamo.tableName, ...(start ? { ExclusiveStartKey: start } : {}) }));
-    items.push(...((res.Items ?? []) as Record<string, unknown>[]));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
-
 describe('ledger records and aggregates', () => {
   test('a call writes one record (with TTL) and moves the day, week, month and model counters', async () => {
     const user = await newUser();
@@ -58,7 +47,7 @@ describe('ledger records and aggregates', () => {
     expect(rec).toMatchObject({ userId: user, tool: 'send_chat_completion_request', costUsd: 0.0012, costSource: 'reported', countedUsd: 0.0012, time: T0.toISOString() });
     const [listed] = await ledger.listRecords(user);
     expect(listed).toEqual(rec);
-    const raw = (await scanAll()).find((i) => i.recordId === rec.recordId)!;
+    const raw = (await scanAll(dynamo.client, dynamo.tableName)).find((i) => i.recordId === rec.recordId)!;
     expect(raw.ttl).toBe(Math.floor(T0.getTime() / 1000) + 30 * 86_400);
 
     const snap = await ledger.readUsage(user);
@@ -276,7 +265,7 @@ describe('nothing secret in the table', () => {
       await expect(ledger.record({ ...call(user), ...extra } as LedgerRecordInput)).rejects.toThrow(/Unrecognized key/);
     }
     await ledger.record(call(user));
-    const dump = JSON.stringify(await scanAll());
+    const dump = JSON.stringify(await scanAll(dynamo.client, dynamo.tableName));
     expect(dump).toContain(user);
     expect(dump).not.toContain(PROMPT);
     expect(dump).not.toContain('TOP-SECRET');

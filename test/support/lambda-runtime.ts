@@ -9,6 +9,7 @@
 import { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { HttpResponseStreamLike, ResponsePrelude } from '../../lambda/aws/stream-adapter.js';
+import { sseMessages } from './runtime-api.js';
 
 export const PRELUDE_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
 
@@ -51,24 +52,8 @@ export class RecordingStream extends Writable {
   }
 
   /** Server-sent events of the payload, each stamped with the time of the chunk that completed it. */
-  sseEvents(): { at: number; data: { method?: string; id?: unknown; result?: Record<string, unknown>; params?: Record<string, unknown> } }[] {
-    const events: ReturnType<RecordingStream['sseEvents']> = [];
-    let buffer = '';
-    for (const chunk of this.chunks.slice(2)) {
-      buffer += chunk.data.toString('utf8');
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = block
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5).trimStart())
-          .join('\n');
-        if (data) events.push({ at: chunk.at, data: JSON.parse(data) as ReturnType<RecordingStream['sseEvents']>[number]['data'] });
-      }
-    }
-    return events;
+  sseEvents(): ReturnType<typeof sseMessages> {
+    return sseMessages(this.chunks.slice(2).map((c) => ({ at: c.at, text: c.data.toString('utf8') })));
   }
 }
 

@@ -2,21 +2,27 @@
  * Snapshots of a harness's whole table, to prove that a run of hostile requests changed nothing stored (or only
  * what it was allowed to): dump before, dump after, compare item by item.
  */
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Harness } from './harness.js';
 
 export type TableItem = Record<string, unknown>;
 
-/** Every item in the table (after background writes settle), sorted by key: compare two dumps to prove nothing changed. */
-export async function dumpTable(h: Harness, options: { skip?: (item: TableItem) => boolean } = {}): Promise<TableItem[]> {
-  await h.app.settle();
+/** Every item in the table, page by page, as stored. */
+export async function scanAll(client: DynamoDBDocumentClient, tableName: string): Promise<TableItem[]> {
   const items: TableItem[] = [];
   let start: TableItem | undefined;
   do {
-    const res = await h.dynamo.client.send(new ScanCommand({ TableName: h.dynamo.tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
-    items.push(...((res.Items ?? []) as TableItem[]).filter((i) => !options.skip?.(i)));
+    const res = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    items.push(...((res.Items ?? []) as TableItem[]));
     start = res.LastEvaluatedKey;
   } while (start);
+  return items;
+}
+
+/** Every item in the table (after background writes settle), sorted by key: compare two dumps to prove nothing changed. */
+export async function dumpTable(h: Harness, options: { skip?: (item: TableItem) => boolean } = {}): Promise<TableItem[]> {
+  await h.app.settle();
+  const items = (await scanAll(h.dynamo.client, h.dynamo.tableName)).filter((i) => !options.skip?.(i));
   return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 

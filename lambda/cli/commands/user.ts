@@ -2,7 +2,7 @@
 import { json, shortTime, table, tokenStatus } from '../format.js';
 import { describeSource, keyForSetKey } from '../key-input.js';
 import type { CommandSpec } from '../spec.js';
-import { createUserWithKey, requireUser } from './users.js';
+import { createUserWithKey, namedUser } from './users.js';
 
 export const userSetKey: CommandSpec = {
   path: ['user', 'set-key'],
@@ -94,9 +94,7 @@ export const userRemove: CommandSpec = {
   options: {},
   optionHelp: [],
   async run(ctx) {
-    const name = ctx.args[0]!;
-    const store = await ctx.openStore({ create: false });
-    const user = await requireUser(store, name);
+    const { name, store, user } = await namedUser(ctx);
     const revoked = await store.revokeAllTokens(user.userId);
     await store.removeUser(user.userId);
     ctx.out(`Removed user "${name}" (revoked ${revoked} token${revoked === 1 ? '' : 's'}).`);
@@ -117,9 +115,7 @@ export const userResetKey: CommandSpec = {
     'created before is deleted at OpenRouter before the new one is made.',
   ].join('\n'),
   async run(ctx) {
-    const name = ctx.args[0]!;
-    const store = await ctx.openStore({ create: false });
-    const user = await requireUser(store, name);
+    const { name, store, user } = await namedUser(ctx);
     const changed = await store.allowProvisioningAgain(user.userId);
     ctx.out(changed ? `"${name}" may have one more OpenRouter key created.` : `"${name}" may already have an OpenRouter key created; nothing changed.`);
     return 0;
