@@ -17,6 +17,7 @@ import { IdentitySignIn } from '../oauth/sign-in.js';
 import { TokenEndpoint } from '../oauth/token-endpoint.js';
 import type { IdentityProvider } from '../oauth/upstream-oidc.js';
 import type { Logger } from '../observability/logger.js';
+import { PolicyGuardrail, guardrailRulesFor } from '../openrouter/guardrails.js';
 import { NO_METRICS, emfMetrics, type Metrics } from '../observability/metrics.js';
 import { KeyProvisioner } from '../web/provisioning.js';
 import { Cookies } from '../ui/session.js';
@@ -107,8 +108,18 @@ export function createSignIn(stores: Stores, parts: SignInParts, config: AppConf
   const cookies = new Cookies(keyring, secure);
   const clients = new ClientDirectory({ store: oauth, metadata: parts.metadataFetcher ?? limitedMetadataFetcher(httpsMetadataFetcher()), extraRedirectUris: config.oauthRedirectUris });
   const openRouter = { baseUrl: config.openRouterBaseUrl, authUrl: config.openRouterAuthUrl, ...(upstreamFetch ? { fetch: upstreamFetch } : {}) };
+  // Keys we create carry what of the policy a guardrail can express, so it holds even where the key leaks to.
+  const guardrailRules = guardrailRulesFor(config.policy);
   const provisioning = parts.managementKey
-    ? new KeyProvisioner({ accounts, openRouter, managementKey: parts.managementKey, logger, allowReprovision: config.allowReprovision, ...(config.provisionedKeyLimitUsd !== undefined ? { limitUsd: config.provisionedKeyLimitUsd } : {}) })
+    ? new KeyProvisioner({
+        accounts,
+        openRouter,
+        managementKey: parts.managementKey,
+        logger,
+        allowReprovision: config.allowReprovision,
+        ...(config.provisionedKeyLimitUsd !== undefined ? { limitUsd: config.provisionedKeyLimitUsd } : {}),
+        ...(guardrailRules ? { guardrail: new PolicyGuardrail(openRouter, guardrailRules) } : {}),
+      })
     : undefined;
   const signIn = new IdentitySignIn({
     accounts,

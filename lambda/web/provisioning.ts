@@ -4,9 +4,12 @@
  * one user cannot spend the operator's whole balance, and a user holds at most one such key at any time: its hash
  * is stored with the user, and replacing or removing it deletes it at OpenRouter before anything else changes.
  * Every change runs under the user's key lease (one conditional write), so concurrent presses never both mint.
+ * Where the operator policy has rules a guardrail can carry, a new key is put under the policy guardrail before it
+ * is stored; a key that could not be is deleted again, so no key of ours is live at OpenRouter without the policy.
  */
 import { errorName } from '../observability/error-name.js';
 import type { Logger } from '../observability/logger.js';
+import { GuardrailError, type PolicyGuardrail } from '../openrouter/guardrails.js';
 import { KeyExchangeError, createProvisionedKey, deleteProvisionedKey, type OpenRouterAuthOptions } from '../openrouter/auth-keys.js';
 import { KeyChangeRefused, type AccountStore, type KeyChange, type KeyChangeRefusal, type KeyLeaseOptions, type User } from '../store/account-store.js';
 
@@ -17,15 +20,20 @@ export interface KeyProvisionerOptions {
   limitUsd?: number;
   /** May a user who already had a key created get another without the operator's `user reset-key`? Default no. */
   allowReprovision?: boolean;
+  /** The operator policy's guardrail, when the policy has rules one can carry; every created key is assigned to it. */
+  guardrail?: PolicyGuardrail;
   logger: Logger;
 }
 
 /** Key creations per user per hour, across all instances (counted in the user's item). */
 export const PROVISION_RATE = { maxPerWindow: 3, windowMs: 3_600_000 } as const;
-/** Covers a delete and a create at OpenRouter (15 s timeout each) plus the store writes; frees a dead holder's lease. */
+/**
+ * Covers a delete and a create at OpenRouter (15 s timeout each) plus the store writes; frees a dead holder's lease.
+ * A slow guardrail step can outlast it: the commit is then refused and the new key deleted, so nothing leaks.
+ */
 const LEASE_MS = 60_000;
 
-export type KeyChangeFailure = KeyChangeRefusal | 'no_such_user' | 'delete_failed' | 'create_failed';
+export type KeyChangeFailure = KeyChangeRefusal | 'no_such_user' | 'delete_failed' | 'create_failed' | 'guardrail_failed';
 export type KeyChangeOutcome = { ok: true } | { ok: false; reason: KeyChangeFailure };
 
 const ok: KeyChangeOutcome = { ok: true };
@@ -55,6 +63,12 @@ export class KeyProvisioner {
         // The previous key is already gone at OpenRouter: keeping its ciphertext would only fail later.
         if (lease.deletedPrevious) await this.o.accounts.commitKeyLease(userId, lease.leaseId, { key: undefined });
         return failed('create_failed');
+      }
+      if (!(await this.guard(userId, managementKey, created.hash))) {
+        // Without the guardrail the key would escape the policy wherever it is used: take it back, store nothing.
+        await this.deleteAtOpenRouter(userId, managementKey, created.hash);
+        if (lease.deletedPrevious) await this.o.accounts.commitKeyLease(userId, lease.leaseId, { key: undefined });
+        return failed('guardrail_failed');
       }
       try {
         await this.o.accounts.commitKeyLease(userId, lease.leaseId, { key: created.key, provisionedKeyHash: created.hash });
@@ -128,6 +142,18 @@ export class KeyProvisioner {
       throw err;
     } finally {
       await this.o.accounts.releaseKeyLease(userId, lease.leaseId);
+    }
+  }
+
+  /** Puts a new key under the policy guardrail (if there is one); false when that failed. */
+  private async guard(userId: string, managementKey: string, hash: string): Promise<boolean> {
+    if (!this.o.guardrail) return true;
+    try {
+      await this.o.guardrail.assign(managementKey, hash);
+      return true;
+    } catch (err) {
+      this.o.logger.warn('openrouter policy guardrail assignment failed', { user_id: userId, error: err instanceof GuardrailError ? err.message : 'unknown' });
+      return false;
     }
   }
 

@@ -371,6 +371,11 @@ function keyChangeFailedPage(urls: ServerUrls, reason: KeyChangeFailure, cookies
       502,
     ],
     create_failed: ['No key was created', 'OpenRouter did not create a key. Try again later or connect your own key.', 502],
+    guardrail_failed: [
+      'No key was created',
+      "OpenRouter did not put the new key under the operator's policy guardrail, so it was deleted again and nothing was stored. Try again later or connect your own key.",
+      502,
+    ],
     no_such_user: ['Signed out', 'Your account no longer exists. Nothing was changed.', 404],
   };
   const [title, message, status] = pages[reason];

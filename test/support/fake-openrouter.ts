@@ -14,7 +14,7 @@
  * Transport faults on any route (reads have no model id to steer them) come from `fault(path, mode, times)`:
  * the next `times` requests to that path are recorded as usual and then answered by the fault instead.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -123,6 +123,10 @@ export class FakeOpenRouter {
   readonly managementKeys = new Set<string>();
   /** Keys created with a management key and not deleted since: hash → the key and the name it was created with. */
   readonly provisioned = new Map<string, { key: string; name: string }>();
+  /** Guardrails created with a management key: id → the guardrail as `GET /guardrails/{id}` returns it. */
+  readonly guardrails = new Map<string, Record<string, unknown>>();
+  /** Which guardrail each key is assigned to: key hash → guardrail id (a key holds at most one). */
+  readonly guardrailOfKey = new Map<string, string>();
   /** Pending OAuth PKCE codes of the consent page stand-in: code → S256 challenge. */
   private readonly authCodes = new Map<string, string>();
 
@@ -216,7 +220,66 @@ export class FakeOpenRouter {
     if (!created) return this.error(res, 404, 'Resource not found');
     this.provisioned.delete(hash);
     this.keys.delete(created.key);
+    this.guardrailOfKey.delete(hash);
     sendJson(res, 200, { deleted: true });
+  }
+
+  /**
+   * The `/guardrails` routes (management key only): list (offset/limit paging), create, get, update, delete, and
+   * key assignments. Bodies are validated against the spec; a violation is recorded and answered with 400.
+   */
+  private guardrailRoute(res: ServerResponse, method: string, path: string, q: URLSearchParams, apiKey: string | undefined, body: Record<string, unknown> | undefined): void {
+    if (!apiKey || !this.managementKeys.has(apiKey)) return this.error(res, 401, 'Management key required');
+    const [, , id, sub, subsub, extra] = path.split('/');
+    const specPath = id === undefined ? '/guardrails' : sub === undefined ? '/guardrails/{id}' : `/guardrails/{id}/${sub}/${subsub ?? ''}`;
+    const withBody = ['POST /guardrails', 'PATCH /guardrails/{id}', 'POST /guardrails/{id}/assignments/keys'];
+    if (extra === undefined && withBody.includes(`${method} ${specPath}`)) {
+      const errors = validateOperationBody(specPath, method === 'POST' ? 'post' : 'patch', body);
+      if (errors.length) {
+        this.violations.push({ path: specPath, errors });
+        return this.error(res, 400, 'Invalid request parameters');
+      }
+    }
+    if (id === undefined) {
+      if (method === 'GET') {
+        const offset = Number(q.get('offset') ?? 0);
+        const limit = Number(q.get('limit') ?? 50);
+        if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(limit) || limit < 1 || limit > 100) return this.error(res, 400, 'Invalid request parameters');
+        const all = [...this.guardrails.values()];
+        return sendJson(res, 200, { data: all.slice(offset, offset + limit), total_count: all.length });
+      }
+      if (method === 'POST') {
+        const created = { ...body, id: randomUUID(), created_at: new Date().toISOString(), updated_at: null };
+        this.guardrails.set(created.id, created);
+        return sendJson(res, 201, { data: created });
+      }
+    }
+    const guardrail = id === undefined ? undefined : this.guardrails.get(decodeURIComponent(id));
+    if (!guardrail || extra !== undefined) return this.error(res, 404, 'Resource not found');
+    const gid = String(guardrail.id);
+    if (sub === undefined) {
+      if (method === 'GET') return sendJson(res, 200, { data: guardrail });
+      if (method === 'PATCH') {
+        Object.assign(guardrail, body, { updated_at: new Date().toISOString() });
+        return sendJson(res, 200, { data: guardrail });
+      }
+      if (method === 'DELETE') {
+        this.guardrails.delete(gid);
+        for (const [hash, g] of this.guardrailOfKey) if (g === gid) this.guardrailOfKey.delete(hash);
+        return sendJson(res, 200, { deleted: true });
+      }
+    }
+    if (sub === 'assignments' && subsub === 'keys' && method === 'POST') {
+      const hashes = (body?.key_hashes as string[] | undefined) ?? [];
+      if (hashes.some((h) => !this.provisioned.has(h))) return this.error(res, 404, 'Resource not found');
+      for (const h of hashes) this.guardrailOfKey.set(h, gid);
+      return sendJson(res, 200, { assigned_count: hashes.length });
+    }
+    if (sub === 'assignments' && subsub === 'keys' && method === 'GET') {
+      const data = [...this.guardrailOfKey].filter(([, g]) => g === gid).map(([hash]) => ({ id: randomUUID(), key_hash: hash, guardrail_id: gid, key_name: this.provisioned.get(hash)?.name ?? '', key_label: 'sk-or-v1-pro...', assigned_by: 'user_fake', created_at: new Date().toISOString() }));
+      return sendJson(res, 200, { data, total_count: data.length });
+    }
+    return this.error(res, 404, `Not Found: ${method} ${path}`);
   }
 
   /** Every `DELETE /keys/{hash}` received (faulted ones included), oldest first. */
@@ -254,6 +317,7 @@ export class FakeOpenRouter {
     if (req.method === 'POST' && path === '/keys') return this.createKey(res, apiKey, body);
     const keyHash = /^\/keys\/([^/]+)$/.exec(path);
     if (req.method === 'DELETE' && keyHash) return this.deleteKey(res, apiKey, decodeURIComponent(keyHash[1]!));
+    if (path === '/guardrails' || path.startsWith('/guardrails/')) return this.guardrailRoute(res, req.method ?? 'GET', path, url.searchParams, apiKey, body);
     if (!apiKey || !this.keys.has(apiKey)) return this.error(res, 401, 'User not found.');
     if (req.method === 'POST' && path === '/chat/completions') return this.generate(res, path, body, 'chat');
     if (req.method === 'POST' && path === '/completions') return this.generate(res, path, body, 'text');
