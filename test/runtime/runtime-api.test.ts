@@ -60,18 +60,19 @@ test('a streamed HTTP-integration response that fails part-way: prelude, what wa
   expect(JSON.parse(Buffer.from(result.trailers['lambda-runtime-function-error-body']!, 'base64').toString('utf8'))).toMatchObject({ errorType: 'TypeError', errorMessage: 'boom' });
 });
 
+// The stand-in answers a buffered invocation from a freshly spawned node (as the addon blocks): slow on a loaded machine.
 test('a buffered handler answers on /response, a thrown error on /error', async () => {
   start('buffered', `export const handler = async (event) => { if (event.fail) throw new RangeError('nope'); return { ok: event.n }; };`);
-  const ok = await runtime.invoke({ n: 2 });
+  const ok = await runtime.invoke({ n: 2 }, { timeoutMs: 25_000 });
   expect(ok.outcome).toBe('response');
   expect(ok.responseMode).toBeUndefined();
   expect(JSON.parse(Buffer.concat(ok.chunks.map((c) => c.data)).toString('utf8'))).toEqual({ ok: 2 });
 
-  const failed = await runtime.invoke({ fail: true });
+  const failed = await runtime.invoke({ fail: true }, { timeoutMs: 25_000 });
   expect(failed.outcome).toBe('error');
   expect(failed.error!.type).toBe('RangeError');
   expect(JSON.parse(failed.error!.body)).toMatchObject({ errorType: 'RangeError', errorMessage: 'nope' });
-});
+}, 60_000);
 
 test('answers for an unknown or an already answered invocation are refused with 400', async () => {
   start('once', `export const handler = async () => 'done';`);

@@ -48,10 +48,10 @@ export async function dumpTable(endpoint: string, tableName: string, options: { 
 export const isLimitCounter = (item: Record<string, AttributeValue>): boolean => item.type?.S === 'limits';
 
 /**
- * What every tool call is meant to write besides account data: the limit counters, its usage-ledger record and the
- * per-window usage counters. A fault must leave everything else exactly as it was.
+ * What a tool call is meant to write besides account data: the limit counters, its usage-ledger record, the
+ * per-window usage counters and (a successful chat) its stored conversation. A fault must leave everything else as it was.
  */
-export const isCallAccounting = (item: Record<string, AttributeValue>): boolean => isLimitCounter(item) || /^(LEDGER|USAGE)#/.test(item.sk?.S ?? '');
+export const isCallAccounting = (item: Record<string, AttributeValue>): boolean => isLimitCounter(item) || /^(LEDGER|USAGE|CONV|CONVPART)#/.test(item.sk?.S ?? '');
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));

@@ -25,7 +25,7 @@ req.end(body);
 `;
 
 function postSync(path, body, errorType) {
-  spawnSync(process.execPath, ['-e', POST, path, errorType || ''], { input: body, stdio: ['pipe', 'ignore', 'ignore'], timeout: 5000 });
+  spawnSync(process.execPath, ['-e', POST, path, errorType || ''], { input: body, stdio: ['pipe', 'ignore', 'ignore'], timeout: 20_000 });
 }
 
 const standIn = {
