@@ -147,6 +147,60 @@ describe('usage ledger', () => {
   });
 });
 
+describe('a record still being written', () => {
+  test("holds back its user's next usage read on the instance, not another user's", async () => {
+    const events: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    /** The table's ledger, with every record held until the gate opens and every usage read noted. */
+    class GatedLedger extends LedgerStore {
+      override async record(...args: Parameters<LedgerStore['record']>): ReturnType<LedgerStore['record']> {
+        events.push('record sent');
+        await gate;
+        const written = await super.record(...args);
+        events.push('record landed');
+        return written;
+      }
+      override readUsage(userId: string, at?: Date): ReturnType<LedgerStore['readUsage']> {
+        events.push(`usage read ${userId}`);
+        return super.readUsage(userId, at);
+      }
+    }
+    const logger = createLogger({ write: () => undefined });
+    const team = TeamControl.fromConfig({ policy: OPEN_POLICY, budgetDefaults: {} }, new GatedLedger({ client: h.dynamo.client, tableName: h.dynamo.tableName, logger }), logger);
+    const userId = `u-gated-${randomBytes(4).toString('hex')}`;
+    const otherId = `u-other-${randomBytes(4).toString('hex')}`;
+    const args = { model: 'fake/echo', messages: [{ role: 'user', content: 'hi' }] };
+    const first = team.begin({ userId, tokenId: 't-gated' }, 'send_chat_completion_request', args);
+    expect((await first.admit(args, () => Promise.reject(new Error('no cap: the catalog is not read')))).ok).toBe(true);
+    const recording = first.record({
+      tool: 'send_chat_completion_request',
+      paid: true,
+      outcome: 'ok',
+      usage: { model: 'fake/echo', promptTokens: 12, completionTokens: 3, costUsd: 0.25 },
+      latencyMs: 5,
+      upstreamError: false,
+      userId,
+      tokenId: 't-gated',
+    });
+
+    // Started while the record is held: the same user's budget view and next call wait for it.
+    const view = team.budgetView(userId);
+    const next = team.begin({ userId, tokenId: 't-gated' }, 'send_chat_completion_request', args).readUsage();
+    // Another user's read is not held back (it completes with the gate still closed).
+    await team.budgetView(otherId);
+    // (the record starts a microtask after record() returns, so its place among the others is not fixed)
+    expect([...events].sort()).toEqual(['record sent', `usage read ${otherId}`, `usage read ${userId}`].sort());
+
+    open();
+    await recording;
+    expect((await view).daily.spent_usd).toBe(0.25);
+    expect((await next).usage.daily.spentUsd).toBe(0.25);
+    expect(events.slice(3)).toEqual(['record landed', `usage read ${userId}`, `usage read ${userId}`]);
+    await team.settle();
+  });
+});
+
 describe('refusals are recorded too', () => {
   test('a user without a key: one refused record with the model asked for, and no cost', async () => {
     const name = `nokey${randomBytes(4).toString('hex')}`;
