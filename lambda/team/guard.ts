@@ -13,9 +13,9 @@
  *
  * A deferred record does not loosen the budget: the reservation of the call's worst case is written BEFORE the call
  * goes upstream and counts against the caps until the record settles it. A user's next call that reads usage before
- * the previous record has landed (on another instance) sees that reservation in place of the real cost — never less
- * than the reserved worst case — so the over-spend bound is the one the reservations give, as before; at worst such
- * a call is clamped or refused a little early. On the same instance the next usage read waits for that user's
+ * the previous record has landed (on another instance) sees that reservation — the worst case — in place of the
+ * real cost, so the over-spend bound is the one the reservations give, as before; at worst such a call is clamped or
+ * refused a little early. On the same instance the next usage read waits for that user's
  * records still in flight (usually none), so one client's calls in sequence see each other's real cost.
  *
  * Cost of a call that ended in an error without a reported cost is counted as zero: OpenRouter bills a generation
@@ -94,7 +94,7 @@ export class TeamControl {
   private readonly now: () => Date;
   /** Ledger records still being written after their call returned, until they land (see settle()). */
   private readonly pending = new Set<Promise<void>>();
-  /** The same, by user: that user's next usage read on this instance waits for them (see ownRecords()). */
+  /** The same, by user: that user's next usage read on this instance waits for them (see readUsage()). */
   private readonly recording = new Map<string, Set<Promise<void>>>();
 
   constructor(options: TeamControlOptions) {
