@@ -21,9 +21,10 @@
  *
  * Team control: a fifth path adds, on top of the limits, the operator policy (a deny glob, the data-policy floor),
  * a daily cap that never binds (so the usage read, the clamp from the catalog price, the reservation and the ledger
- * record all run) and the user's defaults: one BatchGet beside the limiter's first write before the call, and the
- * ledger record (one put, four counter updates in parallel) after it. "team control cost" is that path minus the
- * limits path, paired per iteration.
+ * record all run) and the user's defaults: one BatchGet beside the limiter's first write and the reservation before
+ * the call, and the ledger record (one put, four counter updates in parallel) after it — not awaited by the call, like
+ * the limiter's release (the same user's next usage read waits for it if it is still in flight). "team control
+ * cost" is that path minus the limits path, paired per iteration.
  *
  *   tsx bench/latency.ts            (BENCH_LATENCY_N=2000 by default)
  */

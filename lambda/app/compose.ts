@@ -65,7 +65,7 @@ export interface AppParts {
   images?: ImageParts;
 }
 
-/** The app, and a way to wait for the work it left running after its responses (limit releases, last-used stamps). */
+/** The app, and a way to wait for the work it left running after its responses (limit releases, last-used stamps, ledger records). */
 export type ComposedApp = App & { settle(): Promise<void> };
 
 /** The app every host serves: routing, MCP, sign-in and limits, with every response counted in the metrics. */
@@ -74,21 +74,22 @@ export async function composeApp(parts: AppParts): Promise<ComposedApp> {
   const limiter = limiterFor(config, parts.limiter, logger);
   const stores = await parts.stores;
   const authenticator: Authenticator = parts.authCacheMs ? new CachedAuthenticator(stores.accounts, parts.authCacheMs) : stores.accounts;
+  // Defaults, the operator policy, budgets and the usage ledger around every paid call.
+  const team = TeamControl.fromConfig(config, stores.ledger, logger, metrics);
   const app = createApp({
     config,
     logger,
     authenticator,
     limiter,
     metrics,
-    // Defaults, the operator policy, budgets and the usage ledger around every paid call.
-    team: TeamControl.fromConfig(config, stores.ledger, logger, metrics),
+    team,
     ...(stores.conversations ? { conversations: stores.conversations } : {}),
     ...(parts.catalog ? { catalog: parts.catalog } : {}),
     ...(parts.upstreamFetch ? { upstreamFetch: parts.upstreamFetch } : {}),
     ...(parts.images ? { images: parts.images } : {}),
     ...(parts.signIn ? { signIn: createSignIn(stores, parts.signIn, config, logger, parts.upstreamFetch) } : {}),
   });
-  return { ...withHttpMetrics(app, metrics), settle: async () => void (await Promise.all([limiter.settle(), stores.accounts.settle()])) };
+  return { ...withHttpMetrics(app, metrics), settle: async () => void (await Promise.all([limiter.settle(), stores.accounts.settle(), team.settle()])) };
 }
 
 /** EMF lines (on stdout unless `write` says otherwise) when the configuration turns metrics on, else none. */

@@ -10,6 +10,8 @@ export interface Principal {
   expiresAt?: string;
   /** OAuth access tokens only: the resource (MCP URL) the token was issued for; requests elsewhere are refused. */
   audience?: string;
+  /** OAuth access tokens only: the OAuth client the token was issued to (a public id, safe to log), for the ledger. */
+  clientId?: string;
 }
 
 export interface Authenticator {

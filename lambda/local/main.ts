@@ -82,6 +82,8 @@ async function main(): Promise<void> {
   const shutdown = () => {
     removeServerUrl();
     void Promise.all([app.close(), server.close(), localIdp?.close()])
+      // Ledger records, limit releases and last-used stamps still in flight land before the database closes.
+      .then(() => app.settle())
       .then(closeStore)
       .finally(() => process.exit(0));
   };

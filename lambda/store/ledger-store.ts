@@ -58,7 +58,8 @@ export const LedgerRecordInputSchema = z.strictObject({
   time: z.date(),
   userId: Text(200),
   tokenId: Text(100).optional(),
-  clientId: Text(200).optional(),
+  // An OAuth client id may be a client metadata document URL, bounded as the token endpoint bounds client_id.
+  clientId: Text(2000).optional(),
   tool: z.string().regex(/^[a-z0-9_:.-]{1,64}$/),
   requestedModel: Text(200).optional(),
   servedModel: Text(200).optional(),

@@ -181,6 +181,8 @@ export class TokenStore implements Authenticator {
       ...(openRouterKey ? { openRouterKey } : {}),
       ...(item.expiresAt ? { expiresAt: item.expiresAt } : {}),
       ...(item.audience ? { audience: item.audience } : {}),
+      // Checked against the grant above, so the ledger can name the client a call came through.
+      ...(item.grantId && item.clientId ? { clientId: item.clientId } : {}),
     };
   }
 

@@ -7,7 +7,16 @@
  *   admit()   defaults → policy → budget check → max_tokens clamp (catalog prices) → reservation of the worst case;
  *             a refusal names the rule (policy) or the window, cap, spend and reset (budget), and nothing is sent;
  *   record()  one ledger record from runTool's finish step, settling the reservation to the real cost (or releasing
- *             it). A failed write is logged and counted, never the user's failure.
+ *             it). A failed write is logged and counted, never the user's failure. It is not on the caller's path:
+ *             TeamControl tracks it until it lands, and a host that may freeze after its response (the Lambda)
+ *             awaits `settle()` once the response has been sent — as it does for the limiter's releases.
+ *
+ * A deferred record does not loosen the budget: the reservation of the call's worst case is written BEFORE the call
+ * goes upstream and counts against the caps until the record settles it. A user's next call that reads usage before
+ * the previous record has landed (on another instance) sees that reservation — the worst case — in place of the
+ * real cost, so the over-spend bound is the one the reservations give, as before; at worst such a call is clamped or
+ * refused a little early. On the same instance the next usage read waits for that user's
+ * records still in flight (usually none), so one client's calls in sequence see each other's real cost.
  *
  * Cost of a call that ended in an error without a reported cost is counted as zero: OpenRouter bills a generation
  * that produced tokens, and such a result reports its usage; a crash mid-stream is the documented gap (ledger-store.ts).
@@ -83,6 +92,10 @@ export class TeamControl {
   private readonly log: Logger;
   private readonly metrics: Metrics | undefined;
   private readonly now: () => Date;
+  /** Ledger records still being written after their call returned, until they land (see settle()). */
+  private readonly pending = new Set<Promise<void>>();
+  /** The same, by user: that user's next usage read on this instance waits for them (see readUsage()). */
+  private readonly recording = new Map<string, Set<Promise<void>>>();
 
   constructor(options: TeamControlOptions) {
     this.ledger = options.ledger;
@@ -105,7 +118,7 @@ export class TeamControl {
 
   /** The user's spend against each cap in the current windows (one read). */
   async budgetView(userId: string): Promise<BudgetView> {
-    const snapshot = await this.ledger.readUsage(userId, this.now());
+    const snapshot = await this.readUsage(userId, this.now());
     const caps = effectiveCaps(this.budgetDefaults, snapshot.override);
     const view = {} as BudgetView;
     for (const w of WINDOWS) {
@@ -120,14 +133,47 @@ export class TeamControl {
     return new TeamCall(this, principal, tool, this.now(), requestedModelOf(args), kind);
   }
 
-  /** Writes a call's ledger record; a failure is logged and counted, never thrown. */
-  async write(input: LedgerRecordInput, options: { reservation?: Reservation; estimatedCostUsd?: number }): Promise<void> {
-    try {
-      await this.ledger.record(input, options);
-    } catch (err) {
-      this.log.error('ledger write failed', { tool: input.tool, outcome: input.outcome, error: err instanceof Error ? err.name : 'unknown' });
-      this.metrics?.ledgerWriteFailure?.();
-    }
+  /**
+   * Writes a call's ledger record in the background, tracked until it lands; a failure is logged and counted, never
+   * thrown. The returned promise never rejects.
+   */
+  write(input: LedgerRecordInput, options: { reservation?: Reservation; estimatedCostUsd?: number }): Promise<void> {
+    // Started inside a promise chain, so even a store that throws before returning a promise ends in the catch.
+    const work = Promise.resolve()
+      .then(() => this.ledger.record(input, options))
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.log.error('ledger write failed', { tool: input.tool, outcome: input.outcome, error: err instanceof Error ? err.name : 'unknown' });
+          this.metrics?.ledgerWriteFailure?.();
+        },
+      );
+    const own = this.recording.get(input.userId) ?? new Set<Promise<void>>();
+    this.recording.set(input.userId, own);
+    this.pending.add(work);
+    own.add(work);
+    void work.finally(() => {
+      this.pending.delete(work);
+      own.delete(work);
+      if (own.size === 0 && this.recording.get(input.userId) === own) this.recording.delete(input.userId);
+    });
+    return work;
+  }
+
+  /**
+   * A user's usage, after this instance's records for them still in flight have landed: a user's calls one after
+   * another on one instance see each other's real cost, not the reservation it replaces (which would refuse or clamp
+   * the next call for nothing). Usually nothing is in flight and the read starts at once.
+   */
+  readUsage(userId: string, now: Date): Promise<UsageSnapshot> {
+    const own = this.recording.get(userId);
+    if (!own) return this.ledger.readUsage(userId, now);
+    return Promise.all([...own]).then(() => this.ledger.readUsage(userId, now));
+  }
+
+  /** Resolves once every ledger record started so far (and any started meanwhile) has landed or failed. */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 }
 
@@ -150,7 +196,7 @@ export class TeamCall {
   /** Starts the usage read (idempotent), so the caller can run the limits check beside it. */
   readUsage(): Promise<UsageSnapshot> {
     if (!this.snapshot) {
-      this.snapshot = this.team.ledger.readUsage(this.principal.userId, this.startedAt);
+      this.snapshot = this.team.readUsage(this.principal.userId, this.startedAt);
       // A call refused by the limits never awaits it; its rejection must not go unhandled.
       this.snapshot.catch(() => undefined);
     }
@@ -227,6 +273,7 @@ export class TeamCall {
       time: this.startedAt,
       userId: this.principal.userId,
       tokenId: this.principal.tokenId,
+      ...(this.principal.clientId ? { clientId: this.principal.clientId } : {}),
       tool: this.tool,
       ...(this.requestedModel ? { requestedModel: this.requestedModel } : {}),
       ...(u.model ? { servedModel: u.model } : {}),

@@ -39,22 +39,6 @@ export async function runTool<T extends Record<string, unknown>>(
   body: (args: Record<string, unknown>, carry?: unknown) => Promise<ToolOutcome<T>>,
   options: RunToolOptions = {},
 ): Promise<CallToolResult> {
-  let recording: Promise<void> | undefined;
-  try {
-    return await runGuarded(tool, deps, body, options, (p) => (recording = p));
-  } finally {
-    // The ledger record is written before the result returns: a Lambda may freeze as soon as it answers.
-    await recording;
-  }
-}
-
-async function runGuarded<T extends Record<string, unknown>>(
-  tool: ToolPolicy,
-  deps: ToolDeps,
-  body: (args: Record<string, unknown>, carry?: unknown) => Promise<ToolOutcome<T>>,
-  options: RunToolOptions,
-  onRecord: (recording: Promise<void>) => void,
-): Promise<CallToolResult> {
   const started = performance.now();
   const upstreamBefore = deps.upstream?.calls ?? 0;
   const log = deps.logger.child({
@@ -98,7 +82,9 @@ async function runGuarded<T extends Record<string, unknown>>(
       ...(end.refusal ? { refusal: end.refusal } : {}),
       ...(end.upstreamStatus !== undefined ? { upstreamStatus: end.upstreamStatus } : {}),
     };
-    if (tool.paid && deps.team) onRecord((team ?? deps.team.begin(deps.principal, tool.name, options.args, tool.upstream)).record(event));
+    // Not awaited: the ledger record is no reason to hold the result. TeamControl tracks it, and a host that may
+    // freeze after the response (the Lambda) awaits `team.settle()` once the response has been sent.
+    if (tool.paid && deps.team) void (team ?? deps.team.begin(deps.principal, tool.name, options.args, tool.upstream)).record(event);
     // Only a paid call's usage is spend (see ToolPolicy.paid).
     (deps.metrics ?? NO_METRICS).toolCall({
       tool: tool.name,

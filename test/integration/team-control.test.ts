@@ -19,7 +19,7 @@ import { OpenRouterClient } from '../../lambda/openrouter/client.js';
 import { OPEN_POLICY } from '../../lambda/policy/policy.js';
 import { LedgerStore } from '../../lambda/store/ledger-store.js';
 import { TeamControl } from '../../lambda/team/guard.js';
-import { connectV2, startHarness, textOf, type Harness } from '../support/harness.js';
+import { IN_PROCESS_URL, connectV2, startHarness, textOf, type Harness } from '../support/harness.js';
 
 type ToolResult = { content?: unknown; structuredContent?: Record<string, unknown>; isError?: boolean };
 
@@ -88,6 +88,8 @@ describe('usage ledger', () => {
     const usage = result.structuredContent!.usage as { cost: number; prompt_tokens: number; completion_tokens: number };
     expect(usage.cost).toBeGreaterThan(0);
 
+    // The record is written after the result (not on the caller's path); the app settles it.
+    await h.app.settle();
     const records = await h.ledger.listRecords(u.id);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({
@@ -101,6 +103,9 @@ describe('usage ledger', () => {
       tokensOut: usage.completion_tokens,
     });
     expect(records[0]!.generationId).toMatch(/^gen-/);
+    // A personal token: the record names the token, and no OAuth client.
+    expect(records[0]!.tokenId).toMatch(/\S/);
+    expect(records[0]!.clientId).toBeUndefined();
     const snapshot = await h.ledger.readUsage(u.id);
     expect(snapshot.usage.daily.spentUsd).toBeCloseTo(usage.cost, 12);
 
@@ -111,6 +116,7 @@ describe('usage ledger', () => {
 
     // A lookup is not a generation: no record.
     await call(u.client, 'retrieve_available_models', { limit: 1 });
+    await h.app.settle();
     expect(await h.ledger.listRecords(u.id)).toHaveLength(1);
 
     const scan = await h.dynamo.client.send(new ScanCommand({ TableName: h.dynamo.tableName }));
@@ -119,6 +125,79 @@ describe('usage ledger', () => {
     expect(raw).not.toContain('Echo:');
     expect(raw).not.toContain(u.key);
     expect(raw).not.toContain(u.token);
+  });
+
+  test('a call with an OAuth access token names the OAuth client and the token on its record', async () => {
+    const u = await newUser();
+    // The client a metadata document identifies (its URL is its id), as the token endpoint would have granted.
+    const clientId = 'https://client.example/.well-known/oauth-client/ledger-test.json';
+    const grant = await h.store.createGrant(u.id, { clientId, clientName: 'Ledger test client', audience: IN_PROCESS_URL, scope: 'mcp' });
+    const { token, info } = await h.store.issueToken(u.id, { grant, expiresAt: new Date(Date.now() + 600_000) });
+    const client = await connectV2(token, { fetch: h.fetch });
+    clients.push(client);
+    const result = await call(client, 'send_chat_completion_request', { model: 'fake/echo', messages: [{ role: 'user', content: 'hi' }] });
+    expect(result.isError).toBeFalsy();
+
+    await h.app.settle();
+    const records = await h.ledger.listRecords(u.id);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ outcome: 'ok', tokenId: info.tokenId, clientId });
+    // The token itself never reaches the ledger.
+    expect(JSON.stringify(records)).not.toContain(token);
+  });
+});
+
+describe('a record still being written', () => {
+  test("holds back its user's next usage read on the instance, not another user's", async () => {
+    const events: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    /** The table's ledger, with every record held until the gate opens and every usage read noted. */
+    class GatedLedger extends LedgerStore {
+      override async record(...args: Parameters<LedgerStore['record']>): ReturnType<LedgerStore['record']> {
+        events.push('record sent');
+        await gate;
+        const written = await super.record(...args);
+        events.push('record landed');
+        return written;
+      }
+      override readUsage(userId: string, at?: Date): ReturnType<LedgerStore['readUsage']> {
+        events.push(`usage read ${userId}`);
+        return super.readUsage(userId, at);
+      }
+    }
+    const logger = createLogger({ write: () => undefined });
+    const team = TeamControl.fromConfig({ policy: OPEN_POLICY, budgetDefaults: {} }, new GatedLedger({ client: h.dynamo.client, tableName: h.dynamo.tableName, logger }), logger);
+    const userId = `u-gated-${randomBytes(4).toString('hex')}`;
+    const otherId = `u-other-${randomBytes(4).toString('hex')}`;
+    const args = { model: 'fake/echo', messages: [{ role: 'user', content: 'hi' }] };
+    const first = team.begin({ userId, tokenId: 't-gated' }, 'send_chat_completion_request', args);
+    expect((await first.admit(args, () => Promise.reject(new Error('no cap: the catalog is not read')))).ok).toBe(true);
+    const recording = first.record({
+      tool: 'send_chat_completion_request',
+      paid: true,
+      outcome: 'ok',
+      usage: { model: 'fake/echo', promptTokens: 12, completionTokens: 3, costUsd: 0.25 },
+      latencyMs: 5,
+      upstreamError: false,
+      userId,
+      tokenId: 't-gated',
+    });
+
+    // Started while the record is held: the same user's budget view and next call wait for it.
+    const view = team.budgetView(userId);
+    const next = team.begin({ userId, tokenId: 't-gated' }, 'send_chat_completion_request', args).readUsage();
+    // Another user's read is not held back (it completes with the gate still closed).
+    await team.budgetView(otherId);
+    // (the record starts a microtask after record() returns, so its place among the others is not fixed)
+    expect([...events].sort()).toEqual(['record sent', `usage read ${otherId}`, `usage read ${userId}`].sort());
+
+    open();
+    await recording;
+    expect((await view).daily.spent_usd).toBe(0.25);
+    expect((await next).usage.daily.spentUsd).toBe(0.25);
+    expect(events.slice(3)).toEqual(['record landed', `usage read ${userId}`, `usage read ${userId}`]);
+    await team.settle();
   });
 });
 
@@ -131,6 +210,7 @@ describe('refusals are recorded too', () => {
     clients.push(client);
     const result = await call(client, 'send_chat_completion_request', { model: 'fake/echo', messages: [{ role: 'user', content: 'hi' }] });
     expect(result.isError).toBe(true);
+    await h.app.settle();
     const records = await h.ledger.listRecords(userId);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ outcome: 'refused', reason: 'no_key', requestedModel: 'fake/echo', countedUsd: 0 });
@@ -153,6 +233,7 @@ describe('budgets', () => {
     expect(chatCalls(u.key)).toHaveLength(0);
     expect(metricSum('BudgetRefusals')).toBe(refusalsBefore + 1);
 
+    await h.app.settle();
     const [refused] = await h.ledger.listRecords(u.id, { limit: 1 });
     expect(refused).toMatchObject({ outcome: 'refused', reason: 'budget:daily', countedUsd: 0 });
     expect(refused!.costUsd).toBeUndefined();
@@ -207,6 +288,7 @@ describe('budgets', () => {
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/price is unknown or variable/);
     expect(chatCalls(u.key)).toHaveLength(0);
+    await h.app.settle();
     const [record] = await h.ledger.listRecords(u.id, { limit: 1 });
     expect(record).toMatchObject({ outcome: 'refused', reason: 'budget:unknown_price' });
   });
@@ -223,6 +305,7 @@ describe('budgets', () => {
     expect(refused).toBeGreaterThan(0);
     expect(admitted).toBeGreaterThan(0);
 
+    await h.app.settle();
     const snapshot = await h.ledger.readUsage(u.id);
     const records = await h.ledger.listRecords(u.id);
     expect(records).toHaveLength(20);
@@ -270,6 +353,7 @@ describe('operator policy', () => {
     expect(textOf(result)).toMatch(/Nothing was sent to OpenRouter/);
     expect(chatCalls(u.key)).toHaveLength(0);
     expect(metricSum('PolicyRefusals')).toBe(before + 1);
+    await h.app.settle();
     const [record] = await h.ledger.listRecords(u.id);
     expect(record).toMatchObject({ outcome: 'refused', reason });
   });
@@ -333,6 +417,7 @@ describe('a failed ledger write never fails the call', () => {
     const key = `sk-or-v1-ledger-${randomBytes(16).toString('hex')}`;
     h.fake.addKey(key);
     const ledger = new LedgerStore({ client: dynamo.client, tableName: dynamo.tableName, logger });
+    const team = TeamControl.fromConfig({ policy: OPEN_POLICY, budgetDefaults: {} }, ledger, logger, sink);
     const server = createMcpServer({
       principal: { userId: 'u-ledger', tokenId: 't-ledger', openRouterKey: key },
       openRouter: new OpenRouterClient({ baseUrl: h.fake.baseUrl, apiKey: key, title: 'test' }),
@@ -340,7 +425,7 @@ describe('a failed ledger write never fails the call', () => {
       logger,
       metrics: sink,
       progressIntervalMs: 0,
-      team: TeamControl.fromConfig({ policy: OPEN_POLICY, budgetDefaults: {} }, ledger, logger, sink),
+      team,
     });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);
@@ -354,6 +439,8 @@ describe('a failed ledger write never fails the call', () => {
       const result = await pending;
       expect(result.isError).toBeFalsy();
       expect(textOf(result)).toMatch(/one two three/);
+      // The record is written after the answer; settle() resolves (never rejects) once it has failed.
+      await team.settle();
       expect(logs.some((l) => l.includes('ledger write failed'))).toBe(true);
       expect(metrics.filter((d) => d.LedgerWriteFailures === 1)).toHaveLength(1);
     } finally {
@@ -374,6 +461,7 @@ describe('a call refused by the per-user limits', () => {
       const refused = (await client.callTool({ name: 'send_chat_completion_request', arguments: args })) as ToolResult;
       expect(refused.isError).toBe(true);
       expect(limited.fake.calls('/chat/completions')).toHaveLength(1);
+      await limited.app.settle();
       const records = await limited.ledger.listRecords(limited.alice.id);
       expect(records.map((r) => [r.outcome, r.reason ?? null])).toEqual([
         ['refused', 'limit:rate'],
