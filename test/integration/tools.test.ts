@@ -40,7 +40,7 @@ afterEach(() => {
 });
 
 describe('tool listing', () => {
-  test('six tools, each with title, description, annotations, input and output schema', async () => {
+  test('every tool, each with title, description, annotations, input and output schema', async () => {
     const { tools } = await alice.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([...TOOL_NAMES].sort());
     for (const t of tools) {
@@ -58,7 +58,7 @@ describe('tool listing', () => {
   test('the 2025-era client sees the same tools', async () => {
     expect(aliceLegacy.getNegotiatedProtocolVersion()).toBe('2025-11-25');
     expect(alice.getNegotiatedProtocolVersion()).toBe('2026-07-28');
-    expect((await aliceLegacy.listTools()).tools).toHaveLength(6);
+    expect((await aliceLegacy.listTools()).tools).toHaveLength(TOOL_NAMES.length);
   });
 });
 

@@ -11,6 +11,7 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
 import { connectV2, npmStartNodeArgs, startHarness, textOf, type Harness } from '../support/harness.js';
+import { TOOL_NAMES } from '../support/tool-names.js';
 
 async function connectV1(url: string, token: string): Promise<ClientV1> {
   const client = new ClientV1({ name: 'test-client-v1', version: '1.0.0' });
@@ -33,7 +34,7 @@ describe('SDK clients over HTTP', () => {
     const client = await connectV1(url, h.alice.token);
     expect(client.getServerVersion()).toMatchObject({ name: 'openrouter-mcp' });
     const { tools } = await client.listTools();
-    expect(tools).toHaveLength(6);
+    expect(tools).toHaveLength(TOOL_NAMES.length);
     const progress: string[] = [];
     const result = await client.callTool(
       { name: 'send_chat_completion_request', arguments: { model: 'fake/slow', messages: [{ role: 'user', content: 'hi' }] } },
@@ -138,7 +139,7 @@ describe('npm start', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(second.stdout).not.toMatch(/ormcp_/);
     const again = await connectV2(token, { url: `http://127.0.0.1:${port}/mcp` });
-    expect((await again.listTools()).tools).toHaveLength(6);
+    expect((await again.listTools()).tools).toHaveLength(TOOL_NAMES.length);
     await again.close();
   }, 60_000);
 });

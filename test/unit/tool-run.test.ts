@@ -89,7 +89,11 @@ describe('the tool declarations', () => {
   });
 
   test('paid tools say so in their annotations; lookups are read-only', () => {
-    for (const t of TOOLS) expect(t.annotations.readOnlyHint).toBe(!t.paid);
+    for (const t of TOOLS) expect(t.annotations.readOnlyHint).toBe(!(t.paid || t.fansOut));
+  });
+
+  test('only compare_models fans out: it holds no slot itself, each of its generations does (see compare-models.test.ts)', () => {
+    expect(TOOLS.filter((t) => t.fansOut).map((t) => [t.name, t.paid])).toEqual([['compare_models', false]]);
   });
 });
 
