@@ -37,12 +37,13 @@ afterEach(() => {
 });
 
 /** A fresh user with their own key and a client of the given era (each test reads its own ledger and requests). */
-async function newUser(mode: Era = 'auto', harness: Harness = h): Promise<{ id: string; key: string; client: Client }> {
+async function newUser(mode: Era = 'auto', harness: Harness = h, caps?: { daily?: number }): Promise<{ id: string; key: string; client: Client }> {
   const name = `u${randomBytes(4).toString('hex')}`;
   const key = `sk-or-v1-${name}-${randomBytes(16).toString('hex')}`;
   harness.fake.addKey(key);
   const { userId } = await harness.store.createUser(name);
   await harness.store.setOpenRouterKey(userId, key);
+  if (caps) await harness.ledger.setBudgetOverride(userId, caps);
   const { token } = await harness.store.issueToken(userId, { label: 'test' });
   const client = await connectV2(token, { mode, fetch: harness.fetch });
   if (mode === 'auto') expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
@@ -178,6 +179,19 @@ describe('compare_models', () => {
     expect(result.structuredContent!.judge).toMatchObject({ model: 'fake/echo', status: 'skipped', message: expect.stringMatching(/only one model answered/) });
     expect(chatCalls(u.key)).toHaveLength(1);
     expect(await h.ledger.listRecords(u.id)).toHaveLength(2);
+  });
+
+  test('under a budget cap each model is priced and reserved on its own: one with no listed price is refused, the other runs', async () => {
+    const u = await newUser('legacy', h, { daily: 5 });
+    const result = await compare(u.client, { models: ['fake/echo', 'fake/unlisted'], messages: question('budget'), max_tokens: 100 });
+    expect(result.structuredContent!.results.map((r) => [r.model, r.status])).toEqual([['fake/echo', 'ok'], ['fake/unlisted', 'refused']]);
+    expect(chatCalls(u.key).map((r) => r.body!.model)).toEqual(['fake/echo']);
+    const records = await h.ledger.listRecords(u.id);
+    expect(records.map((r) => [r.requestedModel, r.outcome, r.reason]).sort()).toEqual([['fake/echo', 'ok', undefined], ['fake/unlisted', 'refused', 'budget:unknown_price']]);
+    // The reservation settled to the real cost: what is spent is what the answer cost, nothing is left reserved.
+    const usage = (await h.ledger.readUsage(u.id)).usage.daily;
+    expect(usage.spentUsd).toBeCloseTo(result.structuredContent!.total_cost, 12);
+    expect(usage.reservedUsd).toBe(0);
   });
 
   test('when no model answers the result is an error that still reports each one', async () => {
