@@ -194,6 +194,18 @@ describe('compare_models', () => {
     expect(usage.reservedUsd).toBe(0);
   });
 
+  test('a user without a key is told to connect one, and nothing is sent', async () => {
+    const before = h.fake.calls('/chat/completions').length;
+    const { userId } = await h.store.createUser(`nokey${randomBytes(4).toString('hex')}`);
+    const { token } = await h.store.issueToken(userId, { label: 'test' });
+    const client = await connectV2(token, { fetch: h.fetch });
+    clients.push(client);
+    const result = await compare(client, { models: ['fake/echo', 'fake/slow'], messages: question('x') });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/No OpenRouter API key is connected/);
+    expect(h.fake.calls('/chat/completions')).toHaveLength(before);
+  });
+
   test('when no model answers the result is an error that still reports each one', async () => {
     const u = await newUser();
     const result = await compare(u.client, { models: [DENIED, 'fake/error-402'], messages: question('x') });
