@@ -24,9 +24,9 @@ import { defineTool, type ToolPolicy } from './tool.js';
 /** At most this many models per call: the fan-out (requests in flight at once) is bounded by the input. */
 export const MAX_COMPARED_MODELS = 8;
 /** Characters of each answer in the text output; the whole answer is always in structuredContent. */
-export const ANSWER_TEXT_CAP = 2_000;
+const ANSWER_TEXT_CAP = 2_000;
 /** The judge's comparison is the point of asking for one: it gets more room in the text output. */
-export const JUDGE_TEXT_CAP = 6_000;
+const JUDGE_TEXT_CAP = 6_000;
 /** What the judge reads of the request and of each answer, so its prompt stays bounded too. */
 const JUDGE_QUESTION_CAP = 16_000;
 const JUDGE_ANSWER_CAP = 12_000;
@@ -171,7 +171,7 @@ async function generateFor(model: string, request: Record<string, unknown>, ctx:
   return modelResult(model, run, latencyMs);
 }
 
-export function modelResult(model: string, run: CallRun<GenerationOutput>, latencyMs: number | undefined): ModelResult {
+function modelResult(model: string, run: CallRun<GenerationOutput>, latencyMs: number | undefined): ModelResult {
   const timing = latencyMs !== undefined ? { latency_ms: latencyMs } : {};
   if (run.value) {
     const generation = run.value.structured;
@@ -207,7 +207,7 @@ const JUDGE_SYSTEM =
   'its label. Be concise.';
 
 /** The judge's request: the conversation the models answered and each answer, labelled with its number and model. */
-export function judgePrompt(messages: readonly ChatMessage[], results: readonly ModelResult[], instructions?: string): ChatMessage[] {
+function judgePrompt(messages: readonly ChatMessage[], results: readonly ModelResult[], instructions?: string): ChatMessage[] {
   const question = keepEnd(messages.map(renderMessage).join('\n\n'), JUDGE_QUESTION_CAP, '[earlier messages left out]\n');
   const answers = results
     .map((r, i) => ({ r, label: answerLabel(i, r.model) }))
@@ -220,7 +220,7 @@ export function judgePrompt(messages: readonly ChatMessage[], results: readonly 
   ];
 }
 
-export function answerLabel(index: number, model: string): string {
+function answerLabel(index: number, model: string): string {
   return `Answer ${index + 1} (${model})`;
 }
 
