@@ -5,6 +5,7 @@
  *
  * Each notification's `message` holds the text generated since the previous one, so concatenating the
  * messages gives the answer so far; `progress` counts characters generated (content and reasoning).
+ * A call made of several generations (compare_models) reports steps instead: which one has finished.
  */
 import type { ServerContext } from '@modelcontextprotocol/server';
 import type { Delta } from '../openrouter/aggregate.js';
@@ -53,5 +54,32 @@ export function progressReporter(ctx: ServerContext, intervalMs: number, now: ()
       send();
       await chain;
     },
+  };
+}
+
+export interface StepReporter {
+  /** One more step is done; `message` says which. */
+  step(message: string): void;
+  /** Waits until every notification has been handed to the transport. */
+  flush(): Promise<void>;
+}
+
+/**
+ * Progress for a call made of a known number of steps (compare_models: one per model, and the judge): each
+ * notification counts the steps done out of `total` and names the one that just finished. Steps are few (at most
+ * nine), so none is coalesced.
+ */
+export function stepReporter(ctx: ServerContext, total: number): StepReporter | undefined {
+  const progressToken = ctx.mcpReq._meta?.progressToken;
+  if (progressToken === undefined) return undefined;
+  let progress = 0;
+  let chain: Promise<void> = Promise.resolve();
+  return {
+    step(message) {
+      const params = { progressToken, progress: ++progress, total, message };
+      // Ordered, like the text reporter's; a failed send (client gone) must not break the call.
+      chain = chain.then(() => ctx.mcpReq.notify({ method: 'notifications/progress', params })).catch(() => undefined);
+    },
+    flush: () => chain,
   };
 }

@@ -33,13 +33,41 @@ interface Finish {
   upstreamStatus?: number;
 }
 
+/** One guarded call as its caller sees it: the result, how it ended, and what the body produced if it ran. */
+export interface CallRun<T extends Record<string, unknown>> {
+  result: CallToolResult;
+  outcome: ToolOutcomeKind;
+  /** Set when the call was refused before anything was sent (no key, a per-user limit, policy, budget). */
+  refusal?: ToolRefusalReason;
+  /** What the body returned, when it ran and did not throw. */
+  value?: ToolOutcome<T>;
+}
+
 export async function runTool<T extends Record<string, unknown>>(
   tool: ToolPolicy,
   deps: ToolDeps,
   body: (args: Record<string, unknown>, carry?: unknown) => Promise<ToolOutcome<T>>,
   options: RunToolOptions = {},
 ): Promise<CallToolResult> {
+  return (await runCall(tool, deps, body, options)).result;
+}
+
+/**
+ * runTool for a caller that needs more than the MCP result: a tool that runs several generations inside one call
+ * (compare_models) runs each through here, so each gets what a single paid call gets — its own limits check and
+ * concurrency slot, team control (policy, budget, reservation), log line, metrics, observer event and ledger record.
+ */
+export async function runCall<T extends Record<string, unknown>>(
+  tool: ToolPolicy,
+  deps: ToolDeps,
+  body: (args: Record<string, unknown>, carry?: unknown) => Promise<ToolOutcome<T>>,
+  options: RunToolOptions = {},
+): Promise<CallRun<T>> {
   const started = performance.now();
+  let ended: { outcome: ToolOutcomeKind; refusal?: ToolRefusalReason } = { outcome: 'internal_error' };
+  let value: ToolOutcome<T> | undefined;
+  /** The call's result with how finish() saw it end (finish runs exactly once before every return). */
+  const done = (result: CallToolResult): CallRun<T> => ({ result, ...ended, ...(value ? { value } : {}) });
   const upstreamBefore = deps.upstream?.calls ?? 0;
   const log = deps.logger.child({
     tool: tool.name,
@@ -54,6 +82,7 @@ export async function runTool<T extends Record<string, unknown>>(
    * call, whatever the outcome.
    */
   const finish = (outcome: ToolOutcomeKind, end: Finish = {}) => {
+    ended = { outcome, ...(end.refusal ? { refusal: end.refusal } : {}) };
     const latencyMs = performance.now() - started;
     const calls = (deps.upstream?.calls ?? 0) - upstreamBefore;
     const usage = end.usage ?? {};
@@ -101,7 +130,7 @@ export async function runTool<T extends Record<string, unknown>>(
 
   if (tool.needsKey && !deps.principal.openRouterKey) {
     finish('no_key', { refusal: 'no_key' });
-    return errorResult('No OpenRouter API key is connected to this account yet. Connect one (sign in to the server\'s web page, or ask the operator to run `ormcp user set-key`), then try again.');
+    return done(errorResult('No OpenRouter API key is connected to this account yet. Connect one (sign in to the server\'s web page, or ask the operator to run `ormcp user set-key`), then try again.'));
   }
 
   // The usage read (one BatchGet) runs beside the limits check.
@@ -110,7 +139,7 @@ export async function runTool<T extends Record<string, unknown>>(
   const permit = await (deps.limiter ?? NO_LIMITS).acquire(deps.principal.userId, { hold: tool.paid });
   if (!permit.ok) {
     finish('throttled', { log: { limit: permit.limit, limit_max: permit.max, retry_after_s: permit.retryAfterSeconds }, refusal: permit.limit });
-    return errorResult(describeRefusal(permit));
+    return done(errorResult(describeRefusal(permit)));
   }
 
   try {
@@ -121,29 +150,29 @@ export async function runTool<T extends Record<string, unknown>>(
       const admission = await team.admit(args, () => deps.catalog.get(() => deps.openRouter.models()));
       if (!admission.ok) {
         finish(refusalOutcome(admission), { log: { refusal: admission.reason }, refusal: admission.kind });
-        return errorResult(admission.message);
+        return done(errorResult(admission.message));
       }
       args = admission.args;
     }
-    const outcome = await body(args, carry);
+    const outcome = (value = await body(args, carry));
     finish(outcome.isError ? 'tool_error' : 'ok', { log: outcome.log, usage: outcome.usage });
-    return {
+    return done({
       content: [...outcome.text.map((text) => ({ type: 'text' as const, text })), ...(outcome.images ?? []).map((image) => ({ type: 'image' as const, ...image }))],
       structuredContent: outcome.structured,
       ...(outcome.isError ? { isError: true } : {}),
-    };
+    });
   } catch (err) {
     if (err instanceof UpstreamError) {
       finish('upstream_error', { log: { upstream_status: err.status, error_kind: err.kind }, upstreamError: isUpstreamFault(err), ...(err.status ? { upstreamStatus: err.status } : {}) });
-      return errorResult(describeUpstreamError(err));
+      return done(errorResult(describeUpstreamError(err)));
     }
     if (err instanceof ToolInputError) {
       finish('bad_input');
       // These messages quote the caller's input; anything shaped like a key is redacted all the same.
-      return errorResult(scrub(err.message));
+      return done(errorResult(scrub(err.message)));
     }
     finish('internal_error', { log: { error: errorName(err) } });
-    return errorResult('Internal error in the MCP server. The request was not completed; try again.');
+    return done(errorResult('Internal error in the MCP server. The request was not completed; try again.'));
   } finally {
     // Not awaited: giving the slot back is no reason to hold the result. The limiter tracks the release — its next
     // take for this user waits for it, and a host that may freeze after the response (the Lambda) awaits

@@ -32,6 +32,12 @@ export interface Tool<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject
   /** The source of truth for validation; tools/list advertises its (possibly compact) JSON Schema. */
   input: I;
   output: O;
+  /**
+   * It runs paid generations inside the call, each through runCall as a paid call of its own (compare_models). The
+   * call itself is then not `paid` (it holds no slot and writes no ledger record; its generations do), yet it spends
+   * the user's credit, so its annotations are a paid call's.
+   */
+  fansOut?: boolean;
   /** MCP hints; the title is added at registration. */
   annotations: Omit<ToolAnnotations, 'title'>;
   /** Fields known before the call (e.g. the requested model) for the log line. */

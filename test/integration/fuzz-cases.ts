@@ -919,6 +919,12 @@ class CaseGen {
         if (r.chance(0.05)) args.user = this.injection().slice(0, 256);
         return { args, expect: 'tool-ok' };
       }
+      case 'compare_models': {
+        const args: Args = { models: r.chance(0.5) ? [...SAFE_MODELS] : [...SAFE_MODELS].reverse(), messages: this.validMessages(), ...this.validSampling() };
+        if (r.chance(0.3)) args.judge_model = r.pick(SAFE_MODELS);
+        if (args.judge_model && r.chance(0.5)) args.judge_instructions = this.injection().slice(0, 2000) || 'Be strict.';
+        return { args, expect: 'tool-ok' };
+      }
       case 'send_completion_request':
         return { args: { model: r.pick(SAFE_MODELS), prompt: r.chance(0.5) ? 'Once upon a time' : this.injection() || 'x', ...this.validSampling() }, expect: 'tool-ok' };
       case 'retrieve_available_models': {
@@ -1264,6 +1270,24 @@ const CHAT_FIELDS: Record<string, FieldSpec> = {
   },
   user: { types: ['string'], maxLen: 256 },
 };
+const { model: _model, models: _models, ...SHARED_CHAT_FIELDS } = CHAT_FIELDS;
+const COMPARE_FIELDS: Record<string, FieldSpec> = {
+  models: {
+    types: ['array'],
+    required: true,
+    invalid: (g) => [
+      ['one model', ['fake/echo']],
+      ['nine models', Array.from({ length: 9 }, (_, i) => `fake/m${i}`)],
+      ['a duplicate model', ['fake/echo', 'openai/gpt-4o', 'fake/echo']],
+      ['invalid model id', ['fake/echo', 'bad model']],
+      ['non-string model', ['fake/echo', 7]],
+      ['key-shaped model with a space', ['fake/echo', `${g.fakeKey()} x`]],
+    ],
+  },
+  ...SHARED_CHAT_FIELDS,
+  judge_model: MODEL_ID,
+  judge_instructions: { types: ['string'], maxLen: 2000, invalidStrings: () => [''] },
+};
 const COMPLETION_FIELDS: Record<string, FieldSpec> = {
   model: { ...MODEL_ID, required: true },
   prompt: { types: ['string'], required: true, invalidStrings: () => [''] },
@@ -1297,6 +1321,7 @@ const MODELS_FIELDS: Record<string, FieldSpec> = {
 const FIELDS: Record<ToolName, Record<string, FieldSpec>> = {
   send_chat_completion_request: CHAT_FIELDS,
   send_completion_request: COMPLETION_FIELDS,
+  compare_models: COMPARE_FIELDS,
   retrieve_available_models: MODELS_FIELDS,
   generate_image: {
     model: { ...MODEL_ID, required: true },

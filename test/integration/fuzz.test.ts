@@ -92,9 +92,16 @@ function keyLeaks(messages: unknown[], key: string): string[] {
     else if (isObject(v)) for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`, allowed);
   };
   for (const m of messages as RpcMessage[]) {
-    const generated = isObject(m?.result) && m.result.isError !== true && typeof m.result.structuredContent?.content === 'string';
+    const ok = isObject(m?.result) && m.result.isError !== true;
+    const generated = ok && typeof m.result!.structuredContent?.content === 'string';
+    // compare_models: each model's answer (and the judge's, which quotes them) is generated text too.
+    const compared = ok && Array.isArray(m.result!.structuredContent?.results);
     const progress = m?.method === 'notifications/progress';
-    walk(m, '$', (p) => (generated && (/^\$\.result\.content\[\d+\]\.text$/.test(p) || p === '$.result.structuredContent.content')) || (progress && p === '$.params.message'));
+    walk(m, '$', (p) =>
+      ((generated || compared) && /^\$\.result\.content\[\d+\]\.text$/.test(p)) ||
+      (generated && p === '$.result.structuredContent.content') ||
+      (compared && /^\$\.result\.structuredContent\.(results\[\d+\]|judge)\.generation\.content$/.test(p)) ||
+      (progress && p === '$.params.message'));
   }
   return leaks;
 }

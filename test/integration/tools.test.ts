@@ -40,7 +40,7 @@ afterEach(() => {
 });
 
 describe('tool listing', () => {
-  test('every tool has a title, description, annotations, input and output schema', async () => {
+  test('every tool, each with title, description, annotations, input and output schema', async () => {
     const { tools } = await alice.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([...TOOL_NAMES].sort());
     for (const t of tools) {

@@ -6,7 +6,7 @@
  * against the spec; violations are answered with 400 and recorded so tests can assert there were none.
  *
  * Behaviour is chosen by model id, so tests driving the server through real MCP clients can trigger it:
- *   fake/echo (default) · fake/slow · fake/length · fake/reasoning-only · fake/tool-call · fake/empty
+ *   fake/echo (default) · fake/slow (and fake/slow-<name>: several distinct slow models) · fake/length · fake/reasoning-only · fake/tool-call · fake/empty
  *   fake/midstream-error · fake/garbage · fake/truncated · fake/error-<status> (400/401/402/403/408/429/502/503)
  * Images (`POST /images`, and chat with `modalities` including "image"): a real 8×8 PNG per image;
  *   fake/big-image answers with one too large to inline, fake/svg-image with an SVG labelled as PNG.
@@ -107,6 +107,9 @@ export class FakeOpenRouter {
   private server: Server | undefined;
   private readonly generations = new Map<string, { model: string; lookups: number; cost: number; prompt: number; completion: number }>();
   private readonly faults = new Map<string, { mode: FaultMode; left: number }>();
+  /** Per key: generations being answered now, and the most there ever were at once (what a concurrency limit bounds). */
+  private readonly inFlight = new Map<string, number>();
+  readonly peakInFlight = new Map<string, number>();
   private counter = 0;
   baseUrl = '';
 
@@ -319,8 +322,8 @@ export class FakeOpenRouter {
     if (req.method === 'DELETE' && keyHash) return this.deleteKey(res, apiKey, decodeURIComponent(keyHash[1]!));
     if (path === '/guardrails' || path.startsWith('/guardrails/')) return this.guardrailRoute(res, req.method ?? 'GET', path, url.searchParams, apiKey, body);
     if (!apiKey || !this.keys.has(apiKey)) return this.error(res, 401, 'User not found.');
-    if (req.method === 'POST' && path === '/chat/completions') return this.generate(res, path, body, 'chat');
-    if (req.method === 'POST' && path === '/completions') return this.generate(res, path, body, 'text');
+    if (req.method === 'POST' && path === '/chat/completions') return this.counted(apiKey, () => this.generate(res, path, body, 'chat'));
+    if (req.method === 'POST' && path === '/completions') return this.counted(apiKey, () => this.generate(res, path, body, 'text'));
     if (req.method === 'POST' && path === '/images') return this.images(res, path, body);
     if (req.method === 'GET' && path === '/key') return this.key(res, apiKey);
     if (req.method === 'GET' && path === '/generation') return this.generation(res, url.searchParams.get('id') ?? '');
@@ -427,6 +430,17 @@ export class FakeOpenRouter {
     });
   }
 
+  private async counted(key: string, answer: () => Promise<void>): Promise<void> {
+    const now = (this.inFlight.get(key) ?? 0) + 1;
+    this.inFlight.set(key, now);
+    this.peakInFlight.set(key, Math.max(now, this.peakInFlight.get(key) ?? 0));
+    try {
+      await answer();
+    } finally {
+      this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
+    }
+  }
+
   private async generate(res: ServerResponse, path: string, body: Record<string, unknown> | undefined, kind: 'chat' | 'text'): Promise<void> {
     const errors = kind === 'chat' ? validateAgainst('ChatRequest', body) : validateCompletionRequest(body);
     if (errors.length) {
@@ -465,7 +479,7 @@ export class FakeOpenRouter {
           : { index: 0, text: plan.text, finish_reason: plan.finish, native_finish_reason: plan.finish };
       if (served === 'fake/midstream-error') return this.error(res, 502, 'Provider returned error');
       // A slow model is slow whether or not it streams.
-      if (served === 'fake/slow') await sleep(this.slowChunkDelayMs * plan.pieces.length);
+      if (isSlow(served)) await sleep(this.slowChunkDelayMs * plan.pieces.length);
       return sendJson(res, 200, { ...base, object: kind === 'chat' ? 'chat.completion' : 'text_completion', choices: [choice], usage });
     }
 
@@ -480,7 +494,7 @@ export class FakeOpenRouter {
         : send({ ...base, object: 'text_completion', choices: [{ index: 0, text: (delta.content as string | undefined) ?? '', finish_reason: finish }] });
     res.write(': OPENROUTER PROCESSING\n\n');
     if (kind === 'chat') chunk({ role: 'assistant', content: '' });
-    const delay = served === 'fake/slow' ? this.slowChunkDelayMs : 0;
+    const delay = isSlow(served) ? this.slowChunkDelayMs : 0;
     if (plan.reasoning) chunk({ reasoning: plan.reasoning });
     for (const piece of plan.pieces) {
       if (delay) {
@@ -544,7 +558,7 @@ export class FakeOpenRouter {
       finish = 'length';
     }
     if (served === 'fake/empty') text = '';
-    if (served === 'fake/slow') text = 'one two three four five six';
+    if (isSlow(served)) text = 'one two three four five six';
     if (served === 'fake/tool-call') {
       text = '';
       finish = 'tool_calls';
@@ -613,6 +627,10 @@ function crc32(bytes: Buffer): number {
     for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
   }
   return (crc ^ 0xffffffff) >>> 0;
+}
+
+function isSlow(model: string): boolean {
+  return model === 'fake/slow' || model.startsWith('fake/slow-');
 }
 
 function lastUserText(messages: unknown): string {

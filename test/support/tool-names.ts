@@ -1,7 +1,8 @@
-/** The tool names the design brief fixes (plus the three this server adds), as tests expect them — kept apart from the server's own registrations on purpose. */
+/** The tool names the design brief fixes (plus those this server adds), as tests expect them — kept apart from the server's own registrations on purpose. */
 export const TOOL_NAMES = [
   'send_chat_completion_request',
   'send_completion_request',
+  'compare_models',
   'generate_image',
   'retrieve_available_models',
   'get_model_details',

@@ -18,7 +18,7 @@ import { OpenRouterClient } from '../../lambda/openrouter/client.js';
 import type { ToolDeps } from '../../lambda/tools/context.js';
 import { TOOLS } from '../../lambda/tools/index.js';
 import type { ToolCallEvent, ToolCallObserver } from '../../lambda/tools/outcome.js';
-import { runTool } from '../../lambda/tools/run.js';
+import { runCall, runTool } from '../../lambda/tools/run.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
 import { TOOL_NAMES } from '../support/tool-names.js';
 
@@ -89,8 +89,12 @@ describe('the tool declarations', () => {
   });
 
   test('paid tools say so in their annotations; lookups are read-only; only delete_conversation destroys', () => {
-    for (const t of TOOLS) expect(t.annotations.readOnlyHint).toBe(!t.paid && t.name !== 'delete_conversation');
+    for (const t of TOOLS) expect(t.annotations.readOnlyHint).toBe(!(t.paid || t.fansOut) && t.name !== 'delete_conversation');
     expect(TOOLS.filter((t) => t.annotations.destructiveHint).map((t) => t.name)).toEqual(['delete_conversation']);
+  });
+
+  test('only compare_models fans out: it holds no slot itself, each of its generations does (see compare-models.test.ts)', () => {
+    expect(TOOLS.filter((t) => t.fansOut).map((t) => [t.name, t.paid])).toEqual([['compare_models', false]]);
   });
 });
 
@@ -208,6 +212,32 @@ describe('the observer hears about every call exactly once', () => {
     const refused = await callTool(s.deps, 'retrieve_available_models', {});
     expect(refused.isError).toBe(true);
     expect(s.events.map((e) => [e.outcome, e.refusal])).toEqual([['ok', undefined], ['throttled', 'rate']]);
+  });
+});
+
+describe('runCall: the same run, telling its caller how it ended', () => {
+  test('ok with the body\'s value; refused with the reason and no value; a crash with neither', async () => {
+    const s = setup({ limiter: new MemoryLimiter({ ratePerMinute: 2, maxConcurrent: 0 }) });
+    const chat = tool('send_chat_completion_request');
+    const value = { structured: { a: 1 }, text: ['done'] };
+    const ok = await runCall(chat, s.deps, async () => value);
+    expect(ok).toMatchObject({ outcome: 'ok', value, result: { content: [{ type: 'text', text: 'done' }], structuredContent: { a: 1 } } });
+    expect(ok.refusal).toBeUndefined();
+
+    const crashed = await runCall(chat, s.deps, async () => {
+      throw new Error('boom');
+    });
+    expect(crashed).toMatchObject({ outcome: 'internal_error', result: { isError: true } });
+    expect(crashed.value).toBeUndefined();
+
+    const refused = await runCall(chat, s.deps, async () => value);
+    expect(refused).toMatchObject({ outcome: 'throttled', refusal: 'rate', result: { isError: true } });
+    expect(refused.value).toBeUndefined();
+
+    const noKey = await runCall(chat, setup({ key: false }).deps, async () => value);
+    expect(noKey).toMatchObject({ outcome: 'no_key', refusal: 'no_key' });
+    // Each ended through the one finish step: one event apiece.
+    expect(s.events.map((e) => e.outcome)).toEqual(['ok', 'internal_error', 'throttled']);
   });
 });
 
