@@ -108,7 +108,7 @@ describe.each(ERAS)('compare_models, %s client', (_era, mode) => {
     expect(text).toMatch(/Compared 4 models: 2 answered, 1 failed, 1 refused · total cost \$/);
 
     // One ledger record per model: the refused one too, with the policy rule; nothing of the prompt.
-    const records = await h.ledger.listRecords(u.id);
+    const records = await h.records(u.id);
     expect(records.map((r) => [r.tool, r.requestedModel, r.outcome, r.reason]).sort()).toEqual(
       [
         ['compare_models', 'fake/echo', 'ok', undefined],
@@ -160,7 +160,7 @@ describe.each(ERAS)('compare_models, %s client', (_era, mode) => {
     expect(textOf(result)).toContain('## Judge (fake/echo) — ok');
 
     // One record per model call plus one for the judge.
-    const records = await h.ledger.listRecords(u.id);
+    const records = await h.records(u.id);
     expect(records).toHaveLength(4);
     expect(records.map((r) => [r.requestedModel, r.outcome]).sort()).toEqual([['fake/echo', 'ok'], ['fake/echo', 'ok'], ['fake/error-503', 'error'], ['fake/slow', 'ok']]);
     expect(records.every((r) => r.tool === 'compare_models')).toBe(true);
@@ -178,7 +178,7 @@ describe('compare_models', () => {
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent!.judge).toMatchObject({ model: 'fake/echo', status: 'skipped', message: expect.stringMatching(/only one model answered/) });
     expect(chatCalls(u.key)).toHaveLength(1);
-    expect(await h.ledger.listRecords(u.id)).toHaveLength(2);
+    expect(await h.records(u.id)).toHaveLength(2);
   });
 
   test('under a budget cap each model is priced and reserved on its own: one with no listed price is refused, the other runs', async () => {
@@ -186,10 +186,10 @@ describe('compare_models', () => {
     const result = await compare(u.client, { models: ['fake/echo', 'fake/unlisted'], messages: question('budget'), max_tokens: 100 });
     expect(result.structuredContent!.results.map((r) => [r.model, r.status])).toEqual([['fake/echo', 'ok'], ['fake/unlisted', 'refused']]);
     expect(chatCalls(u.key).map((r) => r.body!.model)).toEqual(['fake/echo']);
-    const records = await h.ledger.listRecords(u.id);
+    const records = await h.records(u.id);
     expect(records.map((r) => [r.requestedModel, r.outcome, r.reason]).sort()).toEqual([['fake/echo', 'ok', undefined], ['fake/unlisted', 'refused', 'budget:unknown_price']]);
     // The reservation settled to the real cost: what is spent is what the answer cost, nothing is left reserved.
-    const usage = (await h.ledger.readUsage(u.id)).usage.daily;
+    const usage = (await h.usage(u.id)).usage.daily;
     expect(usage.spentUsd).toBeCloseTo(result.structuredContent!.total_cost, 12);
     expect(usage.reservedUsd).toBe(0);
   });
@@ -242,7 +242,7 @@ describe('compare_models', () => {
     expect(textOf(result)).toMatch(/^Input validation error: Invalid arguments for tool compare_models/);
     expect(textOf(result)).toMatch(message);
     expect(chatCalls(u.key)).toHaveLength(0);
-    expect(await h.ledger.listRecords(u.id)).toHaveLength(0);
+    expect(await h.records(u.id)).toHaveLength(0);
   });
 
   test('eight models, the most allowed, each get their own request', async () => {
@@ -252,7 +252,7 @@ describe('compare_models', () => {
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent!.results.map((r) => r.status)).toEqual(Array(8).fill('ok'));
     expect(chatCalls(u.key).map((r) => r.body!.model).sort()).toEqual([...models].sort());
-    expect(await h.ledger.listRecords(u.id)).toHaveLength(8);
+    expect(await h.records(u.id)).toHaveLength(8);
   });
 });
 
@@ -273,7 +273,7 @@ describe('per-user limits', () => {
     expect(result.structuredContent!.results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
     expect(chatCalls(u.key, limited)).toHaveLength(4);
     expect(limited.fake.peakInFlight.get(u.key)).toBeLessThanOrEqual(2);
-    const records = await limited.ledger.listRecords(u.id);
+    const records = await limited.records(u.id);
     expect(records.map((r) => r.outcome)).toEqual(['ok', 'ok', 'ok', 'ok']);
   });
 
@@ -288,7 +288,7 @@ describe('per-user limits', () => {
       expect(statuses.filter((s) => s === 'refused')).toHaveLength(2);
       for (const r of result.structuredContent!.results.filter((x) => x.status === 'refused')) expect(r.message).toMatch(/Rate limit reached/);
       expect(chatCalls(u.key, rated)).toHaveLength(2);
-      const records = await rated.ledger.listRecords(u.id);
+      const records = await rated.records(u.id);
       expect(records.map((r) => r.reason ?? r.outcome).sort()).toEqual(['limit:rate', 'limit:rate', 'ok', 'ok']);
     } finally {
       await rated.close();

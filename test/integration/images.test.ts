@@ -204,7 +204,7 @@ describe('generate_image inside team control', () => {
     expect(result.isError).toBeFalsy();
     const usage = result.structuredContent!.usage as { cost: number; prompt_tokens: number; completion_tokens: number };
     expect(usage.cost).toBeGreaterThan(0);
-    const records = await h.ledger.listRecords(u.id);
+    const records = await h.records(u.id);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({
       tool: 'generate_image',
@@ -216,7 +216,7 @@ describe('generate_image inside team control', () => {
       tokensIn: usage.prompt_tokens,
       tokensOut: usage.completion_tokens,
     });
-    expect((await h.ledger.readUsage(u.id)).usage.daily.spentUsd).toBeCloseTo(usage.cost, 12);
+    expect((await h.usage(u.id)).usage.daily.spentUsd).toBeCloseTo(usage.cost, 12);
   });
 
   test('a model the operator denies is refused, nothing is sent upstream, and the refusal is recorded', async () => {
@@ -226,7 +226,7 @@ describe('generate_image inside team control', () => {
     expect(textOf(result)).toContain('black-forest-labs/*');
     expect(textOf(result)).toContain('Nothing was sent to OpenRouter');
     expect(sentBy(u.key)).toHaveLength(0);
-    const records = await h.ledger.listRecords(u.id);
+    const records = await h.records(u.id);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ tool: 'generate_image', outcome: 'refused', reason: 'policy:model_denied', requestedModel: 'black-forest-labs/flux.2-pro' });
     expect(records[0]!.costUsd).toBeUndefined();
@@ -238,9 +238,9 @@ describe('generate_image inside team control', () => {
     expect(result.isError).toBe(true);
     expect(textOf(result)).toContain('cannot be bounded');
     expect(sentBy(u.key)).toHaveLength(0);
-    const records = await h.ledger.listRecords(u.id);
+    const records = await h.records(u.id);
     expect(records).toEqual([expect.objectContaining({ tool: 'generate_image', outcome: 'refused', reason: 'budget:unknown_price' })]);
-    const snapshot = await h.ledger.readUsage(u.id);
+    const snapshot = await h.usage(u.id);
     expect(snapshot.usage.daily.spentUsd).toBe(0);
     expect(snapshot.usage.daily.reservedUsd).toBe(0);
   });

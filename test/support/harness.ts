@@ -41,6 +41,10 @@ export interface Harness {
   keyring: Keyring;
   /** The usage ledger the app writes (budgets, records). */
   ledger: LedgerStore;
+  /** A user's ledger records once every call so far has written its record (they land after the result). */
+  records(userId: string, options?: Parameters<LedgerStore['listRecords']>[1]): ReturnType<LedgerStore['listRecords']>;
+  /** A user's usage once every call so far has written its record. */
+  usage(userId: string): ReturnType<LedgerStore['readUsage']>;
   /** Absent when the config turned conversation storage off. */
   conversations: ConversationStore | undefined;
   alice: TestUser;
@@ -116,6 +120,14 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
     dynamo,
     keyring,
     ledger,
+    async records(userId, options) {
+      await app.settle();
+      return ledger.listRecords(userId, options);
+    },
+    async usage(userId) {
+      await app.settle();
+      return ledger.readUsage(userId);
+    },
     conversations,
     alice,
     bob,
