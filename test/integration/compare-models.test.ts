@@ -9,9 +9,10 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/client';
 import { OPEN_POLICY } from '../../lambda/policy/policy.js';
 import { connectV2, startHarness, textOf, type Harness } from '../support/harness.js';
+import { dumpTable } from '../support/table.js';
 
 type Generation = { id: string; model: string; provider?: string; finish_reason: string | null; content: string; usage: { prompt_tokens: number; completion_tokens: number; cost: number | null } };
-type ModelResult = { model: string; status: string; latency_ms?: number; message?: string; generation?: Generation };
+type ModelResult = { model: string; status: string; latency_ms?: number; message?: string; generation?: Generation; conversation_id?: string };
 type Compared = { results: ModelResult[]; total_cost: number; judge?: ModelResult };
 type ToolResult = { content?: unknown; structuredContent?: Compared; isError?: boolean };
 type Era = 'auto' | 'legacy';
@@ -54,6 +55,12 @@ async function newUser(mode: Era = 'auto', harness: Harness = h, caps?: { daily?
 
 async function compare(client: Client, args: Record<string, unknown>, onprogress?: (p: { progress: number; total?: number; message?: string }) => void): Promise<ToolResult> {
   return (await client.callTool({ name: 'compare_models', arguments: args }, onprogress ? { onprogress } : undefined)) as ToolResult;
+}
+
+/** A user's ledger records, once every record still being written after its call returned has landed. */
+async function recordsOf(harness: Harness, userId: string) {
+  await harness.app.settle();
+  return harness.ledger.listRecords(userId);
 }
 
 function chatCalls(key: string, harness: Harness = h) {
@@ -108,7 +115,7 @@ describe.each(ERAS)('compare_models, %s client', (_era, mode) => {
     expect(text).toMatch(/Compared 4 models: 2 answered, 1 failed, 1 refused · total cost \$/);
 
     // One ledger record per model: the refused one too, with the policy rule; nothing of the prompt.
-    const records = await h.ledger.listRecords(u.id);
+    const records = await recordsOf(h, u.id);
     expect(records.map((r) => [r.tool, r.requestedModel, r.outcome, r.reason]).sort()).toEqual(
       [
         ['compare_models', 'fake/echo', 'ok', undefined],
@@ -160,7 +167,7 @@ describe.each(ERAS)('compare_models, %s client', (_era, mode) => {
     expect(textOf(result)).toContain('## Judge (fake/echo) — ok');
 
     // One record per model call plus one for the judge.
-    const records = await h.ledger.listRecords(u.id);
+    const records = await recordsOf(h, u.id);
     expect(records).toHaveLength(4);
     expect(records.map((r) => [r.requestedModel, r.outcome]).sort()).toEqual([['fake/echo', 'ok'], ['fake/echo', 'ok'], ['fake/error-503', 'error'], ['fake/slow', 'ok']]);
     expect(records.every((r) => r.tool === 'compare_models')).toBe(true);
@@ -178,7 +185,7 @@ describe('compare_models', () => {
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent!.judge).toMatchObject({ model: 'fake/echo', status: 'skipped', message: expect.stringMatching(/only one model answered/) });
     expect(chatCalls(u.key)).toHaveLength(1);
-    expect(await h.ledger.listRecords(u.id)).toHaveLength(2);
+    expect(await recordsOf(h, u.id)).toHaveLength(2);
   });
 
   test('under a budget cap each model is priced and reserved on its own: one with no listed price is refused, the other runs', async () => {
@@ -186,7 +193,7 @@ describe('compare_models', () => {
     const result = await compare(u.client, { models: ['fake/echo', 'fake/unlisted'], messages: question('budget'), max_tokens: 100 });
     expect(result.structuredContent!.results.map((r) => [r.model, r.status])).toEqual([['fake/echo', 'ok'], ['fake/unlisted', 'refused']]);
     expect(chatCalls(u.key).map((r) => r.body!.model)).toEqual(['fake/echo']);
-    const records = await h.ledger.listRecords(u.id);
+    const records = await recordsOf(h, u.id);
     expect(records.map((r) => [r.requestedModel, r.outcome, r.reason]).sort()).toEqual([['fake/echo', 'ok', undefined], ['fake/unlisted', 'refused', 'budget:unknown_price']]);
     // The reservation settled to the real cost: what is spent is what the answer cost, nothing is left reserved.
     const usage = (await h.ledger.readUsage(u.id)).usage.daily;
@@ -242,7 +249,7 @@ describe('compare_models', () => {
     expect(textOf(result)).toMatch(/^Input validation error: Invalid arguments for tool compare_models/);
     expect(textOf(result)).toMatch(message);
     expect(chatCalls(u.key)).toHaveLength(0);
-    expect(await h.ledger.listRecords(u.id)).toHaveLength(0);
+    expect(await recordsOf(h, u.id)).toHaveLength(0);
   });
 
   test('eight models, the most allowed, each get their own request', async () => {
@@ -252,7 +259,7 @@ describe('compare_models', () => {
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent!.results.map((r) => r.status)).toEqual(Array(8).fill('ok'));
     expect(chatCalls(u.key).map((r) => r.body!.model).sort()).toEqual([...models].sort());
-    expect(await h.ledger.listRecords(u.id)).toHaveLength(8);
+    expect(await recordsOf(h, u.id)).toHaveLength(8);
   });
 });
 
@@ -273,7 +280,7 @@ describe('per-user limits', () => {
     expect(result.structuredContent!.results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
     expect(chatCalls(u.key, limited)).toHaveLength(4);
     expect(limited.fake.peakInFlight.get(u.key)).toBeLessThanOrEqual(2);
-    const records = await limited.ledger.listRecords(u.id);
+    const records = await recordsOf(limited, u.id);
     expect(records.map((r) => r.outcome)).toEqual(['ok', 'ok', 'ok', 'ok']);
   });
 
@@ -288,10 +295,104 @@ describe('per-user limits', () => {
       expect(statuses.filter((s) => s === 'refused')).toHaveLength(2);
       for (const r of result.structuredContent!.results.filter((x) => x.status === 'refused')) expect(r.message).toMatch(/Rate limit reached/);
       expect(chatCalls(u.key, rated)).toHaveLength(2);
-      const records = await rated.ledger.listRecords(u.id);
+      const records = await recordsOf(rated, u.id);
       expect(records.map((r) => r.reason ?? r.outcome).sort()).toEqual(['limit:rate', 'limit:rate', 'ok', 'ok']);
     } finally {
       await rated.close();
+    }
+  });
+});
+
+describe('conversations', () => {
+  const chat = async (client: Client, args: Record<string, unknown>) =>
+    (await client.callTool({ name: 'send_chat_completion_request', arguments: args })) as { structuredContent?: Record<string, unknown>; isError?: boolean };
+
+  test('each answer starts its own conversation; continuing one sends the question, that model\'s answer and the new message', async () => {
+    const u = await newUser();
+    const tag = randomBytes(4).toString('hex');
+    const result = await compare(u.client, { models: ['fake/echo', DENIED, 'fake/error-502', 'fake/length'], messages: question(tag) });
+    const [echo, denied, failed, length] = (result.structuredContent as Compared).results;
+    expect(echo!.conversation_id).toMatch(/^conv_/);
+    expect(length!.conversation_id).toMatch(/^conv_/);
+    expect(length!.conversation_id).not.toBe(echo!.conversation_id);
+    // Refused and failed models answered nothing: nothing to continue.
+    expect(denied!.conversation_id).toBeUndefined();
+    expect(failed!.conversation_id).toBeUndefined();
+    expect(textOf(result)).toContain(`conversation_id: ${echo!.conversation_id} (continue with send_chat_completion_request)`);
+
+    // Each stored conversation is the question and that model's answer only.
+    const stored = await h.conversations!.load(u.id, length!.conversation_id!);
+    expect(stored!.turns).toEqual([...question(tag), { role: 'assistant', content: length!.generation!.content }]);
+    expect(stored!.models).toEqual(['fake/length']);
+    const listed = await u.client.callTool({ name: 'list_conversations', arguments: {} });
+    expect((listed.structuredContent as { conversations: { id: string }[] }).conversations.map((c) => c.id).sort()).toEqual([echo!.conversation_id, length!.conversation_id].sort());
+
+    const next = await chat(u.client, { model: 'fake/echo', conversation_id: length!.conversation_id, messages: [{ role: 'user', content: `Why? (${tag})` }] });
+    expect(next.isError).toBeFalsy();
+    expect(next.structuredContent!.conversation_id).toBe(length!.conversation_id);
+    expect(chatCalls(u.key).at(-1)!.body!.messages).toEqual([
+      ...question(tag),
+      { role: 'assistant', content: length!.generation!.content },
+      { role: 'user', content: `Why? (${tag})` },
+    ]);
+  });
+
+  test('a follow-up on a stored conversation: every model is sent its turns first, and each answer branches into a new conversation', async () => {
+    const u = await newUser('legacy');
+    const tag = randomBytes(4).toString('hex');
+    const first = await chat(u.client, { model: 'fake/echo', messages: question(tag) });
+    const base = first.structuredContent!.conversation_id as string;
+    const earlier = [...question(tag), { role: 'assistant', content: first.structuredContent!.content }];
+    const followUp = [{ role: 'user', content: `Are you sure? (${tag})` }];
+
+    const result = await compare(u.client, { models: ['fake/echo', 'fake/length'], conversation_id: base, messages: followUp, judge_model: 'fake/echo' });
+    expect(result.isError).toBeFalsy();
+    const out = result.structuredContent!;
+    // What each model was sent is what its team control admitted: the stored turns, then the new message.
+    const sent = chatCalls(u.key).slice(1, 3);
+    expect(sent.map((r) => r.body!.model).sort()).toEqual(['fake/echo', 'fake/length']);
+    for (const r of sent) expect(r.body!.messages).toEqual([...earlier, ...followUp]);
+    // The judge reads the whole conversation the models answered.
+    expect(JSON.stringify(chatCalls(u.key).at(-1)!.body!.messages)).toContain(`Which is larger, 9.11 or 9.9? (${tag})`);
+
+    const ids = out.results.map((r) => r.conversation_id!);
+    expect(new Set([base, ...ids]).size).toBe(3);
+    for (const [i, r] of out.results.entries()) {
+      const branch = await h.conversations!.load(u.id, ids[i]!);
+      expect(branch!.turns).toEqual([...earlier, ...followUp, { role: 'assistant', content: r.generation!.content }]);
+    }
+    // The judge's answer starts no conversation, and the conversation branched from is unchanged.
+    expect(out.judge).not.toHaveProperty('conversation_id');
+    expect((await h.conversations!.load(u.id, base))!.turns).toEqual(earlier);
+  });
+
+  test('an unknown conversation id is refused before any model is asked: nothing sent, nothing recorded', async () => {
+    const u = await newUser();
+    const result = await compare(u.client, { models: ['fake/echo', 'fake/length'], conversation_id: 'conv_000000000aaaaaaaaaaaaaaaa', messages: question('x') });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/No conversation "conv_000000000aaaaaaaaaaaaaaaa" for this account/);
+    expect(chatCalls(u.key)).toHaveLength(0);
+    expect(await recordsOf(h, u.id)).toHaveLength(0);
+  });
+
+  test('with conversation storage off no ids are returned and nothing is stored; a conversation_id is refused', async () => {
+    const off = await startHarness({ conversationTtlHours: 0 });
+    try {
+      const u = await newUser('auto', off);
+      const result = await compare(u.client, { models: ['fake/echo', 'fake/length'], messages: question('off') });
+      expect(result.isError).toBeFalsy();
+      const out = result.structuredContent!;
+      expect(out.results.map((r) => r.status)).toEqual(['ok', 'ok']);
+      for (const r of out.results) expect(r).not.toHaveProperty('conversation_id');
+      expect(textOf(result)).not.toMatch(/conversation_id/);
+      expect((await dumpTable(off)).filter((i) => /^CONV/.test(String(i.sk)))).toEqual([]);
+
+      const refused = await compare(u.client, { models: ['fake/echo', 'fake/length'], conversation_id: 'conv_000000000aaaaaaaaaaaaaaaa', messages: question('off') });
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toMatch(/not stored on this server.*ORMCP_CONVERSATION_TTL_HOURS=0/);
+      expect(chatCalls(u.key, off)).toHaveLength(2);
+    } finally {
+      await off.close();
     }
   });
 });
