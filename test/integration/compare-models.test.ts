@@ -375,6 +375,25 @@ describe('conversations', () => {
     expect(await recordsOf(h, u.id)).toHaveLength(0);
   });
 
+  test('an answer that cannot be stored is still reported, with a notice and no conversation id', async () => {
+    // A conversation may hold 4,000 bytes: the echo of a 3,000-character question is refused by the store.
+    const small = await startHarness({}, { conversations: { maxBytes: 4_000 } });
+    try {
+      const u = await newUser('auto', small);
+      const long = `long ${'z'.repeat(3_000)}`;
+      const result = await compare(u.client, { models: ['fake/echo', 'fake/length'], messages: [{ role: 'user', content: long }] });
+      expect(result.isError).toBeFalsy();
+      const [echo] = result.structuredContent!.results as [ModelResult & { conversation_notice?: string }];
+      expect(echo).toMatchObject({ status: 'ok', generation: { content: `Echo: ${long}` } });
+      expect(echo.conversation_id).toBeUndefined();
+      expect(echo.conversation_notice).toMatch(/This turn was not stored \(this exchange .* is larger than a conversation may hold .*\); no conversation was started/);
+      expect(textOf(result)).toContain(`⚠ ${echo.conversation_notice}`);
+      expect((await small.conversations!.list(u.id)).conversations.map((c) => c.models)).not.toContainEqual(['fake/echo']);
+    } finally {
+      await small.close();
+    }
+  });
+
   test('with conversation storage off no ids are returned and nothing is stored; a conversation_id is refused', async () => {
     const off = await startHarness({ conversationTtlHours: 0 });
     try {
