@@ -6,6 +6,10 @@
  * send_chat_completion_request would: its own limits check and concurrency slot, the user's defaults, the operator's
  * policy, the budget check and reservation, log line, metrics and ledger record. A refused or failing model is
  * reported as such and the others still run. The call itself holds no slot and writes no record (see Tool.fansOut).
+ *
+ * Each answer starts a conversation of its own (the question and that model's answer), so the client can go on with
+ * any one model through send_chat_completion_request; a `conversation_id` input asks every model a follow-up on one
+ * stored conversation, each answer then branching into a new one.
  */
 import type { ServerContext } from '@modelcontextprotocol/server';
 import * as z from 'zod';
@@ -14,7 +18,8 @@ import { FanOutLimiter } from '../limits/fan-out-limiter.js';
 import { NO_LIMITS } from '../limits/limiter.js';
 import { advertiseAs, advertisedFor } from './advertised.js';
 import { PAID_CALL, type ToolDeps } from './context.js';
-import { GenerationOutput, presentGeneration } from './generation-output.js';
+import { ConversationId, continueConversation, rememberExchange } from './conversations.js';
+import { type ChatOutput, GenerationOutput, presentGeneration } from './generation-output.js';
 import type { ToolOutcome } from './outcome.js';
 import { ChatParams, Message, ModelId } from './params.js';
 import { stepReporter } from './progress.js';
@@ -44,6 +49,7 @@ const CompareArgs = z
       .refine((ids) => new Set(ids).size === ids.length, 'each model may be listed once; remove the duplicate')
       .describe(`2-${MAX_COMPARED_MODELS} model ids, each sent the same request.`),
     ...SharedChatParams,
+    conversation_id: ConversationId.optional().describe('Ask every model a follow-up on this stored conversation.'),
     judge_model: ModelId.optional().describe('Then asks this model to compare the answers.'),
     judge_instructions: z.string().min(1).max(JUDGE_INSTRUCTIONS_MAX).optional().describe('What the judge should look for.'),
   })
@@ -67,6 +73,8 @@ export const CompareInput = advertiseAs(CompareArgs, {
     messages: { type: 'array', items: advertisedFor(Message), minItems: 1, maxItems: 2000 },
     temperature: { type: 'number', minimum: 0, maximum: 2 },
     max_tokens: { type: 'integer', minimum: 1 },
+    // Named only: send_chat_completion_request's own says what it is, and tools/list is short of room.
+    conversation_id: { type: 'string' },
     judge_model: { type: 'string', description: 'Then asks this model to compare the answers.' },
     judge_instructions: { type: 'string', maxLength: JUDGE_INSTRUCTIONS_MAX, description: 'What the judge should look for.' },
   },
@@ -83,6 +91,10 @@ const ModelResult = z.object({
   /** Why it failed, was refused or (the judge) skipped. */
   message: z.string().optional(),
   generation: GenerationOutput.optional(),
+  /** The conversation this answer started: continue it with send_chat_completion_request. */
+  conversation_id: z.string().optional(),
+  /** Why the answer was not stored, or which older turns were dropped. */
+  conversation_notice: z.string().optional(),
 });
 type ModelResult = z.infer<typeof ModelResult>;
 
@@ -93,9 +105,9 @@ export const CompareOutput = advertiseAs(z.object({
 }), {
   type: 'object',
   description:
-    'results (in the order asked): {model, status (ok|error|refused), latency_ms?, message? (why not ok), ' +
-    'generation? (as send_chat_completion_request returns it)}; total_cost (dollars, judge included); judge?: the ' +
-    'same shape (status skipped with fewer than two answers)',
+    'results (as ordered): {model, status (ok|error|refused), latency_ms?, message? (why not ok), ' +
+    'generation? (as send_chat_completion_request returns it), conversation_id? (to continue)}; total_cost ' +
+    '(dollars, with judge); judge?: same shape (skipped if <2 answers)',
   required: ['results', 'total_cost'],
 });
 export type CompareOutput = z.infer<typeof CompareOutput>;
@@ -111,8 +123,8 @@ export const compareTool = defineTool({
   description:
     `Send one chat request (as for send_chat_completion_request) to 2-${MAX_COMPARED_MODELS} models in parallel: ` +
     'answers side by side with served model, provider, finish reason, tokens, cost and latency (or why one failed ' +
-    'or was refused), and the total cost. judge_model then says where they agree, differ and which to trust. Each ' +
-    'model call counts like a chat call (limits, budget, policy). A progress token reports each model as it ends.',
+    'or was refused), and the total cost. judge_model says where they agree, differ and which to trust. Each ' +
+    'model counts as a chat call (limits, budget, policy). A progress token reports each model as it ends.',
   input: CompareInput,
   output: CompareOutput,
   annotations: PAID_CALL,
@@ -124,7 +136,12 @@ export const compareTool = defineTool({
 });
 
 async function compare(args: CompareInput, ctx: ServerContext, deps: ToolDeps): Promise<ToolOutcome<CompareOutput>> {
-  const { models, judge_model: judgeModel, judge_instructions: judgeInstructions, ...shared } = args;
+  const { models, judge_model: judgeModel, judge_instructions: judgeInstructions, conversation_id: conversationId, ...shared } = args;
+  // Read once, before any model's request: each model's team control then judges the whole conversation it is sent
+  // (the budget counts the stored turns as prompt), and an unknown id refuses the call with nothing sent.
+  const earlier = await continueConversation(deps, conversationId);
+  // Stored turns were validated messages or our own answers when they were stored.
+  const messages = [...earlier, ...shared.messages] as ChatMessage[];
   const generationDeps: ToolDeps = {
     ...deps,
     // Queue for the user's concurrency slots behind this call's own generations instead of refusing (fan-out-limiter.ts).
@@ -136,14 +153,14 @@ async function compare(args: CompareInput, ctx: ServerContext, deps: ToolDeps): 
   try {
     const results = await Promise.all(
       models.map(async (model) => {
-        const result = await generateFor(model, { ...shared, model }, ctx, generationDeps);
+        const result = await generateFor(model, { ...shared, messages, model }, ctx, generationDeps, true);
         progress?.step(`${model}: ${result.status}`);
         return result;
       }),
     );
     let judge: ModelResult | undefined;
     if (judgeModel) {
-      judge = await judgeAnswers(judgeModel, judgeInstructions, args.messages, results, ctx, generationDeps);
+      judge = await judgeAnswers(judgeModel, judgeInstructions, messages, results, ctx, generationDeps);
       progress?.step(`judge ${judgeModel}: ${judge.status}`);
     }
     return presentComparison(results, judge);
@@ -152,30 +169,37 @@ async function compare(args: CompareInput, ctx: ServerContext, deps: ToolDeps): 
   }
 }
 
-/** One model's request through runCall, reported as that model's result. */
-async function generateFor(model: string, request: Record<string, unknown>, ctx: ServerContext, deps: ToolDeps): Promise<ModelResult> {
+/**
+ * One model's request through runCall, reported as that model's result; with `remember`, a successful answer starts
+ * a new conversation of the messages it was sent (as asked, before team control's rewrite) and the answer.
+ */
+async function generateFor(model: string, request: { messages: ChatMessage[] } & Record<string, unknown>, ctx: ServerContext, deps: ToolDeps, remember = false): Promise<ModelResult> {
   let latencyMs: number | undefined;
   const run = await runCall(
     GENERATION,
     deps,
     async (admitted) => {
       const started = performance.now();
+      let outcome: ToolOutcome<ChatOutput>;
       try {
-        return presentGeneration(await deps.openRouter.chat(admitted, { signal: ctx.mcpReq.signal }));
+        outcome = presentGeneration(await deps.openRouter.chat(admitted, { signal: ctx.mcpReq.signal }));
       } finally {
         latencyMs = Math.round(performance.now() - started);
       }
+      // Without storage (deps.conversations unset) this is the answer unchanged; a failed store is a notice beside it.
+      return remember ? rememberExchange(deps, outcome, undefined, request.messages) : outcome;
     },
     { context: { model, mcp_request_id: ctx.mcpReq.id }, args: request },
   );
   return modelResult(model, run, latencyMs);
 }
 
-function modelResult(model: string, run: CallRun<GenerationOutput>, latencyMs: number | undefined): ModelResult {
+function modelResult(model: string, run: CallRun<ChatOutput>, latencyMs: number | undefined): ModelResult {
   const timing = latencyMs !== undefined ? { latency_ms: latencyMs } : {};
   if (run.value) {
-    const generation = run.value.structured;
-    if (run.outcome === 'ok') return { model, status: 'ok', ...timing, generation };
+    const { conversation_id: conversationId, conversation_notice: conversationNotice, ...generation } = run.value.structured;
+    const conversation = { ...(conversationId ? { conversation_id: conversationId } : {}), ...(conversationNotice ? { conversation_notice: conversationNotice } : {}) };
+    if (run.outcome === 'ok') return { model, status: 'ok', ...timing, generation, ...conversation };
     return { model, status: 'error', ...timing, ...(generation.notice ? { message: generation.notice } : {}), generation };
   }
   const message = textOfResult(run.result.content);
@@ -288,8 +312,10 @@ function describe(r: ModelResult, cap: number, where: string): string {
     `cost: ${formatUsd(u.cost)}`,
     ...(r.latency_ms !== undefined ? [`latency: ${r.latency_ms} ms`] : []),
     `id: ${g.id}`,
+    ...(r.conversation_id ? [`conversation_id: ${r.conversation_id} (continue with send_chat_completion_request)`] : []),
   ].join(' · ');
-  return `${body.join('\n\n') || '(no text)'}\n\n${facts}`;
+  const notice = r.conversation_notice ? `\n⚠ ${r.conversation_notice}` : '';
+  return `${body.join('\n\n') || '(no text)'}\n\n${facts}${notice}`;
 }
 
 /** The first `max` characters (never splitting a surrogate pair), with `marker` appended when cut. */

@@ -9,9 +9,10 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/client';
 import { OPEN_POLICY } from '../../lambda/policy/policy.js';
 import { connectV2, startHarness, textOf, type Harness } from '../support/harness.js';
+import { dumpTable } from '../support/table.js';
 
 type Generation = { id: string; model: string; provider?: string; finish_reason: string | null; content: string; usage: { prompt_tokens: number; completion_tokens: number; cost: number | null } };
-type ModelResult = { model: string; status: string; latency_ms?: number; message?: string; generation?: Generation };
+type ModelResult = { model: string; status: string; latency_ms?: number; message?: string; generation?: Generation; conversation_id?: string };
 type Compared = { results: ModelResult[]; total_cost: number; judge?: ModelResult };
 type ToolResult = { content?: unknown; structuredContent?: Compared; isError?: boolean };
 type Era = 'auto' | 'legacy';
@@ -292,6 +293,119 @@ describe('per-user limits', () => {
       expect(records.map((r) => r.reason ?? r.outcome).sort()).toEqual(['limit:rate', 'limit:rate', 'ok', 'ok']);
     } finally {
       await rated.close();
+    }
+  });
+});
+
+describe('conversations', () => {
+  const chat = async (client: Client, args: Record<string, unknown>) =>
+    (await client.callTool({ name: 'send_chat_completion_request', arguments: args })) as { structuredContent?: Record<string, unknown>; isError?: boolean };
+
+  test('each answer starts its own conversation; continuing one sends the question, that model\'s answer and the new message', async () => {
+    const u = await newUser();
+    const tag = randomBytes(4).toString('hex');
+    const result = await compare(u.client, { models: ['fake/echo', DENIED, 'fake/error-502', 'fake/length'], messages: question(tag) });
+    const [echo, denied, failed, length] = (result.structuredContent as Compared).results;
+    expect(echo!.conversation_id).toMatch(/^conv_/);
+    expect(length!.conversation_id).toMatch(/^conv_/);
+    expect(length!.conversation_id).not.toBe(echo!.conversation_id);
+    // Refused and failed models answered nothing: nothing to continue.
+    expect(denied!.conversation_id).toBeUndefined();
+    expect(failed!.conversation_id).toBeUndefined();
+    expect(textOf(result)).toContain(`conversation_id: ${echo!.conversation_id} (continue with send_chat_completion_request)`);
+
+    // Each stored conversation is the question and that model's answer only.
+    const stored = await h.conversations!.load(u.id, length!.conversation_id!);
+    expect(stored!.turns).toEqual([...question(tag), { role: 'assistant', content: length!.generation!.content }]);
+    expect(stored!.models).toEqual(['fake/length']);
+    const listed = await u.client.callTool({ name: 'list_conversations', arguments: {} });
+    expect((listed.structuredContent as { conversations: { id: string }[] }).conversations.map((c) => c.id).sort()).toEqual([echo!.conversation_id, length!.conversation_id].sort());
+
+    const next = await chat(u.client, { model: 'fake/echo', conversation_id: length!.conversation_id, messages: [{ role: 'user', content: `Why? (${tag})` }] });
+    expect(next.isError).toBeFalsy();
+    expect(next.structuredContent!.conversation_id).toBe(length!.conversation_id);
+    expect(chatCalls(u.key).at(-1)!.body!.messages).toEqual([
+      ...question(tag),
+      { role: 'assistant', content: length!.generation!.content },
+      { role: 'user', content: `Why? (${tag})` },
+    ]);
+  });
+
+  test('a follow-up on a stored conversation: every model is sent its turns first, and each answer branches into a new conversation', async () => {
+    const u = await newUser('legacy');
+    const tag = randomBytes(4).toString('hex');
+    const first = await chat(u.client, { model: 'fake/echo', messages: question(tag) });
+    const base = first.structuredContent!.conversation_id as string;
+    const earlier = [...question(tag), { role: 'assistant', content: first.structuredContent!.content }];
+    const followUp = [{ role: 'user', content: `Are you sure? (${tag})` }];
+
+    const result = await compare(u.client, { models: ['fake/echo', 'fake/length'], conversation_id: base, messages: followUp, judge_model: 'fake/echo' });
+    expect(result.isError).toBeFalsy();
+    const out = result.structuredContent!;
+    // What each model was sent is what its team control admitted: the stored turns, then the new message.
+    const sent = chatCalls(u.key).slice(1, 3);
+    expect(sent.map((r) => r.body!.model).sort()).toEqual(['fake/echo', 'fake/length']);
+    for (const r of sent) expect(r.body!.messages).toEqual([...earlier, ...followUp]);
+    // The judge reads the whole conversation the models answered.
+    expect(JSON.stringify(chatCalls(u.key).at(-1)!.body!.messages)).toContain(`Which is larger, 9.11 or 9.9? (${tag})`);
+
+    const ids = out.results.map((r) => r.conversation_id!);
+    expect(new Set([base, ...ids]).size).toBe(3);
+    for (const [i, r] of out.results.entries()) {
+      const branch = await h.conversations!.load(u.id, ids[i]!);
+      expect(branch!.turns).toEqual([...earlier, ...followUp, { role: 'assistant', content: r.generation!.content }]);
+    }
+    // The judge's answer starts no conversation, and the conversation branched from is unchanged.
+    expect(out.judge).not.toHaveProperty('conversation_id');
+    expect((await h.conversations!.load(u.id, base))!.turns).toEqual(earlier);
+  });
+
+  test('an unknown conversation id is refused before any model is asked: nothing sent, nothing recorded', async () => {
+    const u = await newUser();
+    const result = await compare(u.client, { models: ['fake/echo', 'fake/length'], conversation_id: 'conv_000000000aaaaaaaaaaaaaaaa', messages: question('x') });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/No conversation "conv_000000000aaaaaaaaaaaaaaaa" for this account/);
+    expect(chatCalls(u.key)).toHaveLength(0);
+    expect(await h.records(u.id)).toHaveLength(0);
+  });
+
+  test('an answer that cannot be stored is still reported, with a notice and no conversation id', async () => {
+    // A conversation may hold 4,000 bytes: the echo of a 3,000-character question is refused by the store.
+    const small = await startHarness({}, { conversations: { maxBytes: 4_000 } });
+    try {
+      const u = await newUser('auto', small);
+      const long = `long ${'z'.repeat(3_000)}`;
+      const result = await compare(u.client, { models: ['fake/echo', 'fake/length'], messages: [{ role: 'user', content: long }] });
+      expect(result.isError).toBeFalsy();
+      const [echo] = result.structuredContent!.results as [ModelResult & { conversation_notice?: string }];
+      expect(echo).toMatchObject({ status: 'ok', generation: { content: `Echo: ${long}` } });
+      expect(echo.conversation_id).toBeUndefined();
+      expect(echo.conversation_notice).toMatch(/This turn was not stored \(this exchange .* is larger than a conversation may hold .*\); no conversation was started/);
+      expect(textOf(result)).toContain(`⚠ ${echo.conversation_notice}`);
+      expect((await small.conversations!.list(u.id)).conversations.map((c) => c.models)).not.toContainEqual(['fake/echo']);
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('with conversation storage off no ids are returned and nothing is stored; a conversation_id is refused', async () => {
+    const off = await startHarness({ conversationTtlHours: 0 });
+    try {
+      const u = await newUser('auto', off);
+      const result = await compare(u.client, { models: ['fake/echo', 'fake/length'], messages: question('off') });
+      expect(result.isError).toBeFalsy();
+      const out = result.structuredContent!;
+      expect(out.results.map((r) => r.status)).toEqual(['ok', 'ok']);
+      for (const r of out.results) expect(r).not.toHaveProperty('conversation_id');
+      expect(textOf(result)).not.toMatch(/conversation_id/);
+      expect((await dumpTable(off)).filter((i) => /^CONV/.test(String(i.sk)))).toEqual([]);
+
+      const refused = await compare(u.client, { models: ['fake/echo', 'fake/length'], conversation_id: 'conv_000000000aaaaaaaaaaaaaaaa', messages: question('off') });
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toMatch(/not stored on this server.*ORMCP_CONVERSATION_TTL_HOURS=0/);
+      expect(chatCalls(u.key, off)).toHaveLength(2);
+    } finally {
+      await off.close();
     }
   });
 });
