@@ -15,6 +15,7 @@ import { loadConfig } from '../lambda/app/config.js';
 import { createApp } from '../lambda/app/app.js';
 import { CachedAuthenticator } from '../lambda/auth/cached-authenticator.js';
 import { createLogger } from '../lambda/observability/logger.js';
+import { TOOLS } from '../lambda/tools/index.js';
 import { mcpHeaders, rpcMessages, startAccounts } from './lib/fixture.js';
 import { type BenchResult, fmt, fmtInt, isEntry, printHeader, printSummaryLine, runStandalone, table } from './lib/stats.js';
 
@@ -24,8 +25,11 @@ const ROUNDS = 3;
 
 type Call = () => Promise<void>;
 
-/** Goal for the tools/list result (issue: ≤ 12 KB of compact JSON). */
-const SIZE_GOAL_BYTES = 12 * 1024;
+/**
+ * Budget for the tools/list result: 12 KB of compact JSON for the six text tools, raised to 17 KB for the four tools
+ * added since (conversations, images, compare_models; README, Tools). The size test holds the same bound.
+ */
+const SIZE_GOAL_BYTES = 17 * 1024;
 /** A rough token estimate for JSON-heavy text: about 4 bytes per token with the common tokenizers. */
 const BYTES_PER_TOKEN = 4;
 
@@ -75,7 +79,7 @@ export async function run(): Promise<BenchResult> {
   );
   try {
     const headers = mcpHeaders(accounts.token);
-    const ours = toolsListCall(app.fetch, headers, 6);
+    const ours = toolsListCall(app.fetch, headers, TOOLS.length);
     const base = toolsListCall((r) => hello.fetch(r), headers, 1);
     for (let i = 0; i < WARMUP; i++) {
       await ours();

@@ -161,14 +161,17 @@ export class TeamControl {
   }
 
   /**
-   * A user's usage, after this instance's records for them still in flight have landed: a user's calls one after
-   * another on one instance see each other's real cost, not the reservation it replaces (which would refuse or clamp
-   * the next call for nothing). Usually nothing is in flight and the read starts at once.
+   * A user's usage. When a cap applies, after this instance's records for them still in flight have landed: a
+   * user's calls one after another on one instance then see each other's real cost, not the reservation it replaces
+   * (which would refuse or clamp the next call for nothing). Without a cap only the defaults and overrides matter,
+   * and the read is not held up by the previous call's record.
    */
-  readUsage(userId: string, now: Date): Promise<UsageSnapshot> {
+  async readUsage(userId: string, now: Date): Promise<UsageSnapshot> {
     const own = this.recording.get(userId);
-    if (!own) return this.ledger.readUsage(userId, now);
-    return Promise.all([...own]).then(() => this.ledger.readUsage(userId, now));
+    const first = await this.ledger.readUsage(userId, now);
+    if (!own || Object.keys(effectiveCaps(this.budgetDefaults, first.override)).length === 0) return first;
+    await Promise.all([...own]);
+    return this.ledger.readUsage(userId, now);
   }
 
   /** Resolves once every ledger record started so far (and any started meanwhile) has landed or failed. */

@@ -18,6 +18,7 @@ import { emfMetrics } from '../../lambda/observability/metrics.js';
 import { OpenRouterClient } from '../../lambda/openrouter/client.js';
 import { OPEN_POLICY } from '../../lambda/policy/policy.js';
 import { LedgerStore } from '../../lambda/store/ledger-store.js';
+import type { Model } from '../../lambda/openrouter/schemas.js';
 import { TeamControl } from '../../lambda/team/guard.js';
 import { IN_PROCESS_URL, connectV2, startHarness, textOf, type Harness } from '../support/harness.js';
 
@@ -148,7 +149,7 @@ describe('usage ledger', () => {
 });
 
 describe('a record still being written', () => {
-  test("holds back its user's next usage read on the instance, not another user's", async () => {
+  test("under a cap, holds back its user's next usage read on the instance (re-read once it lands), not another user's", async () => {
     const events: string[] = [];
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
@@ -167,12 +168,13 @@ describe('a record still being written', () => {
       }
     }
     const logger = createLogger({ write: () => undefined });
-    const team = TeamControl.fromConfig({ policy: OPEN_POLICY, budgetDefaults: {} }, new GatedLedger({ client: h.dynamo.client, tableName: h.dynamo.tableName, logger }), logger);
+    const team = TeamControl.fromConfig({ policy: OPEN_POLICY, budgetDefaults: { daily: 10 } }, new GatedLedger({ client: h.dynamo.client, tableName: h.dynamo.tableName, logger }), logger);
+    const catalog = async () => ((await (await fetch(`${h.fake.baseUrl}/models`)).json()) as { data: Model[] }).data;
     const userId = `u-gated-${randomBytes(4).toString('hex')}`;
     const otherId = `u-other-${randomBytes(4).toString('hex')}`;
     const args = { model: 'fake/echo', messages: [{ role: 'user', content: 'hi' }] };
     const first = team.begin({ userId, tokenId: 't-gated' }, 'send_chat_completion_request', args);
-    expect((await first.admit(args, () => Promise.reject(new Error('no cap: the catalog is not read')))).ok).toBe(true);
+    expect((await first.admit(args, catalog)).ok).toBe(true);
     const recording = first.record({
       tool: 'send_chat_completion_request',
       paid: true,
@@ -189,14 +191,17 @@ describe('a record still being written', () => {
     const next = team.begin({ userId, tokenId: 't-gated' }, 'send_chat_completion_request', args).readUsage();
     // Another user's read is not held back (it completes with the gate still closed).
     await team.budgetView(otherId);
+    // The first call's read, then the view's and the next call's: each ran once, saw a cap and a record in flight,
+    // and waits to read again.
     // (the record starts a microtask after record() returns, so its place among the others is not fixed)
-    expect([...events].sort()).toEqual(['record sent', `usage read ${otherId}`, `usage read ${userId}`].sort());
+    await new Promise((r) => setImmediate(r));
+    expect([...events].sort()).toEqual(['record sent', `usage read ${otherId}`, ...Array(3).fill(`usage read ${userId}`)].sort());
 
     open();
     await recording;
     expect((await view).daily.spent_usd).toBe(0.25);
     expect((await next).usage.daily.spentUsd).toBe(0.25);
-    expect(events.slice(3)).toEqual(['record landed', `usage read ${userId}`, `usage read ${userId}`]);
+    expect(events.slice(5)).toEqual(['record landed', `usage read ${userId}`, `usage read ${userId}`]);
     await team.settle();
   });
 });
