@@ -462,16 +462,21 @@ describe('a call refused by the per-user limits', () => {
     const client = await connectV2(limited.alice.token, { fetch: limited.fetch });
     try {
       const args = { model: 'fake/echo', messages: [{ role: 'user', content: 'hi' }] };
-      expect(((await client.callTool({ name: 'send_chat_completion_request', arguments: args })) as ToolResult).isError).toBeFalsy();
-      const refused = (await client.callTool({ name: 'send_chat_completion_request', arguments: args })) as ToolResult;
+      const send = async () => (await client.callTool({ name: 'send_chat_completion_request', arguments: args })) as ToolResult;
+      expect((await send()).isError).toBeFalsy();
+      // The rate window is a fixed minute: a second call that lands in the next minute is allowed, and then the
+      // third (in that same minute) is refused. Either way exactly one call is refused and nothing of it goes upstream.
+      let refused = await send();
+      if (!refused.isError) refused = await send();
       expect(refused.isError).toBe(true);
-      expect(limited.fake.calls('/chat/completions')).toHaveLength(1);
+      const allowed = limited.fake.calls('/chat/completions').length;
+      expect(allowed).toBeGreaterThanOrEqual(1);
+      expect(allowed).toBeLessThanOrEqual(2);
       await limited.app.settle();
       const records = await limited.ledger.listRecords(limited.alice.id);
-      expect(records.map((r) => [r.outcome, r.reason ?? null])).toEqual([
-        ['refused', 'limit:rate'],
-        ['ok', null],
-      ]);
+      expect(records.filter((r) => r.outcome === 'refused').map((r) => r.reason)).toEqual(['limit:rate']);
+      expect(records.filter((r) => r.outcome === 'ok')).toHaveLength(allowed);
+      expect(records[0]).toMatchObject({ outcome: 'refused', reason: 'limit:rate' }); // newest first
     } finally {
       await client.close();
       await limited.close();
