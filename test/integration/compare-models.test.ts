@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/client';
 import { OPEN_POLICY } from '../../lambda/policy/policy.js';
-import { connectV2, startHarness, textOf, type Harness } from '../support/harness.js';
+import { connectV2, startHarness, textOf, type Harness, awayFromMinuteEnd } from '../support/harness.js';
 import { dumpTable } from '../support/table.js';
 
 type Generation = { id: string; model: string; provider?: string; finish_reason: string | null; content: string; usage: { prompt_tokens: number; completion_tokens: number; cost: number | null } };
@@ -282,6 +282,7 @@ describe('per-user limits', () => {
     const rated = await startHarness({ limits: { ratePerMinute: 3, maxConcurrent: 0 } });
     try {
       const u = await newUser('auto', rated);
+      await awayFromMinuteEnd();
       // The compare call itself is one tool call; its first two models use up the minute's other two.
       const result = await compare(u.client, { models: ['fake/echo', 'fake/length', 'fake/slow', 'fake/model-x'], messages: question('rate') });
       const statuses = result.structuredContent!.results.map((r) => r.status);

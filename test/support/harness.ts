@@ -194,3 +194,12 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * The per-user rate limit counts in fixed one-minute windows: a test whose calls must share one window starts them
+ * only when at least `marginMs` of the current minute is left.
+ */
+export async function awayFromMinuteEnd(marginMs = 5_000): Promise<void> {
+  const intoMinute = Date.now() % 60_000;
+  if (intoMinute > 60_000 - marginMs) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 50));
+}

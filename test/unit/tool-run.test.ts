@@ -4,6 +4,7 @@
  * every call exactly once — through a real MCP client and server against the fake OpenRouter on loopback, and
  * through runTool directly where a test must hold a call open.
  */
+import { awayFromMinuteEnd } from '../support/harness.js';
 import { Client } from '@modelcontextprotocol/client';
 import { InMemoryTransport, type CallToolResult } from '@modelcontextprotocol/server';
 import { randomBytes } from 'node:crypto';
@@ -207,6 +208,7 @@ describe('the observer hears about every call exactly once', () => {
   });
 
   test('refused by the rate limit: reported once with the limit that refused it', async () => {
+    await awayFromMinuteEnd();
     const s = setup({ limiter: new MemoryLimiter({ ratePerMinute: 1, maxConcurrent: 0 }) });
     await callTool(s.deps, 'retrieve_available_models', {});
     const refused = await callTool(s.deps, 'retrieve_available_models', {});
@@ -217,6 +219,7 @@ describe('the observer hears about every call exactly once', () => {
 
 describe('runCall: the same run, telling its caller how it ended', () => {
   test('ok with the body\'s value; refused with the reason and no value; a crash with neither', async () => {
+    await awayFromMinuteEnd();
     const s = setup({ limiter: new MemoryLimiter({ ratePerMinute: 2, maxConcurrent: 0 }) });
     const chat = tool('send_chat_completion_request');
     const value = { structured: { a: 1 }, text: ['done'] };
