@@ -5,7 +5,7 @@
  * id, user, tool, model, upstream status, latency, tokens and cost, and one EMF metrics document.
  */
 import type { Client } from '@modelcontextprotocol/client';
-import { connectV2, startHarness, textOf, type Harness } from '../support/harness.js';
+import { connectV2, startHarness, textOf, type Harness, awayFromMinuteEnd } from '../support/harness.js';
 
 type ToolResult = { content?: unknown; structuredContent?: Record<string, unknown>; isError?: boolean };
 
@@ -104,8 +104,7 @@ describe('rate limit (3 tool calls per minute per user)', () => {
 
   test('the fourth call in a minute is refused with the seconds left in the minute; bob is unaffected', async () => {
     // The four calls must fall into one window: too close to a minute's end, start in the next one.
-    const intoMinute = Date.now() % 60_000;
-    if (intoMinute > 58_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 50));
+    await awayFromMinuteEnd();
 
     for (let i = 0; i < 3; i++) expect((await chat(alice, 'fake/echo')).isError).toBeFalsy();
     const before = h.fake.requests.length;

@@ -4,7 +4,6 @@
  * every call exactly once — through a real MCP client and server against the fake OpenRouter on loopback, and
  * through runTool directly where a test must hold a call open.
  */
-import { awayFromMinuteEnd } from '../support/harness.js';
 import { Client } from '@modelcontextprotocol/client';
 import { InMemoryTransport, type CallToolResult } from '@modelcontextprotocol/server';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +21,7 @@ import type { ToolCallEvent, ToolCallObserver } from '../../lambda/tools/outcome
 import { runCall, runTool } from '../../lambda/tools/run.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
 import { TOOL_NAMES } from '../support/tool-names.js';
+import { awayFromMinuteEnd } from '../support/harness.js';
 
 const HELLO = [{ role: 'user', content: 'hello' }];
 
