@@ -7,17 +7,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { createLambdaApp } from '../../lambda/aws/app.js';
-import { dynamoClient, secretsClient } from '../../lambda/aws/clients.js';
-import type { JsonRpcClient } from '../../lambda/http/aws-json-rpc.js';
-import { createLambdaHandler, type LambdaHandler } from '../../lambda/aws/lambda-handler.js';
+import type { LambdaHandler } from '../../lambda/aws/lambda-handler.js';
 import { newSecretString, parseKeyring } from '../../lambda/crypto/keyring.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
-import { createLogger } from '../../lambda/observability/logger.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
 import { keys } from '../../lambda/store/schema.js';
 import { FakeOpenRouter } from '../support/fake-openrouter.js';
-import { fakeHttpResponseStream, RecordingStream, restEvent } from '../support/lambda-runtime.js';
+import { chatCallEvent, gatedLambda } from '../support/gated-lambda.js';
+import { RecordingStream } from '../support/lambda-runtime.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:OpenRouterMcpSecret-AbCdEf';
 const OPENROUTER_KEY = 'sk-or-v1-release-0123456789abcdef0123456789abcdef';
@@ -67,42 +64,13 @@ afterAll(async () => {
   await dynamo?.close();
 });
 
-/** One Lambda instance whose DynamoDB client holds every release write until `releaseGate` opens. */
-function instance(events: string[], releaseGate: Promise<void>): LambdaHandler {
-  // The Lambda's own DynamoDB client (JSON protocol), with every release write held until the gate opens.
-  const raw = dynamoClient(env, { endpoint: dynamo.endpoint });
-  const dynamoRaw: JsonRpcClient = {
-    destroy: () => raw.destroy(),
-    call: async <T,>(operation: string, input: object, options?: Parameters<JsonRpcClient['call']>[2]): Promise<T> => {
-      const update = input as { UpdateExpression?: string };
-      if (operation !== 'UpdateItem' || !update.UpdateExpression?.includes('REMOVE #lease')) return raw.call<T>(operation, input, options);
-      events.push('release sent');
-      await releaseGate;
-      const out = await raw.call<T>(operation, input, options);
-      events.push('release landed');
-      return out;
-    },
-  };
+/** One Lambda instance whose DynamoDB client holds every release write until `gate` opens. */
+function instance(events: string[], gate: Promise<void>): LambdaHandler {
   const secretsUrl = `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`;
-  return createLambdaHandler({
-    build: () => createLambdaApp(env, { secrets: secretsClient(env, { endpoint: secretsUrl }), dynamo: dynamoRaw }),
-    logger: createLogger({ level: 'error', write: () => undefined }),
-    HttpResponseStream: fakeHttpResponseStream(),
-  });
+  return gatedLambda(env, { dynamo: dynamo.endpoint, secrets: secretsUrl }, { events, gate, which: (operation, input) => (operation === 'UpdateItem' && (input as { UpdateExpression?: string }).UpdateExpression?.includes('REMOVE #lease') ? 'release' : undefined) });
 }
 
-function chatEvent(id: number) {
-  return restEvent({
-    method: 'POST',
-    headers: [
-      ['Content-Type', 'application/json'],
-      ['Accept', 'application/json, text/event-stream'],
-      ['MCP-Protocol-Version', '2025-11-25'],
-      ['Authorization', `Bearer ${token}`],
-    ],
-    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'send_chat_completion_request', arguments: { model: 'fake/echo', messages: [{ role: 'user', content: 'hi' }] } } }),
-  });
-}
+const chatEvent = (id: number) => chatCallEvent(token, id);
 
 async function leasesHeld(): Promise<number> {
   const res = await dynamo.client.send(new GetCommand({ TableName: dynamo.tableName, Key: keys.limits(userId), ConsistentRead: true }));
