@@ -5,74 +5,35 @@
  * invocation does not return before it has landed, so a frozen instance never loses a record or leaves the
  * reservation held.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { LambdaHandler } from '../../lambda/aws/lambda-handler.js';
-import { newSecretString, parseKeyring } from '../../lambda/crypto/keyring.js';
-import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
-import { AccountStore } from '../../lambda/store/account-store.js';
 import { LedgerStore } from '../../lambda/store/ledger-store.js';
-import { FakeOpenRouter } from '../support/fake-openrouter.js';
-import { chatCallEvent, gatedLambda } from '../support/gated-lambda.js';
+import { chatCallEvent, startLambdaWorld, type LambdaWorld } from '../support/gated-lambda.js';
 import { RecordingStream } from '../support/lambda-runtime.js';
 
-const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:OpenRouterMcpSecret-AbCdEf';
-const OPENROUTER_KEY = 'sk-or-v1-ledger-0123456789abcdef0123456789abcdef';
-
-let dynamo: LocalDynamo;
-let fake: FakeOpenRouter;
-let secrets: Server;
+let world: LambdaWorld;
 let ledger: LedgerStore;
 let userId: string;
 let token: string;
-let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  dynamo = await startLocalDynamo();
-  const secretString = newSecretString();
-  const store = new AccountStore({ client: dynamo.client, tableName: dynamo.tableName, keyring: parseKeyring(secretString) });
-  ({ userId } = await store.createUser('recorder'));
-  await store.setOpenRouterKey(userId, OPENROUTER_KEY);
-  ({ token } = await store.issueToken(userId, { label: 'ledger' }));
-  await store.settle();
-  ledger = new LedgerStore({ client: dynamo.client, tableName: dynamo.tableName });
-  fake = new FakeOpenRouter([OPENROUTER_KEY]);
-  await fake.start();
-  // Secrets Manager's JSON protocol, answering GetSecretValue with the server secret.
-  secrets = createServer((req, res) => {
-    req.resume().on('end', () => {
-      res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify({ ARN: SECRET_ARN, Name: 'OpenRouterMcpSecret', VersionId: 'v1', SecretString: secretString }));
-    });
-  });
-  await new Promise<void>((resolve) => secrets.listen(0, '127.0.0.1', resolve));
-  env = {
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIDLEDGERTEST',
-    AWS_SECRET_ACCESS_KEY: 'ledger-test-secret',
-    ORMCP_SECRET_ARN: SECRET_ARN,
-    ORMCP_TABLE_NAME: dynamo.tableName,
-    ORMCP_LOG_LEVEL: 'error',
-    OPENROUTER_BASE_URL: fake.baseUrl,
+  world = await startLambdaWorld('recorder', {
     // Limits off: only the ledger record is left running after the response.
     ORMCP_RATE_LIMIT_PER_MINUTE: '0',
     ORMCP_MAX_CONCURRENT_PER_USER: '0',
     // A cap the call stays far below: it reserves its worst case first, and its record settles the reservation.
     ORMCP_BUDGET_DAILY_USD: '100',
-  };
+  });
+  ({ userId, token } = world);
+  ledger = new LedgerStore({ client: world.dynamo.client, tableName: world.dynamo.tableName });
 });
 
 afterAll(async () => {
-  secrets?.closeAllConnections();
-  await new Promise<void>((resolve) => secrets?.close(() => resolve()) ?? resolve());
-  await fake?.stop();
-  await dynamo?.close();
+  await world?.close();
 });
 
 /** One Lambda instance whose DynamoDB client holds the ledger record's put until `gate` opens. */
 function instance(events: string[], gate: Promise<void>): LambdaHandler {
-  const secretsUrl = `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`;
-  return gatedLambda(env, { dynamo: dynamo.endpoint, secrets: secretsUrl }, { events, gate, which: (operation, input) => (operation === 'PutItem' && (input as { Item?: { sk?: { S?: string } } }).Item?.sk?.S?.startsWith('LEDGER#') ? 'record' : undefined) });
+  return world.instance(events, gate, (operation, input) => (operation === 'PutItem' && (input as { Item?: { sk?: { S?: string } } }).Item?.sk?.S?.startsWith('LEDGER#') ? 'record' : undefined));
 }
 
 const chatEvent = (id: number) => chatCallEvent(token, id);
