@@ -39,13 +39,7 @@ afterEach(() => {
 
 /** A fresh user with their own key and a client of the given era (each test reads its own ledger and requests). */
 async function newUser(mode: Era = 'auto', harness: Harness = h, caps?: { daily?: number }): Promise<{ id: string; key: string; client: Client }> {
-  const name = `u${randomBytes(4).toString('hex')}`;
-  const key = `sk-or-v1-${name}-${randomBytes(16).toString('hex')}`;
-  harness.fake.addKey(key);
-  const { userId } = await harness.store.createUser(name);
-  await harness.store.setOpenRouterKey(userId, key);
-  if (caps) await harness.ledger.setBudgetOverride(userId, caps);
-  const { token } = await harness.store.issueToken(userId, { label: 'test' });
+  const { id: userId, token, openRouterKey: key } = await harness.newUser(caps ? { caps } : {});
   const client = await connectV2(token, { mode, fetch: harness.fetch });
   if (mode === 'auto') expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
   else expect(client.getNegotiatedProtocolVersion()).toBe('2025-11-25');

@@ -7,7 +7,6 @@
  * control: one ledger record with the fake's cost, a model the operator denies refused with nothing sent, and under
  * a budget cap refused as an unknown price (per-image prices are not in the catalog, so the cost cannot be bounded).
  */
-import { randomBytes } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/client';
 import { OPEN_POLICY } from '../../lambda/policy/policy.js';
 import { MAX_INLINE_BASE64_CHARS } from '../../lambda/tools/image-output.js';
@@ -183,16 +182,10 @@ test('a text-only chat result has no images field', async () => {
 describe('generate_image inside team control', () => {
   /** A fresh user (an empty ledger), optionally with a daily cap, and a connected client. */
   async function newUser(caps?: { daily?: number }): Promise<{ id: string; client: Client; key: string }> {
-    const name = `img${randomBytes(4).toString('hex')}`;
-    const key = `sk-or-v1-${name}-${randomBytes(16).toString('hex')}`;
-    h.fake.addKey(key);
-    const { userId } = await h.store.createUser(name);
-    await h.store.setOpenRouterKey(userId, key);
-    const { token } = await h.store.issueToken(userId, { label: 'test' });
-    if (caps) await h.ledger.setBudgetOverride(userId, caps);
-    const client = await connectV2(token, { fetch: h.fetch });
+    const u = await h.newUser(caps ? { caps } : {});
+    const client = await connectV2(u.token, { fetch: h.fetch });
     users.push(client);
-    return { id: userId, client, key };
+    return { id: u.id, client, key: u.openRouterKey };
   }
   const users: Client[] = [];
   afterAll(async () => void (await Promise.all(users.map((c) => c.close()))));

@@ -56,16 +56,10 @@ afterEach(() => {
 
 /** A fresh user with their own key, optionally with budget caps set by the operator, and a connected client. */
 async function newUser(caps?: { daily?: number; weekly?: number; monthly?: number }): Promise<{ id: string; client: Client; key: string; token: string }> {
-  const name = `u${randomBytes(4).toString('hex')}`;
-  const key = `sk-or-v1-${name}-${randomBytes(16).toString('hex')}`;
-  h.fake.addKey(key);
-  const { userId } = await h.store.createUser(name);
-  await h.store.setOpenRouterKey(userId, key);
-  const { token } = await h.store.issueToken(userId, { label: 'test' });
-  if (caps) await h.ledger.setBudgetOverride(userId, caps);
-  const client = await connectV2(token, { fetch: h.fetch });
+  const u = await h.newUser(caps ? { caps } : {});
+  const client = await connectV2(u.token, { fetch: h.fetch });
   clients.push(client);
-  return { id: userId, client, key, token };
+  return { id: u.id, client, key: u.openRouterKey, token: u.token };
 }
 
 async function call(client: Client, name: string, args: Record<string, unknown>): Promise<ToolResult> {

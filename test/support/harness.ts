@@ -43,6 +43,8 @@ export interface Harness {
   ledger: LedgerStore;
   /** A user's ledger records once every call so far has written its record (they land after the result). */
   records(userId: string, options?: Parameters<LedgerStore['listRecords']>[1]): ReturnType<LedgerStore['listRecords']>;
+  /** Another user with their own OpenRouter key (known to the fake) and a token; with caps, the operator's budget override. */
+  newUser(options?: { caps?: { daily?: number; weekly?: number; monthly?: number } }): Promise<TestUser>;
   /** A user's usage once every call so far has written its record. */
   usage(userId: string): ReturnType<LedgerStore['readUsage']>;
   /** Absent when the config turned conversation storage off. */
@@ -120,6 +122,11 @@ export async function startHarness(overrides: Partial<AppConfig> = {}, options: 
     dynamo,
     keyring,
     ledger,
+    async newUser(options = {}) {
+      const user = await makeUser(`u${randomBytes(4).toString('hex')}`);
+      if (options.caps) await ledger.setBudgetOverride(user.id, options.caps);
+      return user;
+    },
     async records(userId, options) {
       await app.settle();
       return ledger.listRecords(userId, options);
