@@ -246,6 +246,7 @@ test('two invocations on one warm instance: one process, one secret read, the ap
 test('cold start without the secret: 503 + Retry-After through the runtime, then the same instance recovers', async () => {
   // A new instance, alone: the warm one would take the events too.
   await warm.stop();
+  await runtime.idle();
   secrets.mode = 'deny';
   const cold = startRicInstance({ taskRoot, runtimeApi, env: functionEnv });
   try {

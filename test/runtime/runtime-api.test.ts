@@ -32,6 +32,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const instance of instances.splice(0)) await instance.stop();
+  await runtime.idle();
 });
 
 afterAll(async () => {

@@ -83,6 +83,15 @@ export class LambdaRuntimeApi {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
+  /**
+   * Resolves once no runtime is polling (bounded): after a test stops its instance, the next test's event must not be
+   * handed to the stopped runtime's poll, whose connection close may not have been seen yet.
+   */
+  async idle(timeoutMs = 5_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.waiting.length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  }
+
   /** Queues an event for the function and resolves once it has answered (or failed, or been cut off). */
   invoke(event: unknown, options: { timeoutMs?: number; disconnectAfter?: (received: Buffer) => boolean } = {}): Promise<InvocationResult> {
     const timeoutMs = options.timeoutMs ?? 15_000;
@@ -125,8 +134,10 @@ export class LambdaRuntimeApi {
 
   private dispatch(): void {
     while (this.queue.length && this.waiting.length) {
-      const next = this.queue.shift()!;
       const res = this.waiting.shift()!;
+      // A poll whose runtime is gone can take no event.
+      if (res.destroyed || res.socket?.destroyed) continue;
+      const next = this.queue.shift()!;
       const body = JSON.stringify(next.event);
       res.writeHead(200, {
         'Content-Type': 'application/json',
