@@ -46,6 +46,8 @@ export interface JsonRpcOptions {
   maxResponseBytes: number;
   /** Named in each request's User-Agent (CloudTrail shows which app called). */
   userAgent?: string;
+  /** Sent (and signed) with every request: the local table's per-run key (local/table-guard.ts). */
+  headers?: Readonly<Record<string, string>>;
   /** Backoff before retry `attempt` (1-based); the SDK's full jitter by default. Tests may shorten it. */
   backoffMs?: (attempt: number, throttled: boolean) => number;
 }
@@ -155,6 +157,7 @@ export function createJsonRpcClient(o: JsonRpcOptions): JsonRpcClient {
           'Content-Type': o.contentType,
           'X-Amz-Target': `${o.targetPrefix}.${operation}`,
           ...(o.userAgent ? { 'User-Agent': o.userAgent } : {}),
+          ...o.headers,
         },
       },
       o.credentials,

@@ -8,10 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
+import type { JsonRpcClient } from '../http/aws-json-rpc.js';
 import { createTable, documentClient } from '../store/dynamo.js';
-import { guardTable, sendTableKey } from './table-guard.js';
+import { asDocumentClient, documentClientOverRpc, dynamoRpc } from '../store/dynamo-rpc.js';
+import { TABLE_KEY_HEADER, guardTable, sendTableKey } from './table-guard.js';
 
 export interface LocalDynamo {
+  /** The AWS SDK's document client (tests scan and inspect the table with it). */
   client: DynamoDBDocumentClient;
   tableName: string;
   endpoint: string;
@@ -27,7 +30,7 @@ export async function startLocalDynamo(options: { path?: string; tableName?: str
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const raw = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 2 });
+  const raw = new DynamoDBClient({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS, maxAttempts: 2 });
   if (options.tableKey) sendTableKey(raw, options.tableKey);
   const tableName = options.tableName ?? 'ormcp';
   await createTable(raw, tableName);
@@ -42,3 +45,25 @@ export async function startLocalDynamo(options: { path?: string; tableName?: str
   };
 }
 
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/**
+ * A loopback call answers in about a millisecond, but `npm start` shares one event loop with dynalite: under a
+ * burst (local flood test) a call can wait far longer than DynamoDB's 1.5 s silence limit without anything being
+ * wrong, so the local limit is generous and only catches a table that stopped answering.
+ */
+const LOCAL_TIMEOUTS = { connectionTimeoutMs: 1_000, requestTimeoutMs: 10_000, maxAttempts: 2 };
+
+/**
+ * The client `npm start` and the CLI give the stores: the Lambda's own DynamoDB client (store/dynamo-rpc.ts) with
+ * the table's per-run key. Besides running the deployed data path locally, it takes about half the time per call
+ * of the AWS SDK's client on loopback, which matters here because dynalite shares the server's event loop.
+ */
+export function localTableRpc(endpoint: string, tableKey: string): JsonRpcClient {
+  return dynamoRpc({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS, timeouts: LOCAL_TIMEOUTS, headers: { [TABLE_KEY_HEADER]: tableKey } });
+}
+
+/** localTableRpc as the document client the stores take. */
+export function localTableClient(rpc: JsonRpcClient): DynamoDBDocumentClient {
+  return asDocumentClient(documentClientOverRpc(rpc));
+}

@@ -7,19 +7,18 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
 import type { Logger } from '../observability/logger.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { openStores } from '../app/stores.js';
 import type { AccountStore } from '../store/account-store.js';
-import { documentClient } from '../store/dynamo.js';
+import type { JsonRpcClient } from '../http/aws-json-rpc.js';
 import type { OAuthStore } from '../store/oauth-store.js';
 import type { LedgerStore } from '../store/ledger-store.js';
 import type { ConversationStore } from '../store/conversation-store.js';
-import { startLocalDynamo } from './dynalite.js';
+import { localTableClient, localTableRpc, startLocalDynamo } from './dynalite.js';
 import { loadOrCreateLocalKeyring } from './secret-file.js';
-import { newTableKey, sendTableKey } from './table-guard.js';
+import { newTableKey } from './table-guard.js';
 
 export interface LocalStore {
   store: AccountStore;
@@ -43,7 +42,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   const endpointFile = join(dataDir, 'dynamodb-endpoint');
   const running = await reachable(endpointFile);
   if (running) {
-    const { accounts: store, oauth, ledger, conversations } = openStores({ client: documentClient(running), tableName: TABLE_NAME }, keyring, options.logger, { ledgerDays: options.ledgerDays, conversationTtlHours: options.conversationTtlHours });
+    const { accounts: store, oauth, ledger, conversations } = openStores({ client: localTableClient(running), tableName: TABLE_NAME }, keyring, options.logger, { ledgerDays: options.ledgerDays, conversationTtlHours: options.conversationTtlHours });
     return {
       store,
       oauth,
@@ -61,7 +60,8 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   const tableKey = newTableKey();
   const dynamo = await startLocalDynamo({ path: dbPath, tableName: TABLE_NAME, tableKey });
   if (options.advertise) advertise(endpointFile, { endpoint: dynamo.endpoint, tableKey });
-  const { accounts: store, oauth, ledger, conversations } = openStores({ client: dynamo.client, tableName: dynamo.tableName }, keyring, options.logger, { ledgerDays: options.ledgerDays, conversationTtlHours: options.conversationTtlHours });
+  const rpc = localTableRpc(dynamo.endpoint, tableKey);
+  const { accounts: store, oauth, ledger, conversations } = openStores({ client: localTableClient(rpc), tableName: dynamo.tableName }, keyring, options.logger, { ledgerDays: options.ledgerDays, conversationTtlHours: options.conversationTtlHours });
   return {
     store,
     oauth,
@@ -71,6 +71,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
     close: async () => {
       await store.settle();
       if (options.advertise) rmSync(endpointFile, { force: true });
+      rpc.destroy();
       await dynamo.close();
     },
   };
@@ -91,14 +92,13 @@ function readAdvertised(endpointFile: string): Advertised | undefined {
 }
 
 /** A client for the dynalite another local process advertises, if it answers. */
-async function reachable(endpointFile: string): Promise<DynamoDBClient | undefined> {
+async function reachable(endpointFile: string): Promise<JsonRpcClient | undefined> {
   if (!existsSync(endpointFile)) return undefined;
   const advertised = readAdvertised(endpointFile);
   if (!advertised) return undefined;
-  const client = new DynamoDBClient({ endpoint: advertised.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-  sendTableKey(client, advertised.tableKey);
+  const client = localTableRpc(advertised.endpoint, advertised.tableKey);
   try {
-    await client.send(new ListTablesCommand({}), { abortSignal: AbortSignal.timeout(1_000) });
+    await client.call('ListTables', {}, { abortSignal: AbortSignal.timeout(1_000) });
     return client;
   } catch {
     client.destroy();

@@ -25,6 +25,7 @@ export interface DynamoRpcOptions {
   timeouts?: Partial<DynamoTimeouts>;
   userAgent?: string;
   backoffMs?: JsonRpcOptions['backoffMs'];
+  headers?: JsonRpcOptions['headers'];
 }
 
 /** A DynamoDB client speaking the JSON protocol: `call('GetItem', { TableName, Key: { pk: { S: '…' } } })`. */
@@ -40,6 +41,7 @@ export function dynamoRpc(o: DynamoRpcOptions): JsonRpcClient {
     maxResponseBytes: MAX_RESPONSE_BYTES,
     ...(o.userAgent ? { userAgent: o.userAgent } : {}),
     ...(o.backoffMs ? { backoffMs: o.backoffMs } : {}),
+    ...(o.headers ? { headers: o.headers } : {}),
   });
 }
 
