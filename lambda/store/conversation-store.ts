@@ -3,15 +3,20 @@
  * (keys in schema.ts):
  *
  *   head    USER#<id> / CONV#<conversation id>  version, turn count, times, TTL, which snapshot holds the turns, and
- *           the metadata (title, models used, cost so far) encrypted.
- *   parts   USER#<id> / CONVPART#<conversation id>#<snapshot>#<nnn>  the turns of one snapshot: one AES-GCM ciphertext
- *           of their JSON, cut in parts of at most `partChars` characters so no item nears DynamoDB's 400 KB limit.
+ *           the metadata (title, models used, cost so far) encrypted; a small snapshot's turns (`data`) too.
+ *   parts   USER#<id> / CONVPART#<conversation id>#<snapshot>#<nnn>  the turns of a larger snapshot: one AES-GCM
+ *           ciphertext of their JSON, cut in parts of at most `partChars` characters so no item nears DynamoDB's
+ *           400 KB limit.
  *
  * Every append writes a new snapshot of the whole conversation, then moves the head onto it with one conditional
  * write on the version it read; the loser of two concurrent appends re-reads, adds its turns after the winner's and
  * tries again, so no turn is lost. Superseded snapshots are deleted after the head moves (one left behind by a crash
  * expires with its TTL). Rewriting the whole conversation costs at most `maxBytes` per append, and it lets every
  * item share one expiry: `ttlHours` after the conversation was last used.
+ *
+ * Most conversations are short: a snapshot of at most `inlineChars` of ciphertext lives in the head itself, so
+ * starting a conversation is one conditional write and continuing one is a read and a write (no part items, no
+ * query, nothing to delete). The bound keeps heads small, since list() reads them a page at a time.
  *
  * The turns are encrypted under the keyring's data key with the user, conversation and snapshot as associated data
  * (as OpenRouter keys are under the user): a ciphertext copied to another user's or conversation's item does not
@@ -33,6 +38,8 @@ export const DEFAULT_CONVERSATION_TTL_HOURS = 168;
 export const DEFAULT_MAX_CONVERSATION_BYTES = 1024 * 1024;
 /** Characters of ciphertext per part item: well under DynamoDB's 400 KB item limit with the keys and attributes. */
 export const DEFAULT_PART_CHARS = 300_000;
+/** Largest snapshot ciphertext kept in the head item (about 23 KB of turn JSON). */
+export const DEFAULT_INLINE_CHARS = 32_000;
 /** A title is the start of the first user message. */
 export const TITLE_CHARS = 80;
 const MAX_MODELS = 20;
@@ -93,8 +100,13 @@ export interface ConversationStoreOptions {
   ttlHours?: number;
   maxBytes?: number;
   partChars?: number;
+  /** Snapshots up to this many characters of ciphertext live in the head (0: always in parts). */
+  inlineChars?: number;
   now?: () => Date;
 }
+
+/** What list() reads of a head (all but `data`). */
+const SUMMARY_FIELDS = ['pk', 'sk', 'version', 'turnCount', 'createdAt', 'lastUsedAt', 'ttl', 'snapshot', 'parts', 'kv', 'meta'] as const;
 
 const MetaJson = z.object({ title: z.string(), models: z.array(z.string()), costUsd: z.number() });
 const TurnsJson = z.array(z.array(z.record(z.string(), z.unknown())));
@@ -106,7 +118,10 @@ interface Head {
   lastUsedAt: string;
   ttl: number;
   snapshot: string;
+  /** Part items holding the snapshot; 0 when it is inline (`data`). */
   parts: number;
+  /** The snapshot's sealed turns, when they fit in the head. */
+  data?: string;
   kv: string;
   meta: string;
 }
@@ -120,6 +135,7 @@ export class ConversationStore {
   private readonly ttlSeconds: number;
   readonly maxBytes: number;
   private readonly partChars: number;
+  private readonly inlineChars: number;
   private readonly now: () => Date;
 
   constructor(options: ConversationStoreOptions) {
@@ -129,6 +145,7 @@ export class ConversationStore {
     this.ttlSeconds = Math.round((options.ttlHours ?? DEFAULT_CONVERSATION_TTL_HOURS) * 3600);
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_CONVERSATION_BYTES;
     this.partChars = options.partChars ?? DEFAULT_PART_CHARS;
+    this.inlineChars = Math.min(options.inlineChars ?? DEFAULT_INLINE_CHARS, this.partChars);
     this.now = options.now ?? (() => new Date());
   }
 
@@ -149,7 +166,8 @@ export class ConversationStore {
    */
   async append(userId: string, id: string, exchange: Exchange, options: { create?: boolean } = {}): Promise<AppendResult> {
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-      const found = await this.readAll(userId, id);
+      // A new id is created with a write conditional on no head: nothing to read first.
+      const found = options.create ? undefined : await this.readAll(userId, id);
       if (!found && !options.create) throw notFound(id);
       if (found && options.create) throw new ConversationError('busy', `conversation ${id} already exists`);
       const size = Buffer.byteLength(JSON.stringify(exchange.turns));
@@ -164,7 +182,7 @@ export class ConversationStore {
       const now = this.now();
       const ttl = Math.floor(now.getTime() / 1000) + this.ttlSeconds;
       const snapshot = randomBytes(6).toString('hex');
-      const parts = await this.writeSnapshot(userId, id, snapshot, kept, ttl);
+      const { parts, data } = await this.writeSnapshot(userId, id, snapshot, kept, ttl);
       const head: Head = {
         version: (found?.head.version ?? 0) + 1,
         turnCount: kept.reduce((n, e) => n + e.length, 0),
@@ -173,6 +191,7 @@ export class ConversationStore {
         ttl,
         snapshot,
         parts,
+        ...(data !== undefined ? { data } : {}),
         kv: this.keyring.currentVersion,
         meta: encryptForUser(this.keyring.current.dataKey, metaContext(userId, id), JSON.stringify(meta)),
       };
@@ -188,7 +207,10 @@ export class ConversationStore {
         );
       } catch (err) {
         await this.deleteSnapshot(userId, id, snapshot, parts);
-        if (isConditionFailure(err)) continue;
+        if (isConditionFailure(err)) {
+          if (options.create) throw new ConversationError('busy', `conversation ${id} already exists`);
+          continue;
+        }
         throw err;
       }
       if (found) await this.deleteSnapshot(userId, id, found.head.snapshot, found.head.parts);
@@ -211,6 +233,9 @@ export class ConversationStore {
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
           ExpressionAttributeValues: { ':pk': keys.conversation(userId, '').pk, ':prefix': keys.conversationPrefix() },
           ScanIndexForward: false,
+          // Every head field but the inline turns: a page of summaries stays small.
+          ProjectionExpression: SUMMARY_FIELDS.map((_, i) => `#f${i}`).join(', '),
+          ExpressionAttributeNames: Object.fromEntries(SUMMARY_FIELDS.map((f, i) => [`#f${i}`, f])),
           Limit: limit - out.length,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
@@ -260,9 +285,12 @@ export class ConversationStore {
     const meta = this.decryptMeta(userId, id, head);
     const dataKey = this.keyring.get(head.kv)?.dataKey;
     if (!meta || !dataKey) return undefined;
-    const items = await this.query(userId, `${keys.conversationPartsPrefix(id)}${head.snapshot}#`, false);
-    if (items.length !== head.parts) return 'moved';
-    const sealed = items.map((i) => String(i.data)).join('');
+    let sealed = head.data;
+    if (sealed === undefined) {
+      const items = await this.query(userId, `${keys.conversationPartsPrefix(id)}${head.snapshot}#`, false);
+      if (items.length !== head.parts) return 'moved';
+      sealed = items.map((i) => String(i.data)).join('');
+    }
     let exchanges: Turn[][];
     try {
       exchanges = TurnsJson.parse(JSON.parse(decryptForUser(dataKey, turnsContext(userId, id, head.snapshot), sealed)));
@@ -282,9 +310,10 @@ export class ConversationStore {
     }
   }
 
-  /** Writes the encrypted turns in parts; returns how many. */
-  private async writeSnapshot(userId: string, id: string, snapshot: string, exchanges: Turn[][], ttl: number): Promise<number> {
+  /** Seals the turns: inline when small (`data`, no part written), else written in parts (how many). */
+  private async writeSnapshot(userId: string, id: string, snapshot: string, exchanges: Turn[][], ttl: number): Promise<{ parts: number; data?: string }> {
     const sealed = encryptForUser(this.keyring.current.dataKey, turnsContext(userId, id, snapshot), JSON.stringify(exchanges));
+    if (sealed.length <= this.inlineChars) return { parts: 0, data: sealed };
     const chunks: string[] = [];
     for (let i = 0; i < sealed.length; i += this.partChars) chunks.push(sealed.slice(i, i + this.partChars));
     await Promise.all(
@@ -292,7 +321,7 @@ export class ConversationStore {
         this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.conversationPart(userId, id, snapshot, part), type: 'conversation-part', data, ttl } })),
       ),
     );
-    return chunks.length;
+    return { parts: chunks.length };
   }
 
   private async deleteSnapshot(userId: string, id: string, snapshot: string, parts: number): Promise<void> {
@@ -379,6 +408,7 @@ function headOf(item: Item): Head | undefined {
     ttl: h.ttl,
     snapshot: h.snapshot,
     parts: typeof h.parts === 'number' ? h.parts : 0,
+    ...(typeof h.data === 'string' ? { data: h.data } : {}),
     kv: h.kv,
     meta: h.meta,
   };

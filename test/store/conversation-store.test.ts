@@ -14,7 +14,7 @@ const V2 = 'b'.repeat(48);
 let dynamo: LocalDynamo;
 let clock = new Date('2026-03-01T12:00:00Z');
 
-function store(secret = JSON.stringify({ current: 'v1', v1: V1 }), options: { partChars?: number; maxBytes?: number } = {}): ConversationStore {
+function store(secret = JSON.stringify({ current: 'v1', v1: V1 }), options: { partChars?: number; maxBytes?: number; inlineChars?: number } = {}): ConversationStore {
   return new ConversationStore({ client: dynamo.client, tableName: dynamo.tableName, keyring: parseKeyring(secret), ttlHours: 24, now: () => clock, ...options });
 }
 
@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 test('a head and parts copied under another user, or parts under another conversation, do not read', async () => {
-  const s = store();
+  const s = store(undefined, { inlineChars: 0 });
   const a = s.newId();
   const b = s.newId();
   await s.append('u-alice', a, exchange('alice secret plan'), { create: true });
@@ -51,6 +51,48 @@ test('a head and parts copied under another user, or parts under another convers
   await dynamo.client.send(new PutCommand({ TableName: dynamo.tableName, Item: { ...partA, ...keys.conversationPart('u-alice', b, String(headB.snapshot), 0) } }));
   expect(await s.load('u-alice', b)).toBeUndefined();
   expect((await s.load('u-alice', a))!.turns[0]).toEqual({ role: 'user', content: 'alice secret plan' });
+});
+
+test("inline turns copied under another user, or into another conversation's head, do not read", async () => {
+  const s = store();
+  const a = s.newId();
+  const b = s.newId();
+  await s.append('u-alice', a, exchange('alice inline plan'), { create: true });
+  await s.append('u-alice', b, exchange('another one'), { create: true });
+  const headA = (await dynamo.client.send(new GetCommand({ TableName: dynamo.tableName, Key: keys.conversation('u-alice', a) }))).Item!;
+  expect(typeof headA.data).toBe('string');
+  await dynamo.client.send(new PutCommand({ TableName: dynamo.tableName, Item: { ...headA, pk: 'USER#u-mallory' } }));
+  expect(await s.load('u-mallory', a)).toBeUndefined();
+  // a's sealed turns in b's head (same user, b's own snapshot id): b no longer reads, a is untouched.
+  const headB = (await dynamo.client.send(new GetCommand({ TableName: dynamo.tableName, Key: keys.conversation('u-alice', b) }))).Item!;
+  await dynamo.client.send(new PutCommand({ TableName: dynamo.tableName, Item: { ...headB, data: headA.data } }));
+  expect(await s.load('u-alice', b)).toBeUndefined();
+  expect((await s.load('u-alice', a))!.turns[0]).toEqual({ role: 'user', content: 'alice inline plan' });
+});
+
+test('a short conversation is its head alone; one that outgrows inlineChars moves to parts', async () => {
+  const s = store(undefined, { inlineChars: 2_000 });
+  const id = s.newId();
+  await s.append('u-inline', id, exchange('short'), { create: true });
+  expect(await items('u-inline', `CONVPART#${id}#`)).toEqual([]);
+  await s.append('u-inline', id, exchange('still short'));
+  expect(await items('u-inline', `CONVPART#${id}#`)).toEqual([]);
+  await s.append('u-inline', id, exchange('x'.repeat(3_000)));
+  const head = (await dynamo.client.send(new GetCommand({ TableName: dynamo.tableName, Key: keys.conversation('u-inline', id) }))).Item!;
+  expect(head.data).toBeUndefined();
+  expect((await items('u-inline', `CONVPART#${id}#`)).length).toBe(head.parts);
+  expect((await s.load('u-inline', id))!.turns.map((t) => String(t.content).slice(0, 5))).toEqual(['short', 're: s', 'still', 're: s', 'xxxxx', 're: x']);
+  // The summary list never carries the inline turns.
+  expect(JSON.stringify(await s.list('u-inline'))).not.toContain('still short');
+});
+
+test('creating an id that exists is refused as busy and leaves the stored conversation as it was', async () => {
+  const s = store();
+  const id = s.newId();
+  await s.append('u-dup', id, exchange('first'), { create: true });
+  await expect(s.append('u-dup', id, exchange('second'), { create: true })).rejects.toMatchObject({ code: 'busy' });
+  expect((await s.load('u-dup', id))!.turns.map((t) => t.content)).toEqual(['first', 're: first']);
+  expect(await items('u-dup', `CONVPART#${id}#`)).toEqual([]);
 });
 
 test('after the server secret is rotated, older conversations still read and continue under the new version', async () => {
