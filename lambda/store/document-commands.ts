@@ -6,7 +6,7 @@
  * classes and the SDK's DocumentClient. Only the commands the stores send are here: importing any other value of
  * lib-dynamodb into the Lambda's code fails its build instead of failing at run time.
  */
-import type { BatchGetCommandInput, DeleteCommandInput, GetCommandInput, PutCommandInput, QueryCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { BatchGetCommandInput, BatchWriteCommandInput, DeleteCommandInput, GetCommandInput, PutCommandInput, QueryCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 
 abstract class DocumentCommand<I extends object> {
   /** DynamoDB's operation name; class names do not survive minification. */
@@ -31,4 +31,7 @@ export class QueryCommand extends DocumentCommand<QueryCommandInput> {
 }
 export class BatchGetCommand extends DocumentCommand<BatchGetCommandInput> {
   readonly operation = 'BatchGetItem';
+}
+export class BatchWriteCommand extends DocumentCommand<BatchWriteCommandInput> {
+  readonly operation = 'BatchWriteItem';
 }

@@ -67,6 +67,7 @@ const OPERATIONS: Record<string, string> = {
   DeleteCommand: 'DeleteItem',
   QueryCommand: 'Query',
   BatchGetCommand: 'BatchGetItem',
+  BatchWriteCommand: 'BatchWriteItem',
 };
 const SUPPORTED = new Set(Object.values(OPERATIONS));
 
@@ -106,6 +107,7 @@ export function toWire(op: string, input: Wire): Wire {
   if (op === 'BatchGetItem' && input.RequestItems) {
     out.RequestItems = mapValues(input.RequestItems as Record<string, Wire>, (req) => ({ ...req, Keys: (req.Keys as Item[]).map(recordToWire) }));
   }
+  if (op === 'BatchWriteItem' && input.RequestItems) out.RequestItems = mapValues(input.RequestItems as Record<string, Wire[]>, (reqs) => reqs.map((r) => writeRequest(r, recordToWire)));
   return out;
 }
 
@@ -149,7 +151,17 @@ export function fromWire(out: Wire): Record<string, any> {
   if (out.UnprocessedKeys) {
     res.UnprocessedKeys = mapValues(out.UnprocessedKeys as Record<string, Wire>, (req) => ({ ...req, Keys: ((req.Keys as unknown[]) ?? []).map(recordFromWire) }));
   }
+  if (out.UnprocessedItems) res.UnprocessedItems = mapValues(out.UnprocessedItems as Record<string, Wire[]>, (reqs) => reqs.map((r) => writeRequest(r, recordFromWire)));
   return res;
+}
+
+/** One BatchWriteItem request (`{ PutRequest: { Item } }` or `{ DeleteRequest: { Key } }`) with its record converted. */
+function writeRequest(r: Wire, convert: (record: any) => Wire): Wire {
+  const put = r.PutRequest as { Item: Item } | undefined;
+  const del = r.DeleteRequest as { Key: Item } | undefined;
+  if (put) return { PutRequest: { ...put, Item: convert(put.Item) } };
+  if (del) return { DeleteRequest: { ...del, Key: convert(del.Key) } };
+  return r;
 }
 
 function mapValues<A, B>(record: Record<string, A>, f: (a: A) => B): Record<string, B> {

@@ -1,11 +1,11 @@
 /**
  * The one door to the single DynamoDB table that every store goes through: get, put, conditional update, delete,
- * mark revoked, query (index or sort-key range) and batch get, in plain objects. A failed condition is mapped here,
+ * mark revoked, query (index or sort-key range), batch get and batch put, in plain objects. A failed condition is mapped here,
  * once, to ConditionFailedError. No SDK command type appears in this API, so the transport underneath (today the
  * SDK's DocumentClient) can be replaced by a smaller DynamoDB client without touching the stores.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE } from './schema.js';
 
 export type Item = Record<string, unknown>;
@@ -61,6 +61,8 @@ export function expiresAfter(end: Date | number, keepSeconds: number): { [TABLE.
 /** BatchGetItem takes at most 100 keys; unprocessed keys (throttling) are retried a few times with backoff. */
 const BATCH_MAX = 100;
 const BATCH_RETRIES = 5;
+/** BatchWriteItem takes at most 25 requests. */
+const BATCH_WRITE_MAX = 25;
 
 export interface TableOptions {
   client: DynamoDBDocumentClient;
@@ -170,6 +172,19 @@ export class Table {
       }
     }
     return out;
+  }
+
+  /** Puts every item (unconditionally), 25 to a round trip; unprocessed ones are retried like batchGet's. */
+  async batchPut(items: readonly (Item & ItemKey)[]): Promise<void> {
+    for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
+      let pending: Item[] | undefined = items.slice(i, i + BATCH_WRITE_MAX).map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > BATCH_RETRIES) throw new Error('DynamoDB left items unwritten after retries');
+        const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.name]: pending as never } }));
+        pending = res.UnprocessedItems?.[this.name] as Item[] | undefined;
+        if (pending?.length) await sleep(20 * 2 ** attempt);
+      }
+    }
   }
 
   /** Sends a write, mapping a failed condition to ConditionFailedError (the one place that mapping happens). */

@@ -14,8 +14,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { AwsServiceError, createJsonRpcClient, type JsonRpcClient } from '../../lambda/http/aws-json-rpc.js';
 import { secretsRpc } from '../../lambda/aws/secrets-rpc.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '../../lambda/store/document-commands.js';
-import { documentClientOverRpc, dynamoRpc, operationOf, type DocumentSender } from '../../lambda/store/dynamo-rpc.js';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '../../lambda/store/document-commands.js';
+import { documentClientOverRpc, dynamoRpc, fromWire, operationOf, toWire, type DocumentSender } from '../../lambda/store/dynamo-rpc.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const CREDENTIALS = { accessKeyId: 'AKIDRPCTEST', secretAccessKey: 'rpc-test-secret', sessionToken: 'rpc-test-session' };
@@ -163,6 +163,22 @@ describe('every operation the stores send, on dynalite', () => {
     const items = (res.Responses![dynamo.tableName] as { sk: string; v: string }[]).sort((a, b) => a.sk.localeCompare(b.sk));
     expect(items).toEqual([{ pk: p, sk: 'A', v: 'a' }, { pk: p, sk: 'B', v: 'b' }]);
     expect(res.UnprocessedKeys?.[dynamo.tableName]).toBeUndefined();
+  });
+
+  test('BatchWriteItem: puts (binary and nested values included) land as the SDK would write them; unprocessed items come back as plain values', async () => {
+    const p = `RPC#${++pk}`;
+    const items = [
+      { pk: p, sk: 'A', n: 1, tags: { nested: ['x', 2] } },
+      { pk: p, sk: 'B', bytes: new Uint8Array([0, 1, 255]) },
+    ];
+    const res = await doc.send(new BatchWriteCommand({ RequestItems: { [dynamo.tableName]: items.map((Item) => ({ PutRequest: { Item } })) } }));
+    expect(res.UnprocessedItems?.[dynamo.tableName] ?? []).toEqual([]);
+    const back = await Promise.all(['A', 'B'].map(async (sk) => (await doc.send(new GetCommand({ TableName: dynamo.tableName, Key: { pk: p, sk } }))).Item));
+    expect(back).toEqual(items);
+    expect(toWire('BatchWriteItem', { RequestItems: { t: [{ PutRequest: { Item: { pk: 'p', n: 1 } } }, { DeleteRequest: { Key: { pk: 'p', sk: 's' } } }] } })).toEqual({
+      RequestItems: { t: [{ PutRequest: { Item: { pk: { S: 'p' }, n: { N: '1' } } } }, { DeleteRequest: { Key: { pk: { S: 'p' }, sk: { S: 's' } } } }] },
+    });
+    expect(fromWire({ UnprocessedItems: { t: [{ PutRequest: { Item: { pk: { S: 'p' }, b: { B: 'AAH/' } } } }] } })).toEqual({ UnprocessedItems: { t: [{ PutRequest: { Item: { pk: 'p', b: new Uint8Array([0, 1, 255]) } } }] } });
   });
 
   test('a missing table is ResourceNotFoundException; a bad request is a ValidationException; neither is retried', async () => {
