@@ -75,7 +75,8 @@ export async function composeApp(parts: AppParts): Promise<ComposedApp> {
   const stores = await parts.stores;
   const authenticator: Authenticator = parts.authCacheMs ? new CachedAuthenticator(stores.accounts, parts.authCacheMs) : stores.accounts;
   // Defaults, the operator policy, budgets and the usage ledger around every paid call.
-  const team = TeamControl.fromConfig(config, stores.ledger, logger, metrics);
+  // Admission reuses a user's recent settings read for as long as a verified token is reused (guard.ts).
+  const team = TeamControl.fromConfig(config, stores.ledger, logger, metrics, parts.authCacheMs ?? 0);
   const app = createApp({
     config,
     logger,
@@ -89,7 +90,7 @@ export async function composeApp(parts: AppParts): Promise<ComposedApp> {
     ...(parts.images ? { images: parts.images } : {}),
     ...(parts.signIn ? { signIn: createSignIn(stores, parts.signIn, config, logger, parts.upstreamFetch) } : {}),
   });
-  return { ...withHttpMetrics(app, metrics), settle: async () => void (await Promise.all([limiter.settle(), stores.accounts.settle(), team.settle()])) };
+  return { ...withHttpMetrics(app, metrics), settle: async () => void (await Promise.all([limiter.settle(), stores.accounts.settle(), team.settle(), stores.conversations?.settle()])) };
 }
 
 /** EMF lines (on stdout unless `write` says otherwise) when the configuration turns metrics on, else none. */

@@ -29,6 +29,11 @@ export interface Stores {
 
 export interface StoreOptions {
   ledgerDays?: number;
+  /**
+   * For a host that is one process (`npm start`): ledger records and counters wait up to this long to be written
+   * together, and a new conversation is written after the call returns (ledger-store.ts, conversation-store.ts).
+   */
+  writeBehindMs?: number;
   /** Hours a conversation is kept after its last use (config's `conversationTtlHours`); 0 or absent: no conversation store. */
   conversationTtlHours?: number;
   /** Conversation store settings beyond the TTL (size bound, part size, clock). */
@@ -36,11 +41,24 @@ export interface StoreOptions {
 }
 
 export function openStores(table: Table, keyring: Keyring, logger?: Logger, options: StoreOptions = {}): Stores {
-  const conversations = conversationStoreFor(options.conversationTtlHours ?? 0, { client: table.client, tableName: table.tableName, keyring, ...options.conversations });
+  const conversations = conversationStoreFor(options.conversationTtlHours ?? 0, {
+    client: table.client,
+    tableName: table.tableName,
+    keyring,
+    ...(options.writeBehindMs ? { writeBehind: true } : {}),
+    ...(logger ? { logger } : {}),
+    ...options.conversations,
+  });
   return {
     accounts: new AccountStore({ client: table.client, tableName: table.tableName, keyring, ...(logger ? { logger } : {}) }),
     oauth: new OAuthStore({ client: table.client, tableName: table.tableName, keyring }),
-    ledger: new LedgerStore({ client: table.client, tableName: table.tableName, ...(options.ledgerDays ? { ledgerDays: options.ledgerDays } : {}), ...(logger ? { logger } : {}) }),
+    ledger: new LedgerStore({
+      client: table.client,
+      tableName: table.tableName,
+      ...(options.ledgerDays ? { ledgerDays: options.ledgerDays } : {}),
+      ...(options.writeBehindMs ? { writeBehindMs: options.writeBehindMs } : {}),
+      ...(logger ? { logger } : {}),
+    }),
     keyring,
     ...(conversations ? { conversations } : {}),
   };

@@ -37,12 +37,12 @@ const TABLE_NAME = 'ormcp';
 const Advertised = z.object({ endpoint: z.string().regex(/^http:\/\/127\.0\.0\.1:\d+$/), tableKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
 type Advertised = z.infer<typeof Advertised>;
 
-export async function openLocalStore(dataDir: string, options: { logger?: Logger; advertise?: boolean; ledgerDays?: number; conversationTtlHours?: number } = {}): Promise<LocalStore> {
+export async function openLocalStore(dataDir: string, options: { logger?: Logger; advertise?: boolean; ledgerDays?: number; conversationTtlHours?: number; writeBehindMs?: number } = {}): Promise<LocalStore> {
   const keyring = loadOrCreateLocalKeyring(dataDir);
   const endpointFile = join(dataDir, 'dynamodb-endpoint');
   const running = await reachable(endpointFile);
   if (running) {
-    const { accounts: store, oauth, ledger, conversations } = openStores({ client: localTableClient(running), tableName: TABLE_NAME }, keyring, options.logger, { ledgerDays: options.ledgerDays, conversationTtlHours: options.conversationTtlHours });
+    const { accounts: store, oauth, ledger, conversations } = openStores({ client: localTableClient(running), tableName: TABLE_NAME }, keyring, options.logger, { ledgerDays: options.ledgerDays, conversationTtlHours: options.conversationTtlHours, writeBehindMs: options.writeBehindMs });
     return {
       store,
       oauth,
@@ -50,7 +50,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
       ledger,
       conversations,
       close: async () => {
-        await store.settle();
+        await Promise.all([store.settle(), ledger.flush(), conversations?.settle()]);
         running.destroy();
       },
     };
@@ -61,7 +61,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
   const dynamo = await startLocalDynamo({ path: dbPath, tableName: TABLE_NAME, tableKey });
   if (options.advertise) advertise(endpointFile, { endpoint: dynamo.endpoint, tableKey });
   const rpc = localTableRpc(dynamo.endpoint, tableKey);
-  const { accounts: store, oauth, ledger, conversations } = openStores({ client: localTableClient(rpc), tableName: dynamo.tableName }, keyring, options.logger, { ledgerDays: options.ledgerDays, conversationTtlHours: options.conversationTtlHours });
+  const { accounts: store, oauth, ledger, conversations } = openStores({ client: localTableClient(rpc), tableName: dynamo.tableName }, keyring, options.logger, { ledgerDays: options.ledgerDays, conversationTtlHours: options.conversationTtlHours, writeBehindMs: options.writeBehindMs });
   return {
     store,
     oauth,
@@ -69,7 +69,7 @@ export async function openLocalStore(dataDir: string, options: { logger?: Logger
     ledger,
     conversations,
     close: async () => {
-      await store.settle();
+      await Promise.all([store.settle(), ledger.flush(), conversations?.settle()]);
       if (options.advertise) rmSync(endpointFile, { force: true });
       rpc.destroy();
       await dynamo.close();

@@ -18,6 +18,9 @@ import { listen, localAdmissionLimits } from './node-adapter.js';
 import { writeServerUrl } from './server-url.js';
 import { startupFailureLine, startupSettings } from './startup-failure.js';
 
+/** How long `npm start` lets ledger records and counters wait to be written together (ledger-store.ts). */
+const LOCAL_WRITE_BEHIND_MS = 500;
+
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8787);
   const host = process.env.HOST ?? '127.0.0.1';
@@ -31,6 +34,9 @@ async function main(): Promise<void> {
     advertise: true,
     ledgerDays: config.ledgerDays,
     conversationTtlHours: config.conversationTtlHours,
+    // The embedded table shares this one process: bookkeeping is written after the call and in batches, off the
+    // next call's path (a stop writes what waits).
+    writeBehindMs: LOCAL_WRITE_BEHIND_MS,
   });
   let firstToken: string | undefined;
   const key = process.env.OPENROUTER_API_KEY;

@@ -18,6 +18,11 @@
  * starting a conversation is one conditional write and continuing one is a read and a write (no part items, no
  * query, nothing to delete). The bound keeps heads small, since list() reads them a page at a time.
  *
+ * Write-behind (`writeBehind`, what `npm start` sets, one process serving every call): a new conversation's write
+ * completes after append() returns, off the caller's path; every later read or write of that user's conversations on
+ * this store waits for it first, and settle() (a stop) waits for all. A failed write is logged, and the id then reads
+ * as unknown. The Lambda writes before it answers: another instance may serve the next call.
+ *
  * The turns are encrypted under the keyring's data key with the user, conversation and snapshot as associated data
  * (as OpenRouter keys are under the user): a ciphertext copied to another user's or conversation's item does not
  * decrypt. Only counts and times are stored in clear.
@@ -31,6 +36,8 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocum
 import * as z from 'zod';
 import type { Keyring } from '../crypto/keyring.js';
 import { decryptForUser, encryptForUser } from '../crypto/secrets.js';
+import { errorName } from '../observability/error-name.js';
+import { silentLogger, type Logger } from '../observability/logger.js';
 import { keys } from './schema.js';
 
 export const DEFAULT_CONVERSATION_TTL_HOURS = 168;
@@ -102,6 +109,9 @@ export interface ConversationStoreOptions {
   partChars?: number;
   /** Snapshots up to this many characters of ciphertext live in the head (0: always in parts). */
   inlineChars?: number;
+  /** A new conversation's write lands after append() returns (see above); for a host that is one process. */
+  writeBehind?: boolean;
+  logger?: Logger;
   now?: () => Date;
 }
 
@@ -136,7 +146,11 @@ export class ConversationStore {
   readonly maxBytes: number;
   private readonly partChars: number;
   private readonly inlineChars: number;
+  private readonly writeBehind: boolean;
+  private readonly log: Logger;
   private readonly now: () => Date;
+  /** Write-behind creations still being written, by user. */
+  private readonly pending = new Map<string, Set<Promise<void>>>();
 
   constructor(options: ConversationStoreOptions) {
     this.db = options.client;
@@ -146,6 +160,8 @@ export class ConversationStore {
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_CONVERSATION_BYTES;
     this.partChars = options.partChars ?? DEFAULT_PART_CHARS;
     this.inlineChars = Math.min(options.inlineChars ?? DEFAULT_INLINE_CHARS, this.partChars);
+    this.writeBehind = options.writeBehind ?? false;
+    this.log = options.logger ?? silentLogger;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -156,6 +172,7 @@ export class ConversationStore {
 
   /** The conversation with its turns, or undefined when it does not exist for this user or has expired. */
   async load(userId: string, id: string): Promise<Conversation | undefined> {
+    await this.written(userId);
     const found = await this.readAll(userId, id);
     return found && { ...found.summary, version: found.head.version, turns: found.exchanges.flat() };
   }
@@ -165,6 +182,47 @@ export class ConversationStore {
    * Throws `not_found` for an unknown or expired id, `busy` if concurrent appends kept winning.
    */
   async append(userId: string, id: string, exchange: Exchange, options: { create?: boolean } = {}): Promise<AppendResult> {
+    if (options.create && this.writeBehind) return this.createBehind(userId, id, exchange);
+    await this.written(userId);
+    return this.appendNow(userId, id, exchange, options);
+  }
+
+  /** Resolves once every write-behind creation started so far has landed (or failed and been logged). */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending.values()].flatMap((set) => [...set]));
+  }
+
+  /**
+   * A new conversation under write-behind: what the write will store is known without reading (a new id drops
+   * nothing), so the result is given now and the write finishes after. Too large is still refused here.
+   */
+  private createBehind(userId: string, id: string, exchange: Exchange): AppendResult {
+    const size = Buffer.byteLength(JSON.stringify(exchange.turns));
+    if (size > this.maxBytes) throw new ConversationError('too_large', `this exchange (${size} bytes) is larger than a conversation may hold (${this.maxBytes} bytes)`);
+    const now = this.now();
+    const write = this.appendNow(userId, id, exchange, { create: true }, now).then(
+      () => undefined,
+      (err: unknown) => this.log.warn('conversation not stored', { conversation_error: err instanceof ConversationError ? err.code : errorName(err) }),
+    );
+    const own = this.pending.get(userId) ?? new Set<Promise<void>>();
+    this.pending.set(userId, own);
+    own.add(write);
+    void write.finally(() => {
+      own.delete(write);
+      if (own.size === 0 && this.pending.get(userId) === own) this.pending.delete(userId);
+    });
+    const meta: ConversationMeta = { title: titleOf(exchange.turns), models: [exchange.model], costUsd: exchange.costUsd ?? 0 };
+    const head = { turnCount: exchange.turns.length, createdAt: now.toISOString(), lastUsedAt: now.toISOString(), ttl: Math.floor(now.getTime() / 1000) + this.ttlSeconds };
+    return { conversation: summaryOf(id, head, meta), droppedTurns: 0 };
+  }
+
+  /** Before anything reads or changes a user's conversations: their write-behind creations have landed. */
+  private async written(userId: string): Promise<void> {
+    const own = this.pending.get(userId);
+    if (own) await Promise.all([...own]);
+  }
+
+  private async appendNow(userId: string, id: string, exchange: Exchange, options: { create?: boolean }, at?: Date): Promise<AppendResult> {
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
       // A new id is created with a write conditional on no head: nothing to read first.
       const found = options.create ? undefined : await this.readAll(userId, id);
@@ -179,7 +237,7 @@ export class ConversationStore {
         models: [...new Set([...(prior?.models ?? []), exchange.model])].slice(-MAX_MODELS),
         costUsd: (prior?.costUsd ?? 0) + (exchange.costUsd ?? 0),
       };
-      const now = this.now();
+      const now = (attempt === 0 && at) || this.now();
       const ttl = Math.floor(now.getTime() / 1000) + this.ttlSeconds;
       const snapshot = randomBytes(6).toString('hex');
       const { parts, data } = await this.writeSnapshot(userId, id, snapshot, kept, ttl);
@@ -221,6 +279,7 @@ export class ConversationStore {
 
   /** A page of the user's live conversations, newest first; `cursor` is the last id of the previous page. */
   async list(userId: string, options: { limit?: number; cursor?: string } = {}): Promise<{ conversations: ConversationSummary[]; nextCursor?: string }> {
+    await this.written(userId);
     const limit = Math.min(Math.max(options.limit ?? 20, 1), MAX_PAGE);
     const nowSec = Math.floor(this.now().getTime() / 1000);
     const out: ConversationSummary[] = [];
@@ -256,6 +315,7 @@ export class ConversationStore {
 
   /** Deletes the conversation and every item of it; false when there was none. */
   async delete(userId: string, id: string): Promise<boolean> {
+    await this.written(userId);
     const headKey = keys.conversation(userId, id);
     const res = await this.db.send(new GetCommand({ TableName: this.table, Key: headKey, ConsistentRead: true }));
     const partKeys = await this.partKeys(userId, keys.conversationPartsPrefix(id));
@@ -414,7 +474,7 @@ function headOf(item: Item): Head | undefined {
   };
 }
 
-function summaryOf(id: string, head: Head, meta: ConversationMeta): ConversationSummary {
+function summaryOf(id: string, head: Pick<Head, 'turnCount' | 'createdAt' | 'lastUsedAt' | 'ttl'>, meta: ConversationMeta): ConversationSummary {
   return {
     id,
     ...meta,

@@ -21,6 +21,13 @@
  * refused reservation reads the item, removes lapsed reservations (conditional on the exact expiry seen) and tries
  * once more.
  *
+ * Write-behind (`writeBehindMs` > 0, what `npm start` sets): ledger records and plain counter additions wait up to
+ * that long in memory and are written together (records 25 to a BatchWriteItem, one ADD per counter item however
+ * many calls it sums), so the embedded table, which shares the local server's event loop, stays off the next call's
+ * path. Reservation writes, which budgets rely on, are never deferred; reads on this instance write what waits first;
+ * a stop writes it (`flush`). A killed process (SIGKILL, power loss) loses at most the last `writeBehindMs` of
+ * records and counters. The Lambda writes at once (0): it may be frozen after its response.
+ *
  * Over-spend bound: a settled cost above its reservation (the prompt estimate was low) raises spend past what was
  * reserved, so a window can end above its cap by at most the sum, over the calls reserved while the cap was nearly
  * reached, of (real cost - reserved worst case) — the prompt-estimate error at the prompt price (budget/estimate.ts).
@@ -35,6 +42,7 @@ import { formatUsd, fromNano, toNano, toNanoCeil } from '../budget/money.js';
 import { WINDOWS, currentWindows, dayKey, windowRef, type BudgetWindow } from '../budget/windows.js';
 import type { Logger } from '../observability/logger.js';
 import { silentLogger } from '../observability/logger.js';
+import { errorName } from '../observability/error-name.js';
 import { UserDefaultsSchema, type UserDefaults } from '../policy/user-defaults.js';
 import { StoreError } from './store-error.js';
 import { ConditionFailedError, Table, expiresAfter, type Item } from './table.js';
@@ -49,6 +57,8 @@ const RESERVATION_AMOUNT_PREFIX = 'ra_';
 export const MAX_RECORDS = 5_000;
 /** Widest date range a totals query reads (a little over a year of day items). */
 export const MAX_DAYS = 400;
+/** Users whose last usage read is kept for recentUsage() (the oldest read is forgotten first). */
+const RECENT_USERS = 1_000;
 
 const Text = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f]*$/, 'no control characters');
 const Count = z.number().int().min(0).max(1e12);
@@ -166,9 +176,20 @@ export interface LedgerStoreOptions {
   /** `ORMCP_LEDGER_DAYS`: records expire this many days after their call. */
   ledgerDays?: number;
   reservationMs?: number;
+  /** How long records and counter additions may wait to be written together (see above); 0: at once. */
+  writeBehindMs?: number;
   logger?: Logger;
   now?: () => Date;
 }
+
+/** Writes that wait for the next flush: whole records, and counter additions summed per item. */
+interface WriteQueue {
+  records: (Item & { pk: string; sk: string })[];
+  counters: Map<string, { key: { pk: string; sk: string }; counters: Record<string, number>; tags: Item }>;
+}
+
+/** Records that make a flush start at once (one BatchWriteItem's worth), whatever the time left. */
+const FLUSH_RECORDS = 25;
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
@@ -183,11 +204,20 @@ export class LedgerStore {
   private readonly reservationMs: number;
   private readonly log: Logger;
   private readonly now: () => Date;
+  /** Each user's last usage read on this instance and when it was made (see recentUsage()). */
+  private readonly recent = new Map<string, { snapshot: UsageSnapshot; readAtMs: number }>();
+  /** Moves on every settings change here, so a read that raced one is not remembered. */
+  private settingsChanges = 0;
+  private readonly writeBehindMs: number;
+  private queue: WriteQueue = { records: [], counters: new Map() };
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly flushing = new Set<Promise<void>>();
 
   constructor(options: LedgerStoreOptions) {
     this.table = new Table({ client: options.client, tableName: options.tableName });
     this.ledgerDays = options.ledgerDays ?? DEFAULT_LEDGER_DAYS;
     this.reservationMs = options.reservationMs ?? RESERVATION_MS;
+    this.writeBehindMs = options.writeBehindMs ?? 0;
     this.log = options.logger ?? silentLogger;
     this.now = options.now ?? (() => new Date());
   }
@@ -198,6 +228,8 @@ export class LedgerStore {
   async readUsage(userId: string, at: Date = this.now()): Promise<UsageSnapshot> {
     const refs = currentWindows(at);
     const wanted = [...WINDOWS.map((w) => keys.usageWindow(userId, w, refs[w].key)), keys.budgetOverride(userId), keys.userDefaults(userId)];
+    const changesBefore = this.settingsChanges;
+    await this.written();
     const items = await this.table.batchGet(wanted);
     const find = (k: { pk: string; sk: string }) => items.find((i) => i.pk === k.pk && i.sk === k.sk);
     const nowMs = at.getTime();
@@ -209,13 +241,38 @@ export class LedgerStore {
       usage[w] = { spentUsd: totals.spentUsd, reservedUsd: totals.reservedUsd };
     }
     const defaults = UserDefaultsSchema.safeParse(find(keys.userDefaults(userId))?.defaults);
-    return { usage, windows, override: toOverride(find(keys.budgetOverride(userId))), ...(defaults.success && defaults.data ? { defaults: defaults.data } : {}) };
+    const snapshot: UsageSnapshot = { usage, windows, override: toOverride(find(keys.budgetOverride(userId))), ...(defaults.success && defaults.data ? { defaults: defaults.data } : {}) };
+    if (changesBefore === this.settingsChanges) this.remember(userId, snapshot);
+    return snapshot;
+  }
+
+  /**
+   * This instance's last usage read for the user, if made within `maxAgeMs`. Its override and defaults are as
+   * stored then, except that this instance's own setBudgetOverride() and setDefaults() drop it at once; its spend
+   * is not kept current (records do not update it), so it may only stand in where spend does not matter.
+   */
+  recentUsage(userId: string, maxAgeMs: number): UsageSnapshot | undefined {
+    const hit = this.recent.get(userId);
+    return hit && this.now().getTime() - hit.readAtMs <= maxAgeMs ? hit.snapshot : undefined;
+  }
+
+  /** Before and after a settings write: neither an earlier read nor one racing the write is reused. */
+  private forgetSettings(userId: string): void {
+    this.settingsChanges++;
+    this.recent.delete(userId);
+  }
+
+  private remember(userId: string, snapshot: UsageSnapshot): void {
+    this.recent.delete(userId);
+    if (this.recent.size >= RECENT_USERS) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(userId, { snapshot, readAtMs: this.now().getTime() });
   }
 
   /** Every listed user's spend in the current windows, for the admin view (BatchGet, 33 users per round trip). */
   async currentSpend(userIds: readonly string[], at: Date = this.now()): Promise<Map<string, Record<BudgetWindow, WindowTotals>>> {
     const refs = currentWindows(at);
     const wanted = userIds.flatMap((u) => WINDOWS.map((w) => keys.usageWindow(u, w, refs[w].key)));
+    await this.written();
     const items = await this.table.batchGet(wanted);
     const bySk = new Map(items.map((i) => [`${String(i.pk)}|${String(i.sk)}`, i]));
     const out = new Map<string, Record<BudgetWindow, WindowTotals>>();
@@ -370,7 +427,7 @@ export class LedgerStore {
     const recordId = randomUUID();
     const { time: _t, ...fields } = rec;
     const record: LedgerRecord = { ...fields, recordId, time, costSource, countedUsd: fromNano(countedNano) };
-    const put = this.table.put({ ...keys.ledgerRecord(rec.userId, time, recordId), type: 'ledger', ...record, countedNano, ...expiresAfter(rec.time, this.ledgerDays * 86_400) });
+    const put = this.putRecord({ ...keys.ledgerRecord(rec.userId, time, recordId), type: 'ledger', ...record, countedNano, ...expiresAfter(rec.time, this.ledgerDays * 86_400) });
     const windowKeys = reservation?.keys ?? keysAt(rec.time);
     const aggregates = refused
       ? [reservation ? this.release(reservation) : Promise.resolve(), this.addCounters(keys.usageWindow(rec.userId, 'daily', windowKeys.daily), { refused: 1 }, 'daily', windowKeys.daily)]
@@ -426,6 +483,7 @@ export class LedgerStore {
   async fillCost(userId: string, ref: { time: string; recordId: string }, costUsd: number): Promise<boolean> {
     if (!(Number.isFinite(costUsd) && costUsd >= 0 && costUsd <= 1e6)) throw new StoreError('invalid_input', 'a cost is a number of USD ≥ 0');
     const costNano = toNano(costUsd);
+    await this.written();
     let old: Item;
     try {
       const res = await this.table.update({
@@ -456,6 +514,7 @@ export class LedgerStore {
   /** A user's records between `since` (inclusive) and `until` (exclusive), newest first unless told otherwise. */
   async listRecords(userId: string, options: { since?: Date; until?: Date; limit?: number; oldestFirst?: boolean } = {}): Promise<LedgerRecord[]> {
     const limit = Math.min(Math.max(1, options.limit ?? 1_000), MAX_RECORDS);
+    await this.written();
     const from = `${keys.ledgerPrefix()}${options.since?.toISOString() ?? ''}`;
     const to = options.until ? `${keys.ledgerPrefix()}${options.until.toISOString()}` : `${keys.ledgerPrefix()}\uffff`;
     const items = await this.table.query({ partition: `USER#${userId}`, range: { from, to }, limit, ascending: Boolean(options.oldestFirst) });
@@ -465,6 +524,7 @@ export class LedgerStore {
   /** Daily totals from `since` to `until` (`YYYY-MM-DD`, inclusive); days without calls are absent. */
   async dailyTotals(userId: string, since: string, until: string): Promise<DayTotal[]> {
     checkRange(since, until);
+    await this.written();
     const items = await this.table.query({ partition: `USER#${userId}`, range: { from: keys.usageWindow(userId, 'daily', since).sk, to: keys.usageWindow(userId, 'daily', until).sk }, limit: MAX_DAYS + 1, ascending: true });
     return items.map((i) => ({ day: String(i.sk).slice('USAGE#D#'.length), spentUsd: fromNano(num(i.spendNano)), calls: num(i.calls), refused: num(i.refused), tokensIn: num(i.tokensIn), tokensOut: num(i.tokensOut) }));
   }
@@ -472,6 +532,7 @@ export class LedgerStore {
   /** Totals per model and day from `since` to `until` (inclusive). */
   async modelTotals(userId: string, since: string, until: string): Promise<ModelDayTotal[]> {
     checkRange(since, until);
+    await this.written();
     const items = await this.table.query({ partition: `USER#${userId}`, range: { from: `USAGE#DM#${since}#`, to: `USAGE#DM#${until}#\uffff` }, limit: MAX_RECORDS, ascending: true });
     return items.map((i) => ({ day: String(i.day), model: String(i.model), spentUsd: fromNano(num(i.spendNano)), calls: num(i.calls), tokensIn: num(i.tokensIn), tokensOut: num(i.tokensOut) }));
   }
@@ -502,6 +563,7 @@ export class LedgerStore {
       }
     }
     await this.requireUser(userId);
+    this.forgetSettings(userId);
     const res = await this.table.update({
       key: keys.budgetOverride(userId),
       update: `SET ${['#type = :type', 'updatedAt = :t', ...sets].join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
@@ -509,6 +571,7 @@ export class LedgerStore {
       values,
       returns: 'ALL_NEW',
     });
+    this.forgetSettings(userId);
     return toOverride(res);
   }
 
@@ -522,7 +585,9 @@ export class LedgerStore {
     const parsed = UserDefaultsSchema.safeParse(defaults);
     if (!parsed.success) throw new StoreError('invalid_input', `invalid defaults: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'defaults'}: ${i.message}`).join('; ')}`);
     await this.requireUser(userId);
+    this.forgetSettings(userId);
     await this.table.put({ ...keys.userDefaults(userId), type: 'defaults', defaults: parsed.data, updatedAt: this.now().toISOString() });
+    this.forgetSettings(userId);
     return parsed.data;
   }
 
@@ -532,10 +597,64 @@ export class LedgerStore {
     if (!(await this.table.get(keys.user(userId)))) throw new StoreError('no_such_user', 'no such user');
   }
 
-  /** ADD counters to one item (created on first use), tagging it so listings know what it is. */
+  /** ADD counters to one item (created on first use), tagging it so listings know what it is; deferred under write-behind. */
   private async addCounters(key: { pk: string; sk: string }, counters: Record<string, number>, window?: BudgetWindow, windowKey?: string, extra: Item = {}): Promise<void> {
-    const { expr, names, values } = addExpression(counters);
     const tags: Item = { type: 'usage', ...(window ? { window, windowKey } : {}), ...extra };
+    if (this.writeBehindMs <= 0) return this.writeCounters(key, counters, tags);
+    const id = `${key.pk}|${key.sk}`;
+    const queued = this.queue.counters.get(id);
+    if (!queued) this.queue.counters.set(id, { key, counters: { ...counters }, tags });
+    else {
+      for (const [name, n] of Object.entries(counters)) queued.counters[name] = (queued.counters[name] ?? 0) + n;
+      Object.assign(queued.tags, tags);
+    }
+    this.scheduleFlush();
+  }
+
+  private async putRecord(item: Item & { pk: string; sk: string }): Promise<void> {
+    if (this.writeBehindMs <= 0) return this.table.put(item);
+    this.queue.records.push(item);
+    this.scheduleFlush();
+  }
+
+  /**
+   * Writes whatever waits (write-behind) and resolves once it and every flush still running have landed; rejects
+   * if this flush's writes failed (what they held is then lost, as a killed process loses it).
+   */
+  async flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const { records, counters } = this.queue;
+    this.queue = { records: [], counters: new Map() };
+    const own = records.length + counters.size === 0 ? undefined : Promise.all([this.table.batchPut(records), ...[...counters.values()].map((c) => this.writeCounters(c.key, c.counters, c.tags))]).then(() => undefined);
+    if (own) {
+      this.flushing.add(own);
+      void own.then(
+        () => this.flushing.delete(own),
+        () => this.flushing.delete(own),
+      );
+    }
+    await Promise.allSettled([...this.flushing]);
+    await own;
+  }
+
+  /** Before a read on this instance: what waits is written first (a failure is logged, not the reader's). */
+  private async written(): Promise<void> {
+    if (this.writeBehindMs <= 0) return;
+    await this.flush().catch((err: unknown) => this.log.error('ledger write failed', { error: errorName(err) }));
+  }
+
+  private scheduleFlush(): void {
+    if (this.queue.records.length >= FLUSH_RECORDS) void this.written();
+    else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => void this.written(), this.writeBehindMs);
+      // A waiting flush never keeps the process alive: a stop writes it (flush) and a crash is the documented loss.
+      this.flushTimer.unref();
+    }
+  }
+
+  private async writeCounters(key: { pk: string; sk: string }, counters: Record<string, number>, tags: Item): Promise<void> {
+    const { expr, names, values } = addExpression(counters);
     const setParts = Object.keys(tags).map((k, i) => {
       names[`#s${i}`] = k;
       values[`:s${i}`] = tags[k];

@@ -27,6 +27,7 @@ import { estimatePromptTokens } from '../budget/estimate.js';
 import { planCall } from '../budget/plan.js';
 import { flatPrice } from '../catalog/pricing.js';
 import type { Logger } from '../observability/logger.js';
+import { errorName } from '../observability/error-name.js';
 import type { Metrics, ToolOutcomeKind } from '../observability/metrics.js';
 import type { Model } from '../openrouter/schemas.js';
 import { applyImagePolicy, applyPolicy, createPolicy, modelAllowed, type Policy, type PolicySettings } from '../policy/policy.js';
@@ -70,6 +71,11 @@ export interface TeamControlOptions {
   budgetDefaults: BudgetCaps;
   logger: Logger;
   metrics?: Metrics | undefined;
+  /**
+   * How long a user's last usage read on this instance may stand in for a new one when no cap applies to them
+   * (see readUsageForCall); 0: never. The hosts pass their token cache time.
+   */
+  settingsCacheMs?: number;
   now?: () => Date;
 }
 
@@ -92,6 +98,7 @@ export class TeamControl {
   private readonly log: Logger;
   private readonly metrics: Metrics | undefined;
   private readonly now: () => Date;
+  private readonly settingsCacheMs: number;
   /** Ledger records still being written after their call returned, until they land (see settle()). */
   private readonly pending = new Set<Promise<void>>();
   /** The same, by user: that user's next usage read on this instance waits for them (see readUsage()). */
@@ -104,11 +111,12 @@ export class TeamControl {
     this.log = options.logger;
     this.metrics = options.metrics;
     this.now = options.now ?? (() => new Date());
+    this.settingsCacheMs = options.settingsCacheMs ?? 0;
   }
 
   /** As every host builds it: the operator's settings from the config, over the table's ledger. */
-  static fromConfig(config: { policy: PolicySettings; budgetDefaults: BudgetCaps }, ledger: LedgerStore, logger: Logger, metrics?: Metrics): TeamControl {
-    return new TeamControl({ ledger, policy: createPolicy(config.policy), budgetDefaults: config.budgetDefaults, logger, metrics });
+  static fromConfig(config: { policy: PolicySettings; budgetDefaults: BudgetCaps }, ledger: LedgerStore, logger: Logger, metrics?: Metrics, settingsCacheMs = 0): TeamControl {
+    return new TeamControl({ ledger, policy: createPolicy(config.policy), budgetDefaults: config.budgetDefaults, logger, metrics, settingsCacheMs });
   }
 
   /** Whether the catalog tools show this model. */
@@ -174,9 +182,22 @@ export class TeamControl {
     return this.ledger.readUsage(userId, now);
   }
 
+  /**
+   * The usage a call is admitted on. When no cap applies to the user, admission reads only their override and
+   * defaults, so this instance's read of them within `settingsCacheMs` serves and the call goes out without a round
+   * trip. Bound: a cap or defaults set on another instance (the CLI, another Lambda) apply to this one's calls within
+   * that time — the token cache's, which bounds a revoked token the same way; set here, at once. Any cap: a fresh read.
+   */
+  readUsageForCall(userId: string, now: Date): Promise<UsageSnapshot> {
+    const recent = this.settingsCacheMs > 0 ? this.ledger.recentUsage(userId, this.settingsCacheMs) : undefined;
+    if (recent && Object.keys(effectiveCaps(this.budgetDefaults, recent.override)).length === 0) return Promise.resolve(recent);
+    return this.readUsage(userId, now);
+  }
+
   /** Resolves once every ledger record started so far (and any started meanwhile) has landed or failed. */
   async settle(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
+    await this.ledger.flush().catch((err: unknown) => this.log.error('ledger write failed', { error: errorName(err) }));
   }
 }
 
@@ -199,7 +220,7 @@ export class TeamCall {
   /** Starts the usage read (idempotent), so the caller can run the limits check beside it. */
   readUsage(): Promise<UsageSnapshot> {
     if (!this.snapshot) {
-      this.snapshot = this.team.readUsage(this.principal.userId, this.startedAt);
+      this.snapshot = this.team.readUsageForCall(this.principal.userId, this.startedAt);
       // A call refused by the limits never awaits it; its rejection must not go unhandled.
       this.snapshot.catch(() => undefined);
     }

@@ -106,4 +106,42 @@ describe('ormcp while npm start is running', () => {
     await expect(connectV2(token, { url })).rejects.toThrow();
     expect(serverOut).not.toContain(token);
   }, 60_000);
+
+  test('a new conversation continues at once, and its calls reach `ormcp usage` within the write-behind bound', async () => {
+    const issued = await spawnCli(['token', 'issue', '--user', 'carol', '--data-dir', dataDir], { env: { OPENROUTER_API_KEY: aliceKey } });
+    expect(issued.code).toBe(0);
+    const client = await connectV2(issued.stdout.trim(), { url });
+    try {
+      const first = await client.callTool({ name: 'send_chat_completion_request', arguments: { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'remember the word heron' }] } });
+      const conversationId = (first.structuredContent as { conversation_id: string }).conversation_id;
+      // Written after the answer (write-behind): the very next call, on the same server, still finds it.
+      const next = await client.callTool({ name: 'send_chat_completion_request', arguments: { model: 'openai/gpt-4o', conversation_id: conversationId, messages: [{ role: 'user', content: 'which word?' }] } });
+      expect(next.isError).toBeFalsy();
+      const sent = fake.calls('/chat/completions').at(-1)!.body as { messages: { content: string }[] };
+      expect(sent.messages.map((m) => m.content)).toEqual(['remember the word heron', 'Echo: remember the word heron', 'which word?']);
+    } finally {
+      await client.close();
+    }
+    // The ledger records wait up to 500 ms in the server before they are written; the CLI then reads them.
+    let calls = 0;
+    for (let attempt = 0; attempt < 10 && calls < 2; attempt++) {
+      const usage = await spawnCli(['usage', '--user', 'carol', '--json', '--data-dir', dataDir]);
+      calls = (JSON.parse(usage.stdout) as { total: { calls: number } }).total.calls;
+    }
+    expect(calls).toBe(2);
+  }, 60_000);
+
+  test('a stop writes the ledger records still waiting: a call just before SIGTERM is in `ormcp usage` afterwards', async () => {
+    const issued = await spawnCli(['token', 'issue', '--user', 'dave', '--data-dir', dataDir], { env: { OPENROUTER_API_KEY: aliceKey } });
+    const client = await connectV2(issued.stdout.trim(), { url });
+    const r = await client.callTool({ name: 'send_chat_completion_request', arguments: { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'last call' }] } });
+    expect(r.isError).toBeFalsy();
+    await client.close();
+    const exited = new Promise((resolveExit) => server!.once('exit', resolveExit));
+    server!.kill('SIGTERM');
+    await exited;
+    // No server now: the CLI opens the data dir itself.
+    const usage = await spawnCli(['usage', '--user', 'dave', '--json', '--data-dir', dataDir]);
+    expect((JSON.parse(usage.stdout) as { total: { calls: number } }).total.calls).toBe(1);
+  }, 60_000);
 });
