@@ -32,8 +32,9 @@ export interface BuiltBundle {
   metafile: Metafile;
 }
 
-export async function buildLambdaBundle(entry: string, outDir: string, options: BundleOptions): Promise<BuiltBundle> {
-  const esbuildOptions = esbuildOptionsFor(entry, outDir, PROJECT_ROOT, { target: options.target });
+/** `aliases`: the construct's LAMBDA_ALIASES unless given (the SDK baseline is built with none, as anyone would). */
+export async function buildLambdaBundle(entry: string, outDir: string, options: BundleOptions, aliases?: Readonly<Record<string, string>>): Promise<BuiltBundle> {
+  const esbuildOptions = esbuildOptionsFor(entry, outDir, PROJECT_ROOT, { target: options.target, ...(aliases ? { aliases } : {}) });
   const file = esbuildOptions.outfile;
   const result = await build({ ...esbuildOptions, banner: { js: options.banner }, metafile: true });
   const code = readFileSync(file);

@@ -26,13 +26,17 @@ export const MCP_FUNCTION_BUNDLING = {
 /**
  * Packages the Lambda bundle resolves to a project file instead (paths from the project root). lib-dynamodb's
  * command classes become plain `{ input }` look-alikes for the Lambda's SDK-free DynamoDB client, which keeps the
- * AWS SDK (~360 KB, ~55 ms of cold start) out of the bundle: lambda/store/document-commands.ts.
+ * AWS SDK (~360 KB, ~55 ms of cold start) out of the bundle: lambda/store/document-commands.ts. The MCP SDK's Node
+ * shims become lambda/mcp/sdk-shims.ts, which keeps Ajv (~150 KB) out of it.
  */
-export const LAMBDA_ALIASES: Readonly<Record<string, string>> = { '@aws-sdk/lib-dynamodb': 'lambda/store/document-commands.ts' };
+export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/lib-dynamodb': 'lambda/store/document-commands.ts',
+  '@modelcontextprotocol/server/_shims': 'lambda/mcp/sdk-shims.ts',
+};
 
-/** LAMBDA_ALIASES with absolute paths (esbuild resolves an alias from its working directory, which the CDK sets elsewhere). */
-export function aliasesFor(projectRoot: string): Record<string, string> {
-  return Object.fromEntries(Object.entries(LAMBDA_ALIASES).map(([from, to]) => [from, join(projectRoot, to)]));
+/** LAMBDA_ALIASES (or `aliases`) with absolute paths (esbuild resolves an alias from its working directory, which the CDK sets elsewhere). */
+export function aliasesFor(projectRoot: string, aliases: Readonly<Record<string, string>> = LAMBDA_ALIASES): Record<string, string> {
+  return Object.fromEntries(Object.entries(aliases).map(([from, to]) => [from, join(projectRoot, to)]));
 }
 
 /** NodejsFunction's `esbuildArgs` for the aliases (it passes `--alias` values on as `--alias:<from>=<to>`). */
@@ -52,7 +56,13 @@ export const BUNDLE_FILE = 'index.mjs';
  * --sourcemap --sources-content=false --tsconfig=<root>/tsconfig.json --banner:js=<banner> --main-fields=module,main`,
  * `--alias:<package>=<file>` for LAMBDA_ALIASES, `--define` of toolSchemasDefine(), no externals (bundleAwsSDK). `target` may be lowered to the Node running the build (node22 → node20 here).
  */
-export function esbuildOptionsFor(entry: string, outDir: string, projectRoot: string, options: { target?: string } = {}): BuildOptions & { outfile: string } {
+export function esbuildOptionsFor(
+  entry: string,
+  outDir: string,
+  projectRoot: string,
+  /** `aliases`: other than LAMBDA_ALIASES (the benchmark builds its SDK baseline with none). */
+  options: { target?: string; aliases?: Readonly<Record<string, string>> } = {},
+): BuildOptions & { outfile: string } {
   const b = MCP_FUNCTION_BUNDLING;
   return {
     absWorkingDir: projectRoot,
@@ -68,7 +78,7 @@ export function esbuildOptionsFor(entry: string, outDir: string, projectRoot: st
     tsconfig: join(projectRoot, 'tsconfig.json'),
     banner: { js: b.banner },
     mainFields: [...b.mainFields],
-    alias: aliasesFor(projectRoot),
+    alias: aliasesFor(projectRoot, options.aliases),
     define: toolSchemasDefine(),
     logLevel: 'warning',
   };

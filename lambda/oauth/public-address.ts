@@ -67,8 +67,17 @@ function v4(cidr: string, name: string): Range {
   return { base: MAPPED_PREFIX | ipv4Value(net), bits: 96 + Number(bits), name };
 }
 
+/**
+ * The ranges, built on first use: only the client-metadata fetch needs them, and building them (net.isIP compiles
+ * its IPv6 pattern on first call) would add ~3 ms to every Lambda cold start.
+ */
+function registry(): { ipv4: readonly Range[]; ipv6: readonly Range[]; globalUnicast: Range; mapped: Range } {
+  return (built ??= { ipv4: ipv4Special(), ipv6: ipv6Special(), globalUnicast: v6('2000::/3', 'global unicast (RFC 4291)'), mapped: v6('::ffff:0:0/96', 'IPv4-mapped') });
+}
+let built: ReturnType<typeof registry> | undefined;
+
 /** IANA IPv4 Special-Purpose Address Registry, plus multicast and the broadcast-adjacent reserved block. */
-const IPV4_SPECIAL: readonly Range[] = [
+const ipv4Special = (): Range[] => [
   v4('0.0.0.0/8', '"this network" (RFC 791)'),
   v4('10.0.0.0/8', 'private use (RFC 1918)'),
   v4('100.64.0.0/10', 'shared address space / carrier-grade NAT (RFC 6598)'),
@@ -90,7 +99,7 @@ const IPV4_SPECIAL: readonly Range[] = [
 ];
 
 /** IANA IPv6 Special-Purpose Address Registry, plus the forms that embed an IPv4 address and deprecated ranges. */
-const IPV6_SPECIAL: readonly Range[] = [
+const ipv6Special = (): Range[] => [
   // ::/96 covers the unspecified address ::, loopback ::1 and every IPv4-compatible address (::7f00:1 = ::127.0.0.1).
   v6('::/96', 'unspecified, loopback and deprecated IPv4-compatible addresses (RFC 4291)'),
   v6('::ffff:0:0:0/96', 'IPv4-translated addresses (RFC 2765), e.g. ::ffff:0:7f00:1'),
@@ -110,9 +119,6 @@ const IPV6_SPECIAL: readonly Range[] = [
   v6('ff00::/8', 'multicast (RFC 4291)'),
 ];
 
-const GLOBAL_UNICAST = v6('2000::/3', 'global unicast (RFC 4291)');
-const MAPPED = v6('::ffff:0:0/96', 'IPv4-mapped');
-
 function contains(range: Range, value: bigint): boolean {
   const shift = BigInt(128 - range.bits);
   return value >> shift === range.base >> shift;
@@ -122,11 +128,12 @@ function contains(range: Range, value: bigint): boolean {
 export function specialPurposeRange(address: string): string | undefined {
   const value = addressValue(address);
   if (value === undefined) return 'not an IP address';
+  const r = registry();
   // IPv4 and IPv4-mapped IPv6 (::ffff:a.b.c.d): the IPv4 registry decides.
-  if (contains(MAPPED, value)) return IPV4_SPECIAL.find((r) => contains(r, value))?.name;
-  const special = IPV6_SPECIAL.find((r) => contains(r, value));
+  if (contains(r.mapped, value)) return r.ipv4.find((range) => contains(range, value))?.name;
+  const special = r.ipv6.find((range) => contains(range, value));
   if (special) return special.name;
-  return contains(GLOBAL_UNICAST, value) ? undefined : 'outside global unicast 2000::/3';
+  return contains(r.globalUnicast, value) ? undefined : 'outside global unicast 2000::/3';
 }
 
 export function isPublicAddress(address: string): boolean {
