@@ -33,7 +33,6 @@ import { createApp, type App } from '../lambda/app/app.js';
 import { CachedAuthenticator } from '../lambda/auth/cached-authenticator.js';
 import type { Authenticator } from '../lambda/auth/authenticator.js';
 import { DynamoLimiter } from '../lambda/limits/dynamo-limiter.js';
-import type { LocalDynamo } from '../lambda/local/dynalite.js';
 import type { Limiter, Permit } from '../lambda/limits/limiter.js';
 import { listen } from '../lambda/local/node-adapter.js';
 import { withHttpMetrics } from '../lambda/app/http-metrics.js';
@@ -44,7 +43,7 @@ import type { Model } from '../lambda/openrouter/schemas.js';
 import { OPEN_POLICY } from '../lambda/policy/policy.js';
 import { LedgerStore } from '../lambda/store/ledger-store.js';
 import { TeamControl } from '../lambda/team/guard.js';
-import { chatCall, checkAnswer, directChatCall, mcpHeaders, rpcMessages, startAccounts, startUpstreamChild } from './lib/fixture.js';
+import { type Accounts, chatCall, checkAnswer, directChatCall, mcpHeaders, rpcMessages, startAccounts, startUpstreamChild } from './lib/fixture.js';
 import { type BenchResult, fmt, fmtInt, isEntry, median, percentile, printHeader, printSummaryLine, rotation, runStandalone, table } from './lib/stats.js';
 import { ANSWER, MODEL } from './lib/upstream.js';
 
@@ -56,7 +55,7 @@ const LIMITER_N = Number(process.env.BENCH_LATENCY_LIMITER_N ?? 1000);
 
 type Call = () => Promise<void>;
 
-function buildApp(upstreamBaseUrl: string, authenticator: Authenticator, observed?: { limiter: Limiter; metrics: Metrics; teamOn?: LocalDynamo }): App {
+function buildApp(upstreamBaseUrl: string, authenticator: Authenticator, observed?: { limiter: Limiter; metrics: Metrics; teamOn?: Accounts }): App {
   const config = loadConfig({ OPENROUTER_BASE_URL: upstreamBaseUrl });
   // Info level as deployed: each call formats its log line; the line is dropped instead of written to a pipe.
   const logger = createLogger({ level: config.logLevel, write: () => undefined });
@@ -81,15 +80,15 @@ const BENCH_MODEL = {
 } as unknown as Model;
 
 /** Policy with rules that run on every call, and a daily cap far above what the run spends. */
-function benchTeam(dynamo: LocalDynamo, logger: ReturnType<typeof createLogger>, metrics: Metrics): TeamControl {
-  const ledger = new LedgerStore({ client: dynamo.client, tableName: dynamo.tableName, logger });
+function benchTeam(accounts: Accounts, logger: ReturnType<typeof createLogger>, metrics: Metrics): TeamControl {
+  const ledger = new LedgerStore({ client: accounts.client, tableName: accounts.dynamo.tableName, logger });
   const policy = { ...OPEN_POLICY, deniedModels: ['openai/o1*'], dataCollection: 'deny' as const };
   return TeamControl.fromConfig({ policy, budgetDefaults: { daily: 1_000_000 } }, ledger, logger, metrics);
 }
 
 /** Limits that never refuse here (the point is their cost), as the Lambda builds them: shared through the table. */
-function benchLimiter(dynamo: LocalDynamo): DynamoLimiter {
-  return new DynamoLimiter({ client: dynamo.client, tableName: dynamo.tableName, ratePerMinute: 1_000_000_000, maxConcurrent: 1_000 });
+function benchLimiter(accounts: Accounts): DynamoLimiter {
+  return new DynamoLimiter({ client: accounts.client, tableName: accounts.dynamo.tableName, ratePerMinute: 1_000_000_000, maxConcurrent: 1_000 });
 }
 
 async function timeIt(call: Call): Promise<number> {
@@ -117,10 +116,10 @@ export async function run(): Promise<BenchResult> {
   const upstream = await startUpstreamChild();
   const app = buildApp(upstream.baseUrl, new CachedAuthenticator(accounts.store, 60_000));
   const uncachedApp = buildApp(upstream.baseUrl, accounts.store);
-  const limiter = benchLimiter(accounts.dynamo);
+  const limiter = benchLimiter(accounts);
   // EMF lines are built and serialized as in the Lambda, then dropped instead of written to a pipe.
   const limitsApp = buildApp(upstream.baseUrl, new CachedAuthenticator(accounts.store, 60_000), { limiter, metrics: emfMetrics({ service: 'bench', write: () => undefined }) });
-  const teamApp = buildApp(upstream.baseUrl, new CachedAuthenticator(accounts.store, 60_000), { limiter, metrics: emfMetrics({ service: 'bench', write: () => undefined }), teamOn: accounts.dynamo });
+  const teamApp = buildApp(upstream.baseUrl, new CachedAuthenticator(accounts.store, 60_000), { limiter, metrics: emfMetrics({ service: 'bench', write: () => undefined }), teamOn: accounts });
   const server = await listen(app.fetch);
   const headers = mcpHeaders(accounts.token);
   let id = 0;

@@ -1,11 +1,13 @@
 /**
  * The account side of the benchmarks: dynalite (a real DynamoDB API, in memory) on loopback with the project's
- * table, the real AccountStore under a known keyring, and one user with an OpenRouter key and an MCP token.
+ * table, the real AccountStore under a known keyring, and one user with an OpenRouter key and an MCP token. The
+ * stores reach the table through the Lambda's own DynamoDB client (store/dynamo-rpc.ts), as deployed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { newSecretString, parseKeyring, type Keyring } from '../../lambda/crypto/keyring.js';
-import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { localTableClient, localTableRpc, startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
 import { AccountStore } from '../../lambda/store/account-store.js';
 import { ANSWER } from './upstream.js';
 
@@ -17,6 +19,8 @@ export const OPENROUTER_KEY = 'sk-or-v1-bench-0123456789abcdef0123456789abcdef';
 
 export interface Accounts {
   dynamo: LocalDynamo;
+  /** The Lambda's DynamoDB client on that table: what every store of a benchmark should use. */
+  client: DynamoDBDocumentClient;
   store: AccountStore;
   keyring: Keyring;
   /** The keyring's JSON, as Secrets Manager would hold it. */
@@ -27,20 +31,24 @@ export interface Accounts {
 
 export async function startAccounts(): Promise<Accounts> {
   const dynamo = await startLocalDynamo();
+  const rpc = localTableRpc(dynamo.endpoint);
+  const client = localTableClient(rpc);
   const secretString = newSecretString();
   const keyring = parseKeyring(secretString);
-  const store = new AccountStore({ client: dynamo.client, tableName: dynamo.tableName, keyring });
+  const store = new AccountStore({ client, tableName: dynamo.tableName, keyring });
   const { userId } = await store.createUser('bench');
   await store.setOpenRouterKey(userId, OPENROUTER_KEY);
   const { token } = await store.issueToken(userId, { label: 'benchmark' });
   return {
     dynamo,
+    client,
     store,
     keyring,
     secretString,
     token,
     close: async () => {
       await store.settle();
+      rpc.destroy();
       await dynamo.close();
     },
   };

@@ -56,11 +56,12 @@ const LOCAL_TIMEOUTS = { connectionTimeoutMs: 1_000, requestTimeoutMs: 10_000, m
 
 /**
  * The client `npm start` and the CLI give the stores: the Lambda's own DynamoDB client (store/dynamo-rpc.ts) with
- * the table's per-run key. Besides running the deployed data path locally, it takes about half the time per call
- * of the AWS SDK's client on loopback, which matters here because dynalite shares the server's event loop.
+ * the table's per-run key (none for an open table). Besides running the deployed data path locally, it takes about
+ * half the time per call of the AWS SDK's client on loopback, which matters here because dynalite shares the
+ * server's event loop.
  */
-export function localTableRpc(endpoint: string, tableKey: string): JsonRpcClient {
-  return dynamoRpc({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS, timeouts: LOCAL_TIMEOUTS, headers: { [TABLE_KEY_HEADER]: tableKey } });
+export function localTableRpc(endpoint: string, tableKey?: string): JsonRpcClient {
+  return dynamoRpc({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS, timeouts: LOCAL_TIMEOUTS, ...(tableKey ? { headers: { [TABLE_KEY_HEADER]: tableKey } } : {}) });
 }
 
 /** localTableRpc as the document client the stores take. */
