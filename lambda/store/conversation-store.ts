@@ -21,7 +21,7 @@
  * Write-behind (`writeBehind`, what `npm start` sets, one process serving every call): a new conversation's write
  * completes after append() returns, off the caller's path; every later read or write of that user's conversations on
  * this store waits for it first, and settle() (a stop) waits for all. A failed write is logged, and the id then reads
- * as unknown. The Lambda writes before it answers: another instance may serve the next call.
+ * as unknown. At most MAX_WRITES_BEHIND are in flight; past that a creation waits for its own write, as without. The Lambda writes before it answers: another instance may serve the next call.
  *
  * The turns are encrypted under the keyring's data key with the user, conversation and snapshot as associated data
  * (as OpenRouter keys are under the user): a ciphertext copied to another user's or conversation's item does not
@@ -52,6 +52,8 @@ export const TITLE_CHARS = 80;
 const MAX_MODELS = 20;
 const MAX_APPEND_ATTEMPTS = 5;
 const MAX_PAGE = 100;
+/** Write-behind creations in flight at most; past this, append() waits for its write (each holds its exchange). */
+const MAX_WRITES_BEHIND = 16;
 
 export const CONVERSATION_ID_PATTERN = /^conv_[0-9a-z]{9}[0-9a-f]{16}$/;
 
@@ -149,8 +151,9 @@ export class ConversationStore {
   private readonly writeBehind: boolean;
   private readonly log: Logger;
   private readonly now: () => Date;
-  /** Write-behind creations still being written, by user. */
+  /** Write-behind creations still being written, by user, and how many in all. */
   private readonly pending = new Map<string, Set<Promise<void>>>();
+  private writesBehind = 0;
 
   constructor(options: ConversationStoreOptions) {
     this.db = options.client;
@@ -182,7 +185,7 @@ export class ConversationStore {
    * Throws `not_found` for an unknown or expired id, `busy` if concurrent appends kept winning.
    */
   async append(userId: string, id: string, exchange: Exchange, options: { create?: boolean } = {}): Promise<AppendResult> {
-    if (options.create && this.writeBehind) return this.createBehind(userId, id, exchange);
+    if (options.create && this.writeBehind && this.writesBehind < MAX_WRITES_BEHIND) return this.createBehind(userId, id, exchange);
     await this.written(userId);
     return this.appendNow(userId, id, exchange, options);
   }
@@ -207,7 +210,9 @@ export class ConversationStore {
     const own = this.pending.get(userId) ?? new Set<Promise<void>>();
     this.pending.set(userId, own);
     own.add(write);
+    this.writesBehind++;
     void write.finally(() => {
+      this.writesBehind--;
       own.delete(write);
       if (own.size === 0 && this.pending.get(userId) === own) this.pending.delete(userId);
     });

@@ -215,6 +215,21 @@ describe('conversation write-behind', () => {
     expect((await s.load('u-wb', id))!.turnCount).toBe(4);
   });
 
+  test('at most 16 creations are in flight: the next one waits for its own write', async () => {
+    const w = watched();
+    const s = store(w.client);
+    const release = w.hold('PutCommand');
+    for (let i = 0; i < 16; i++) await s.append('u-wb3', s.newId(), exchange(`n${i}`), { create: true });
+    let seventeenth = false;
+    const last = s.append('u-wb3', s.newId(), exchange('n16'), { create: true }).then(() => (seventeenth = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seventeenth).toBe(false);
+    release();
+    await last;
+    await s.settle();
+    expect((await s.list('u-wb3', { limit: 100 })).conversations).toHaveLength(17);
+  });
+
   test('an exchange too large is still refused at once; a failed write is logged and the id reads as unknown', async () => {
     const w = watched();
     const lines: string[] = [];
