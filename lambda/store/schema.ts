@@ -31,7 +31,8 @@
  *   a user's own defaults .......... GetItem  pk=USER#<userId>, sk=DEFAULTS
  *   (see lambda/store/ledger-store.ts)
  *   a user's conversations ......... Query    pk=USER#<userId>, begins_with(sk, CONV#) (heads, newest first; GetItem
- *                                    one); its turns: Query pk=USER#<userId>, begins_with(sk, CONVPART#<id>#<snapshot>#)
+ *                                    one, its turns inline when small); larger turns: Query pk=USER#<userId>,
+ *                                    begins_with(sk, CONVPART#<id>#<snapshot>#)
  *                                    (encrypted, split in parts under the item limit; TTL; see conversation-store.ts)
  * Items expire through the `ttl` attribute (epoch seconds) once a token has been expired or revoked a while.
  */
