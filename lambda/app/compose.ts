@@ -75,7 +75,7 @@ export async function composeApp(parts: AppParts): Promise<ComposedApp> {
   const stores = await parts.stores;
   const authenticator: Authenticator = parts.authCacheMs ? new CachedAuthenticator(stores.accounts, parts.authCacheMs) : stores.accounts;
   // Defaults, the operator policy, budgets and the usage ledger around every paid call.
-  // Admission reuses a user's recent settings read for as long as a verified token is reused (guard.ts).
+  // Admission reuses a user's recent settings read for as long as a verified token is reused, 5 s at most (guard.ts).
   const team = TeamControl.fromConfig(config, stores.ledger, logger, metrics, parts.authCacheMs ?? 0);
   const app = createApp({
     config,

@@ -50,9 +50,10 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 /**
  * A loopback call answers in about a millisecond, but `npm start` shares one event loop with dynalite: under a
  * burst (local flood test) a call can wait far longer than DynamoDB's 1.5 s silence limit without anything being
- * wrong, so the local limit is generous and only catches a table that stopped answering.
+ * wrong. A call that timed out is retried, and an update the table did apply would then count twice, so the local
+ * limit is long enough to catch only a table that stopped answering (the SDK's client set none here).
  */
-const LOCAL_TIMEOUTS = { connectionTimeoutMs: 1_000, requestTimeoutMs: 10_000, maxAttempts: 2 };
+const LOCAL_TIMEOUTS = { connectionTimeoutMs: 1_000, requestTimeoutMs: 30_000, maxAttempts: 2 };
 
 /**
  * The client `npm start` and the CLI give the stores: the Lambda's own DynamoDB client (store/dynamo-rpc.ts) with

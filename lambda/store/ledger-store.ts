@@ -182,11 +182,21 @@ export interface LedgerStoreOptions {
   now?: () => Date;
 }
 
+/** Counter additions summed for one item. */
+interface QueuedCounters {
+  key: { pk: string; sk: string };
+  counters: Record<string, number>;
+  tags: Item;
+}
+
 /** Writes that wait for the next flush: whole records, and counter additions summed per item. */
 interface WriteQueue {
   records: (Item & { pk: string; sk: string })[];
-  counters: Map<string, { key: { pk: string; sk: string }; counters: Record<string, number>; tags: Item }>;
+  counters: Map<string, QueuedCounters>;
 }
+
+/** Flushes in a row that may fail before what they hold is dropped (logged). */
+const MAX_FLUSH_RETRIES = 3;
 
 /** Records that make a flush start at once (one BatchWriteItem's worth), whatever the time left. */
 const FLUSH_RECORDS = 25;
@@ -212,6 +222,7 @@ export class LedgerStore {
   private queue: WriteQueue = { records: [], counters: new Map() };
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly flushing = new Set<Promise<void>>();
+  private failedFlushes = 0;
 
   constructor(options: LedgerStoreOptions) {
     this.table = new Table({ client: options.client, tableName: options.tableName });
@@ -229,6 +240,8 @@ export class LedgerStore {
     const refs = currentWindows(at);
     const wanted = [...WINDOWS.map((w) => keys.usageWindow(userId, w, refs[w].key)), keys.budgetOverride(userId), keys.userDefaults(userId)];
     const changesBefore = this.settingsChanges;
+    // Dated when the read starts: recentUsage's age bound then covers the read's own time.
+    const readAtMs = this.now().getTime();
     await this.written();
     const items = await this.table.batchGet(wanted);
     const find = (k: { pk: string; sk: string }) => items.find((i) => i.pk === k.pk && i.sk === k.sk);
@@ -242,7 +255,7 @@ export class LedgerStore {
     }
     const defaults = UserDefaultsSchema.safeParse(find(keys.userDefaults(userId))?.defaults);
     const snapshot: UsageSnapshot = { usage, windows, override: toOverride(find(keys.budgetOverride(userId))), ...(defaults.success && defaults.data ? { defaults: defaults.data } : {}) };
-    if (changesBefore === this.settingsChanges) this.remember(userId, snapshot);
+    if (changesBefore === this.settingsChanges) this.remember(userId, snapshot, readAtMs);
     return snapshot;
   }
 
@@ -262,10 +275,10 @@ export class LedgerStore {
     this.recent.delete(userId);
   }
 
-  private remember(userId: string, snapshot: UsageSnapshot): void {
+  private remember(userId: string, snapshot: UsageSnapshot, readAtMs: number): void {
     this.recent.delete(userId);
     if (this.recent.size >= RECENT_USERS) this.recent.delete(this.recent.keys().next().value!);
-    this.recent.set(userId, { snapshot, readAtMs: this.now().getTime() });
+    this.recent.set(userId, { snapshot, readAtMs });
   }
 
   /** Every listed user's spend in the current windows, for the admin view (BatchGet, 33 users per round trip). */
@@ -294,6 +307,8 @@ export class LedgerStore {
    * cap at all nothing is written and the reservation only fixes the call's windows.
    */
   async reserve(userId: string, caps: BudgetCaps, worstCaseUsd: number, at: Date = this.now()): Promise<{ ok: true; reservation: Reservation } | ReservationRefusal> {
+    // Spend still waiting to be written (write-behind) must be in the items the conditions read.
+    await this.written();
     const refs = currentWindows(at);
     const amountNano = toNanoCeil(Math.max(0, worstCaseUsd));
     const reservation: Reservation = {
@@ -601,14 +616,19 @@ export class LedgerStore {
   private async addCounters(key: { pk: string; sk: string }, counters: Record<string, number>, window?: BudgetWindow, windowKey?: string, extra: Item = {}): Promise<void> {
     const tags: Item = { type: 'usage', ...(window ? { window, windowKey } : {}), ...extra };
     if (this.writeBehindMs <= 0) return this.writeCounters(key, counters, tags);
+    this.queueCounters(key, counters, tags);
+    this.scheduleFlush();
+  }
+
+  /** Adds to the item's queued sums (a new entry for its first). */
+  private queueCounters(key: { pk: string; sk: string }, counters: Record<string, number>, tags: Item): void {
     const id = `${key.pk}|${key.sk}`;
     const queued = this.queue.counters.get(id);
-    if (!queued) this.queue.counters.set(id, { key, counters: { ...counters }, tags });
+    if (!queued) this.queue.counters.set(id, { key, counters: { ...counters }, tags: { ...tags } });
     else {
       for (const [name, n] of Object.entries(counters)) queued.counters[name] = (queued.counters[name] ?? 0) + n;
       Object.assign(queued.tags, tags);
     }
-    this.scheduleFlush();
   }
 
   private async putRecord(item: Item & { pk: string; sk: string }): Promise<void> {
@@ -626,7 +646,7 @@ export class LedgerStore {
     this.flushTimer = undefined;
     const { records, counters } = this.queue;
     this.queue = { records: [], counters: new Map() };
-    const own = records.length + counters.size === 0 ? undefined : Promise.all([this.table.batchPut(records), ...[...counters.values()].map((c) => this.writeCounters(c.key, c.counters, c.tags))]).then(() => undefined);
+    const own = records.length + counters.size === 0 ? undefined : this.writeQueued(records, [...counters.values()]);
     if (own) {
       this.flushing.add(own);
       void own.then(
@@ -636,6 +656,34 @@ export class LedgerStore {
     }
     await Promise.allSettled([...this.flushing]);
     await own;
+  }
+
+  /**
+   * One flush's writes, all of them tried (and awaited) whatever fails. What failed goes back in the queue for the
+   * next flush — a record is put again whole (a put of the same item is harmless), a counter's sums merge with the
+   * ones queued since — up to MAX_FLUSH_RETRIES flushes in a row; then it is dropped, and the log says how much.
+   * Rejects with the first failure.
+   */
+  private async writeQueued(records: WriteQueue['records'], counters: QueuedCounters[]): Promise<void> {
+    const chunks: WriteQueue['records'][] = [];
+    for (let i = 0; i < records.length; i += FLUSH_RECORDS) chunks.push(records.slice(i, i + FLUSH_RECORDS));
+    const results = await Promise.allSettled([...chunks.map((chunk) => this.table.batchPut(chunk)), ...counters.map((c) => this.writeCounters(c.key, c.counters, c.tags))]);
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!failure) {
+      this.failedFlushes = 0;
+      return;
+    }
+    const failedRecords = chunks.filter((_, i) => results[i]!.status === 'rejected').flat();
+    const failedCounters = counters.filter((_, i) => results[chunks.length + i]!.status === 'rejected');
+    if (++this.failedFlushes <= MAX_FLUSH_RETRIES) {
+      this.queue.records.unshift(...failedRecords);
+      for (const c of failedCounters) this.queueCounters(c.key, c.counters, c.tags);
+      this.scheduleFlush();
+    } else {
+      this.failedFlushes = 0;
+      this.log.error('ledger writes dropped after retries', { records: failedRecords.length, counter_items: failedCounters.length, error: errorName(failure.reason) });
+    }
+    throw failure.reason;
   }
 
   /** Before a read on this instance: what waits is written first (a failure is logged, not the reader's). */

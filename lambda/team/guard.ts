@@ -73,11 +73,17 @@ export interface TeamControlOptions {
   metrics?: Metrics | undefined;
   /**
    * How long a user's last usage read on this instance may stand in for a new one when no cap applies to them
-   * (see readUsageForCall); 0: never. The hosts pass their token cache time.
+   * (see readUsageForCall); 0: never, and never more than SETTINGS_REUSE_MAX_MS.
    */
   settingsCacheMs?: number;
   now?: () => Date;
 }
+
+/**
+ * The longest a settings read is reused. Short on purpose: the read carries the user's own defaults, data policy
+ * included (`provider.data_collection: deny`), which they expect to hold on their next call wherever it lands.
+ */
+export const SETTINGS_REUSE_MAX_MS = 5_000;
 
 /** The generation fields the guard reads; everything else passes through to the tool untouched. */
 interface GenerationArgs {
@@ -111,7 +117,7 @@ export class TeamControl {
     this.log = options.logger;
     this.metrics = options.metrics;
     this.now = options.now ?? (() => new Date());
-    this.settingsCacheMs = options.settingsCacheMs ?? 0;
+    this.settingsCacheMs = Math.min(options.settingsCacheMs ?? 0, SETTINGS_REUSE_MAX_MS);
   }
 
   /** As every host builds it: the operator's settings from the config, over the table's ledger. */
@@ -186,7 +192,7 @@ export class TeamControl {
    * The usage a call is admitted on. When no cap applies to the user, admission reads only their override and
    * defaults, so this instance's read of them within `settingsCacheMs` serves and the call goes out without a round
    * trip. Bound: a cap or defaults set on another instance (the CLI, another Lambda) apply to this one's calls within
-   * that time — the token cache's, which bounds a revoked token the same way; set here, at once. Any cap: a fresh read.
+   * that time (at most 5 s); set here, at once. Any cap: a fresh read.
    */
   readUsageForCall(userId: string, now: Date): Promise<UsageSnapshot> {
     const recent = this.settingsCacheMs > 0 ? this.ledger.recentUsage(userId, this.settingsCacheMs) : undefined;

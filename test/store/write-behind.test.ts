@@ -38,7 +38,7 @@ async function newUser(): Promise<string> {
 }
 
 /** The table's document client, naming each command it sends (and optionally holding them until released). */
-function watched(): { client: DynamoDBDocumentClient; sent: string[]; hold(op: string): () => void; fail(op: string): void } {
+function watched(): { client: DynamoDBDocumentClient; sent: string[]; hold(op: string): () => void; fail(op: string): void; recover(op: string): void } {
   const sent: string[] = [];
   const held = new Map<string, Promise<void>>();
   const failing = new Set<string>();
@@ -63,6 +63,7 @@ function watched(): { client: DynamoDBDocumentClient; sent: string[]; hold(op: s
       };
     },
     fail: (op) => failing.add(op),
+    recover: (op) => failing.delete(op),
   };
 }
 
@@ -155,6 +156,48 @@ describe('ledger write-behind', () => {
     await ledger.record(call(user));
     expect(await ledger.listRecords(user)).toEqual([]);
     expect(lines.join('\n')).toContain('ledger write failed');
+  });
+});
+
+describe('a failed flush', () => {
+  test('goes back in the queue: the next flush writes the records once and the counters summed once', async () => {
+    const user = await newUser();
+    const w = watched();
+    const ledger = new LedgerStore({ client: w.client, tableName: dynamo.tableName, writeBehindMs: 60_000, now: () => T0 });
+    await ledger.record(call(user));
+    w.fail('BatchWriteCommand');
+    w.fail('UpdateCommand');
+    await expect(ledger.flush()).rejects.toThrow('the table is unavailable');
+    w.recover('BatchWriteCommand');
+    w.recover('UpdateCommand');
+    await ledger.record(call(user));
+    await ledger.flush();
+    expect(await ledgerItems(user)).toHaveLength(2);
+    expect(await ledger.dailyTotals(user, '2026-12-06', '2026-12-06')).toEqual([{ day: '2026-12-06', spentUsd: 0.002, calls: 2, refused: 0, tokensIn: 200, tokensOut: 100 }]);
+  });
+
+  test('is dropped after three in a row, and the log says how much', async () => {
+    const user = await newUser();
+    const w = watched();
+    const lines: string[] = [];
+    const ledger = new LedgerStore({ client: w.client, tableName: dynamo.tableName, writeBehindMs: 60_000, now: () => T0, logger: createLogger({ write: (l) => lines.push(l) }) });
+    await ledger.record(call(user));
+    w.fail('BatchWriteCommand');
+    for (let i = 0; i < 4; i++) await expect(ledger.flush()).rejects.toThrow('the table is unavailable');
+    expect(lines.join('\n')).toContain('ledger writes dropped after retries');
+    w.recover('BatchWriteCommand');
+    await ledger.flush();
+    expect(await ledgerItems(user)).toHaveLength(0);
+    // The counters, which did land on the first flush, are not written again.
+    expect((await ledger.dailyTotals(user, '2026-12-06', '2026-12-06'))[0]).toMatchObject({ calls: 1 });
+  });
+
+  test('a reservation first writes the spend still waiting, so its condition sees it', async () => {
+    const user = await newUser();
+    const ledger = new LedgerStore({ client: dynamo.client, tableName: dynamo.tableName, writeBehindMs: 60_000, now: () => T0 });
+    await ledger.record(call(user, { costUsd: 0.9 }));
+    const refused = await ledger.reserve(user, { daily: 1 }, 0.5, T0);
+    expect(refused).toMatchObject({ ok: false, window: 'daily', spentUsd: 0.9 });
   });
 });
 
@@ -278,6 +321,19 @@ describe('admission reuses a recent settings read only while no cap applies', ()
     const before = reads();
     await admit();
     expect(reads()).toBe(before + 1);
+  });
+
+  test('is reused for 5 s at most, whatever the token cache time', async () => {
+    const user = await newUser();
+    let now = T0;
+    const w = watched();
+    const ledger = new LedgerStore({ client: w.client, tableName: dynamo.tableName, now: () => now });
+    const team = new TeamControl({ ledger, policy: createPolicy(OPEN_POLICY), budgetDefaults: {}, logger: silentLogger, settingsCacheMs: 60_000, now: () => now });
+    const admit = () => team.begin({ userId: user, tokenId: 't' }, 'send_chat_completion_request', args).admit(args, models);
+    await admit();
+    now = new Date(T0.getTime() + 5_001);
+    await admit();
+    expect(w.sent.filter((op) => op === 'BatchGetCommand')).toHaveLength(2);
   });
 
   test('under an operator default cap every call reads its usage', async () => {
