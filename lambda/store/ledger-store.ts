@@ -9,6 +9,9 @@
  *   model usage      USER#<id> / USAGE#DM#<day>#<model>  the same counters per model and day.
  *   budget override  USER#<id> / BUDGET    caps the operator set for this user.
  *   defaults         USER#<id> / DEFAULTS  the user's own request defaults.
+ *   missing cost     USER#<id> / GENCOST#<generation id>  which record a generation's cost is missing from (time,
+ *                    record id), written only then; a later get_generation of it fills the cost (fillCostOfGeneration).
+ *                    Same TTL as the record.
  *
  * Reservations. A call with a capped budget reserves its worst case before it starts and settles to its real cost
  * when it ends. Each window item keeps `committedNano` = spend + live reservations, and a reservation is one
@@ -442,12 +445,15 @@ export class LedgerStore {
     const recordId = randomUUID();
     const { time: _t, ...fields } = rec;
     const record: LedgerRecord = { ...fields, recordId, time, costSource, countedUsd: fromNano(countedNano) };
-    const put = this.putRecord({ ...keys.ledgerRecord(rec.userId, time, recordId), type: 'ledger', ...record, countedNano, ...expiresAfter(rec.time, this.ledgerDays * 86_400) });
+    const ttl = expiresAfter(rec.time, this.ledgerDays * 86_400);
+    const put = this.putRecord({ ...keys.ledgerRecord(rec.userId, time, recordId), type: 'ledger', ...record, countedNano, ...ttl });
+    // A cost OpenRouter did not report can be filled from the generation's stats later: remember where it goes.
+    const pointer = !refused && costSource !== 'reported' && rec.generationId ? this.putRecord({ ...keys.generationCost(rec.userId, rec.generationId), type: 'generation-cost', time, recordId, ...ttl }) : undefined;
     const windowKeys = reservation?.keys ?? keysAt(rec.time);
     const aggregates = refused
       ? [reservation ? this.release(reservation) : Promise.resolve(), this.addCounters(keys.usageWindow(rec.userId, 'daily', windowKeys.daily), { refused: 1 }, 'daily', windowKeys.daily)]
       : this.settle(rec, windowKeys, countedNano, reservation);
-    await Promise.all([put, ...aggregates]);
+    await Promise.all([put, pointer, ...aggregates]);
     return record;
   }
 
@@ -524,6 +530,21 @@ export class LedgerStore {
       ]);
     }
     return true;
+  }
+
+  /**
+   * Fills a record's missing cost from OpenRouter's stats of its generation (get_generation), once: false when no
+   * record of this user misses that generation's cost, or it was filled already.
+   */
+  async fillCostOfGeneration(userId: string, generationId: string, costUsd: number): Promise<boolean> {
+    if (generationId.length === 0 || generationId.length > 200) return false;
+    await this.written();
+    const key = keys.generationCost(userId, generationId);
+    const pointer = await this.table.get(key);
+    if (typeof pointer?.time !== 'string' || typeof pointer.recordId !== 'string') return false;
+    const filled = await this.fillCost(userId, { time: pointer.time, recordId: pointer.recordId }, costUsd);
+    await this.table.delete(key);
+    return filled;
   }
 
   /** A user's records between `since` (inclusive) and `until` (exclusive), newest first unless told otherwise. */

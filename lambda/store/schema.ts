@@ -29,6 +29,7 @@
  *   a user's spend per model a day . UpdateItem ADD pk=USER#<userId>, sk=USAGE#DM#<YYYY-MM-DD>#<model>; Query range
  *   a user's budget override ....... GetItem  pk=USER#<userId>, sk=BUDGET
  *   a user's own defaults .......... GetItem  pk=USER#<userId>, sk=DEFAULTS
+ *   a record whose cost is missing . GetItem  pk=USER#<userId>, sk=GENCOST#<generation id> → the record's time and id
  *   (see lambda/store/ledger-store.ts)
  *   a user's conversations ......... Query    pk=USER#<userId>, begins_with(sk, CONV#) (heads, newest first; GetItem
  *                                    one, its turns inline when small); larger turns: Query pk=USER#<userId>,
@@ -65,6 +66,7 @@ export const keys = {
   budgetOverride: (userId: string) => ({ pk: `USER#${userId}`, sk: 'BUDGET' }),
   userDefaults: (userId: string) => ({ pk: `USER#${userId}`, sk: 'DEFAULTS' }),
   // ---- conversations that continue: one head per conversation, its turns in parts beside it ----
+  generationCost: (userId: string, generationId: string) => ({ pk: `USER#${userId}`, sk: `GENCOST#${generationId}` }),
   conversation: (userId: string, conversationId: string) => ({ pk: `USER#${userId}`, sk: `CONV#${conversationId}` }),
   conversationPrefix: () => 'CONV#',
   conversationPart: (userId: string, conversationId: string, snapshot: string, part: number) => ({ pk: `USER#${userId}`, sk: `CONVPART#${conversationId}#${snapshot}#${String(part).padStart(3, '0')}` }),

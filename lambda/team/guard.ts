@@ -152,24 +152,37 @@ export class TeamControl {
    * thrown. The returned promise never rejects.
    */
   write(input: LedgerRecordInput, options: { reservation?: Reservation; estimatedCostUsd?: number }): Promise<void> {
+    return this.track(input.userId, () => this.ledger.record(input, options), { tool: input.tool, outcome: input.outcome });
+  }
+
+  /**
+   * The cost OpenRouter's stats give for a generation (get_generation), into the user's record of it if that record
+   * is missing its cost; in the background, tracked like a record. The returned promise never rejects.
+   */
+  fillGenerationCost(userId: string, generationId: string, costUsd: number): Promise<void> {
+    return this.track(userId, () => this.ledger.fillCostOfGeneration(userId, generationId, costUsd), { tool: 'get_generation' });
+  }
+
+  /** Runs a ledger write tracked until it lands (settle(), and this user's next usage read); logs and counts a failure. */
+  private track(userId: string, write: () => Promise<unknown>, fields: Record<string, string>): Promise<void> {
     // Started inside a promise chain, so even a store that throws before returning a promise ends in the catch.
     const work = Promise.resolve()
-      .then(() => this.ledger.record(input, options))
+      .then(write)
       .then(
         () => undefined,
         (err: unknown) => {
-          this.log.error('ledger write failed', { tool: input.tool, outcome: input.outcome, error: err instanceof Error ? err.name : 'unknown' });
+          this.log.error('ledger write failed', { ...fields, error: errorName(err) });
           this.metrics?.ledgerWriteFailure?.();
         },
       );
-    const own = this.recording.get(input.userId) ?? new Set<Promise<void>>();
-    this.recording.set(input.userId, own);
+    const own = this.recording.get(userId) ?? new Set<Promise<void>>();
+    this.recording.set(userId, own);
     this.pending.add(work);
     own.add(work);
     void work.finally(() => {
       this.pending.delete(work);
       own.delete(work);
-      if (own.size === 0 && this.recording.get(input.userId) === own) this.recording.delete(input.userId);
+      if (own.size === 0 && this.recording.get(userId) === own) this.recording.delete(userId);
     });
     return work;
   }

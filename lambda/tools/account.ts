@@ -126,7 +126,9 @@ export const generationTool = defineTool({
       cancelled: g.cancelled,
       is_byok: g.is_byok,
     });
-    // The past generation's cost, for the log line only: it was counted as spend when that generation ran.
+    // The past generation's cost is not this call's spend (it was counted when that generation ran); where its
+    // record has no cost (OpenRouter reported none then), this one fills it, in the background.
+    if (deps.team && g.total_cost !== undefined && g.total_cost !== null) void deps.team.fillGenerationCost(deps.principal.userId, g.id, g.total_cost);
     return { structured, text: [generationLine(structured)], log: { cost: structured.total_cost } };
   },
 });

@@ -122,6 +122,30 @@ describe('usage ledger', () => {
     expect(raw).not.toContain(u.token);
   });
 
+  test('a cost OpenRouter did not report is filled once from get_generation, for that user only', async () => {
+    const u = await newUser();
+    const chat = await call(u.client, 'send_chat_completion_request', { model: 'fake/unpriced', messages: [{ role: 'user', content: 'hi' }] });
+    expect(chat.isError).toBeFalsy();
+    const id = chat.structuredContent!.id as string;
+    expect((chat.structuredContent!.usage as { cost?: number | null }).cost ?? null).toBeNull();
+    expect((await h.records(u.id))[0]).toMatchObject({ generationId: id, costSource: 'unknown', countedUsd: 0 });
+
+    // Another user looking the generation up (the fake shows it to any key) fills nothing of u's, nor of theirs.
+    const other = await newUser();
+    expect((await call(other.client, 'get_generation', { id })).isError).toBeFalsy();
+    expect((await h.records(u.id))[0]).toMatchObject({ costSource: 'unknown' });
+
+    const stats = await call(u.client, 'get_generation', { id });
+    const cost = stats.structuredContent!.total_cost as number;
+    expect(cost).toBeGreaterThan(0);
+    expect((await h.records(u.id))[0]).toMatchObject({ costUsd: cost, costSource: 'reported', countedUsd: cost });
+    expect((await h.usage(u.id)).usage.daily.spentUsd).toBeCloseTo(cost, 12);
+    // Once only: a second lookup changes nothing.
+    await call(u.client, 'get_generation', { id });
+    expect((await h.usage(u.id)).usage.daily.spentUsd).toBeCloseTo(cost, 12);
+    expect(await h.records(other.id)).toEqual([]);
+  });
+
   test('a call with an OAuth access token names the OAuth client and the token on its record', async () => {
     const u = await newUser();
     // The client a metadata document identifies (its URL is its id), as the token endpoint would have granted.

@@ -115,6 +115,21 @@ describe('ledger records and aggregates', () => {
     expect(await ledger.fillCost(user, { time: rec.time, recordId: 'no-such-record' }, 1)).toBe(false);
   });
 
+  test('a record missing its cost is found by its generation id (and only then, and only for its user)', async () => {
+    const user = await newUser();
+    const pointers = async () => (await scanAll(dynamo.client, dynamo.tableName)).filter((i) => i.pk === `USER#${user}` && String(i.sk).startsWith('GENCOST#'));
+    await ledger.record(call(user, { generationId: 'gen-priced' }));
+    expect(await pointers()).toEqual([]);
+    await ledger.record(call(user, { generationId: 'gen-unpriced', costUsd: undefined }));
+    expect(await pointers()).toHaveLength(1);
+    expect(await ledger.fillCostOfGeneration(await newUser(), 'gen-unpriced', 5)).toBe(false);
+    expect(await ledger.fillCostOfGeneration(user, 'gen-priced', 5)).toBe(false);
+    expect(await ledger.fillCostOfGeneration(user, 'gen-unpriced', 0.0007)).toBe(true);
+    expect(await pointers()).toEqual([]);
+    expect(await ledger.fillCostOfGeneration(user, 'gen-unpriced', 0.9)).toBe(false);
+    expect((await ledger.readUsage(user)).windows.daily.spentUsd).toBeCloseTo(0.0012 + 0.0007, 12);
+  });
+
   test('bad input is refused and nothing is written', async () => {
     const user = await newUser();
     await expect(ledger.record({ ...call(user), tool: 'Bad Tool!' })).rejects.toBeInstanceOf(StoreError);

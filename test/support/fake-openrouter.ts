@@ -8,6 +8,7 @@
  * Behaviour is chosen by model id, so tests driving the server through real MCP clients can trigger it:
  *   fake/echo (default) · fake/slow (and fake/slow-<name>: several distinct slow models) · fake/length · fake/reasoning-only · fake/tool-call · fake/empty
  *   fake/midstream-error · fake/garbage · fake/truncated · fake/error-<status> (400/401/402/403/408/429/502/503)
+ *   fake/unpriced (usage.cost null in the answer, as the spec allows; its /generation lookup has the cost)
  * Images (`POST /images`, and chat with `modalities` including "image"): a real 8×8 PNG per image;
  *   fake/big-image answers with one too large to inline, fake/svg-image with an SVG labelled as PNG.
  *
@@ -463,8 +464,9 @@ export class FakeOpenRouter {
 
     const plan = this.plan(served, b, kind);
     const id = `gen-${Date.now()}-${++this.counter}`;
-    const usage = { prompt_tokens: 12, completion_tokens: plan.completionTokens, total_tokens: 12 + plan.completionTokens, cost: (12 + plan.completionTokens * 2) / 1e6, is_byok: false, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: plan.reasoning ? 7 : 0 } };
-    this.generations.set(id, { model: served, lookups: 0, cost: usage.cost, prompt: 12, completion: plan.completionTokens });
+    const cost = (12 + plan.completionTokens * 2) / 1e6;
+    const usage = { prompt_tokens: 12, completion_tokens: plan.completionTokens, total_tokens: 12 + plan.completionTokens, cost: served === 'fake/unpriced' ? null : cost, is_byok: false, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: plan.reasoning ? 7 : 0 } };
+    this.generations.set(id, { model: served, lookups: 0, cost, prompt: 12, completion: plan.completionTokens });
 
     if (served === 'fake/garbage') {
       res.writeHead(200, { 'Content-Type': b.stream ? 'text/event-stream' : 'application/json' });
