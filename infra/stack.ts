@@ -9,9 +9,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CfnOutput, Duration, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ENV } from '../lambda/app/env-contract.js';
+import { ENV, TEAM_CONTROL_OUTPUT, TEAM_CONTROL_OUTPUT_MAX_CHARS } from '../lambda/app/env-contract.js';
 import { readConfig, type McpStackConfig } from './config.js';
 import { McpAlarms } from './constructs/alarms.js';
 import { McpApi } from './constructs/api.js';
@@ -139,6 +139,9 @@ export class OpenRouterMcpStack extends Stack {
     out('SecretName', this.serverSecret.secret.secretName, 'Secrets Manager server secret (name)');
     out('SecretArn', this.serverSecret.secret.secretArn, 'Secrets Manager server secret (ARN)');
     out('UserPoolId', this.users.userPool.userPoolId, 'Cognito user pool');
+    const teamControl = JSON.stringify(config.teamControlEnv);
+    if (teamControl.length <= TEAM_CONTROL_OUTPUT_MAX_CHARS) out(TEAM_CONTROL_OUTPUT, teamControl, 'Budget defaults and operator policy the function runs with (its ORMCP_* variables), for ormcp --stack');
+    else Annotations.of(this).addWarning(`The team-control settings are ${teamControl.length} characters as JSON, too long for the ${TEAM_CONTROL_OUTPUT} output: ormcp --stack will not show them.`);
     out('UserPoolClientId', this.users.client.userPoolClientId, 'Cognito app client of the OAuth façade');
     out('CognitoDomain', this.users.domainUrl, 'Cognito managed-login domain (https URL)');
     if (this.api.domain) {

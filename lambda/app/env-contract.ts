@@ -129,3 +129,11 @@ export type EnvName = keyof typeof AppEnv.shape | keyof typeof LambdaEnv.shape;
 export const ENV = Object.freeze(
   Object.fromEntries([...Object.keys(AppEnv.shape), ...Object.keys(LambdaEnv.shape)].map((name) => [name, name])),
 ) as { readonly [K in EnvName]: K };
+
+/**
+ * The stack output that publishes the function's team-control variables (JSON: name → value), so `ormcp --stack`
+ * shows the policy and default caps the deployment runs with (lambda/cli/server-settings.ts) without Lambda rights.
+ */
+export const TEAM_CONTROL_OUTPUT = 'TeamControl';
+/** Past this many characters the output is left out (CloudFormation bounds output values): the CLI then says so. */
+export const TEAM_CONTROL_OUTPUT_MAX_CHARS = 4_000;

@@ -5,7 +5,7 @@
  */
 import { SERVER_VERSION } from '../version.js';
 import { parseFor, printable, scan } from './args.js';
-import { openBackend, stackMcpUrl, type Backend } from './backend/index.js';
+import { openBackend, stackOutput, type Backend } from './backend/index.js';
 import { COMMANDS, GROUPS, findCommand } from './commands/index.js';
 import { CliError, UsageError, describeError, redact } from './errors.js';
 import { commandHelp, groupHelp, mainHelp, usageLine } from './help.js';
@@ -57,10 +57,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       },
       async stackMcpUrl() {
         if (!globals.stack) return undefined;
-        const url = await stackMcpUrl(globals, io);
+        const url = await stackOutput(globals, io, 'McpUrl');
         if (!url) throw new CliError(`stack ${globals.stack} has no McpUrl output: pass --url`);
         return url;
       },
+      stackOutput: (key) => stackOutput(globals, io, key),
       handlesSecret: (s) => void secrets.add(s),
       out,
       err,

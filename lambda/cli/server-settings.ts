@@ -1,10 +1,13 @@
 /**
- * The operator settings the server reads from its environment (budget defaults, policy), read here from the same
- * variables. Locally `npm start` and `ormcp` share the shell's environment. A deployed stack's function has its
- * own environment, which the CLI does not read (that needs Lambda permissions the table and secret do not): with
- * --stack the commands say so and show what this shell's variables would give.
+ * The operator settings the server runs with (budget defaults, policy). Locally `npm start` and `ormcp` share the
+ * shell's environment, so they are read from the same ORMCP_* variables. A deployed function has its own
+ * environment, which the CLI cannot read without Lambda permissions the table and secret do not need; the stack
+ * publishes the same variables as its `TeamControl` output (infra/stack.ts) instead, and --stack reads that. A stack
+ * deployed before that output existed: the shell's variables, with a note saying so.
  */
+import * as z from 'zod';
 import { ConfigError, loadConfig } from '../app/config.js';
+import { TEAM_CONTROL_OUTPUT } from '../app/env-contract.js';
 import type { BudgetCaps } from '../budget/check.js';
 import type { PolicySettings } from '../policy/policy.js';
 import { CliError } from './errors.js';
@@ -15,17 +18,33 @@ export interface ServerSettings {
   policy: PolicySettings;
 }
 
-export function serverSettings(ctx: CommandContext): ServerSettings {
+/** What the output may hold: ORMCP_* variables only, so nothing else of the shell or the output reaches loadConfig. */
+const TeamControlOutput = z.record(z.string().regex(/^ORMCP_[A-Z0-9_]{1,64}$/), z.string().max(4096));
+
+export async function serverSettings(ctx: CommandContext): Promise<ServerSettings> {
+  const published = ctx.globals.stack ? await ctx.stackOutput(TEAM_CONTROL_OUTPUT) : undefined;
+  if (ctx.globals.stack && published === undefined) {
+    // On stderr, so --json stays parseable.
+    ctx.err(`note: stack ${ctx.globals.stack} publishes no ${TEAM_CONTROL_OUTPUT} output (deployed before it existed, or its settings were too long for one): budget defaults and policy are read from this shell's ORMCP_* variables instead.`);
+  }
+  const env = published === undefined ? ctx.io.env : parsePublished(published, ctx.globals.stack!);
   try {
-    const config = loadConfig(ctx.io.env);
+    const config = loadConfig(env);
     return { budgetDefaults: config.budgetDefaults, policy: config.policy };
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(`the server settings in this environment are invalid: ${err.message}`);
+    if (err instanceof ConfigError) throw new CliError(`the server settings ${published === undefined ? 'in this environment' : `of stack ${ctx.globals.stack}`} are invalid: ${err.message}`);
     throw err;
   }
 }
 
-/** The one-line caveat for --stack runs (on stderr, so --json stays parseable). */
-export function noteStackSettings(ctx: CommandContext): void {
-  if (ctx.globals.stack) ctx.err('note: budget defaults and policy are read from this shell\'s ORMCP_* variables, not from the deployed function\'s environment.');
+function parsePublished(value: string, stack: string): Record<string, string> {
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    json = undefined;
+  }
+  const parsed = TeamControlOutput.safeParse(json);
+  if (!parsed.success) throw new CliError(`stack ${stack}'s ${TEAM_CONTROL_OUTPUT} output is not a JSON object of ORMCP_* variables`);
+  return parsed.data;
 }

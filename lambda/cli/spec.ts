@@ -24,6 +24,8 @@ export interface CommandContext {
   openLedger(): Promise<LedgerStore>;
   /** The deployed stack's backend details (MCP URL) without opening the store; undefined in local mode. */
   stackMcpUrl(): Promise<string | undefined>;
+  /** One output of the deployed stack; undefined in local mode or when the stack has no such output. */
+  stackOutput(key: string): Promise<string | undefined>;
   /** Registers a secret this run handles so no error message can echo it. */
   handlesSecret(secret: string): void;
   out(line: string): void;

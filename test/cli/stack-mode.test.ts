@@ -107,6 +107,29 @@ describe('ormcp --stack (deployed mode)', () => {
     await store.settle();
   });
 
+  test('policy show and budget show read the policy and default caps the stack publishes, not the shell\'s', async () => {
+    const published = JSON.stringify({ ORMCP_DENIED_MODELS: 'openai/*', ORMCP_REQUIRE_ZDR: 'true', ORMCP_BUDGET_DAILY_USD: '3' });
+    const base = [output('TableName', TABLE), output('SecretArn', SECRET_ARN)];
+    cfn.on(DescribeStacksCommand, { StackName: 'WithPolicy' }).resolves(stack('WithPolicy', [...base, output('TeamControl', published)]));
+    cfn.on(DescribeStacksCommand, { StackName: 'BadPolicy' }).resolves(stack('BadPolicy', [...base, output('TeamControl', '{"PATH":"/tmp"}')]));
+    const shell = { ORMCP_DENIED_MODELS: 'shell/*', ORMCP_BUDGET_DAILY_USD: '99' };
+
+    const shown = await runCli(['policy', 'show', '--json', '--stack', 'WithPolicy', '--region', 'eu-west-1'], { env: shell, aws });
+    expect(shown.code).toBe(0);
+    expect(shown.stderr).toBe('');
+    expect(JSON.parse(shown.stdout)).toMatchObject({ models: { denied: ['openai/*'] }, dataPolicy: { requireZdr: true }, budgetDefaults: { daily: 3, weekly: null, monthly: null } });
+    await runCli(['user', 'set-key', 'gina', '--stack', 'WithPolicy', '--region', 'eu-west-1'], { stdin: `${key}\n`, aws });
+    const budgets = await runCli(['budget', 'show', 'gina', '--json', '--stack', 'WithPolicy', '--region', 'eu-west-1'], { env: shell, aws });
+    expect(JSON.parse(budgets.stdout)).toEqual([expect.objectContaining({ name: 'gina', caps: { daily: 3, weekly: null, monthly: null } })]);
+
+    // A stack deployed before the output existed: the shell's settings, and a note saying so.
+    const older = await runCli(['policy', 'show', '--json', ...stackArgs], { env: shell, aws });
+    expect(JSON.parse(older.stdout)).toMatchObject({ models: { denied: ['shell/*'] } });
+    expect(older.stderr).toMatch(/^note: stack OpenRouterMcp publishes no TeamControl output .*shell's ORMCP_\* variables instead\.\n$/);
+    // An output that is not ORMCP_* variables is refused, not half-used.
+    expect(await runCli(['policy', 'show', '--stack', 'BadPolicy', '--region', 'eu-west-1'], { aws })).toMatchObject({ code: 1, stderr: "ormcp: stack BadPolicy's TeamControl output is not a JSON object of ORMCP_* variables\n" });
+  });
+
   test('user set-key and remove on the stack', async () => {
     const set = await runCli(['user', 'set-key', 'erin', ...stackArgs], { stdin: `${key}\n`, aws });
     expect(set).toMatchObject({ code: 0, stdout: 'Created user "erin" with the OpenRouter key from stdin.\n' });

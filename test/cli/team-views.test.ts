@@ -122,7 +122,7 @@ describe('team views on a deployed stack', () => {
     expect(shown.find((x: { name: string }) => x.name === 'ben')).toMatchObject({ caps: { daily: null, weekly: 5, monthly: 20 }, spent: { monthly: 1.2534567 } });
     const one = await cli(['budget', 'show', 'ann'], env);
     expect(one.stdout).toMatch(/^ann\s+\$0\.20 \/ \$0\.50\s+\$0\.300123 \/ no cap\s+\$0\.300123 \/ \$20\.00$/m);
-    expect(one.stderr).toContain('not from the deployed function');
+    expect(one.stderr).toContain('publishes no TeamControl output');
 
     expect((await cli(['budget', 'set', 'ann', '--weekly', 'default'])).code).toBe(0);
     expect(await ledger.getBudgetOverride(ids.ann!)).toEqual({ daily: 0.5 });

@@ -636,6 +636,21 @@ describe('context: team control (budgets, operator policy, ledger retention)', (
     expect(config.ledgerDays).toBe(30);
   });
 
+  test('the stack publishes the same variables as its TeamControl output (for ormcp --stack), nothing else', () => {
+    const published = JSON.parse((s.json.Outputs as Record<string, { Value: string }>).TeamControl!.Value) as Record<string, string>;
+    const env = lambdaFunction(s).Properties.Environment.Variables as Record<string, unknown>;
+    expect(Object.keys(published).sort()).toEqual(
+      ['ORMCP_BUDGET_DAILY_USD', 'ORMCP_BUDGET_WEEKLY_USD', 'ORMCP_BUDGET_MONTHLY_USD', 'ORMCP_ALLOWED_MODELS', 'ORMCP_DENIED_MODELS', 'ORMCP_REQUIRE_ZDR', 'ORMCP_DATA_COLLECTION', 'ORMCP_MAX_PRICE_PER_M_IN', 'ORMCP_MAX_PRICE_PER_M_OUT', 'ORMCP_ALLOWED_PLUGINS', 'ORMCP_LEDGER_DAYS'].sort(),
+    );
+    for (const [name, value] of Object.entries(published)) expect(env[name]).toBe(value);
+  });
+
+  test('settings too long for one output are left out of it, with a warning at synth', () => {
+    const long = synth({ allowedModels: Array.from({ length: 200 }, (_, i) => `vendor-${i}/model-with-a-long-name-${i}`) });
+    expect((long.json.Outputs as Record<string, unknown>).TeamControl).toBeUndefined();
+    expect(Annotations.fromStack(long.stack).findWarning('*', Match.stringLikeRegexp('too long for the TeamControl output'))).toHaveLength(1);
+  });
+
   test('allowedPlugins "none" allows no plugin', () => {
     expect(readConfig(new App({ context: { allowedPlugins: 'none' } }).node).teamControlEnv.ORMCP_ALLOWED_PLUGINS).toBe('none');
   });

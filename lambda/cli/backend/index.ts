@@ -12,12 +12,12 @@ export function openBackend(globals: GlobalOptions, io: CliIo, options: { create
   return openLocalBackend(globals.dataDir, io.cwd ?? process.cwd(), options);
 }
 
-/** The stack's McpUrl output (for client-config), without touching the secret or the table. */
-export async function stackMcpUrl(globals: GlobalOptions, io: CliIo): Promise<string | undefined> {
+/** One output of the deployed stack (McpUrl for client-config, TeamControl for the settings), without touching the secret or the table. */
+export async function stackOutput(globals: GlobalOptions, io: CliIo, key: string): Promise<string | undefined> {
   if (!globals.stack) return undefined;
   const created: { destroy(): void }[] = [];
   try {
-    return (await readStackOutputs(globals.stack, globals.region, io.aws ?? {}, created)).McpUrl;
+    return (await readStackOutputs(globals.stack, globals.region, io.aws ?? {}, created))[key];
   } finally {
     destroyAll(created);
   }

@@ -3,7 +3,7 @@ import { effectiveCaps, type BudgetOverride } from '../../budget/check.js';
 import { WINDOWS, type BudgetWindow } from '../../budget/windows.js';
 import { UsageError } from '../errors.js';
 import { json, table } from '../format.js';
-import { noteStackSettings, serverSettings } from '../server-settings.js';
+import { serverSettings } from '../server-settings.js';
 import type { CommandSpec } from '../spec.js';
 import { usdCell } from '../usage-report.js';
 import { inBatches, scopeUsers } from './ledger-scope.js';
@@ -76,8 +76,7 @@ export const budgetShow: CommandSpec = {
   optionHelp: [['--json', 'a JSON array: per user the override, the caps in force and the spend']],
   details: 'A cap in force is the user\'s own (ormcp budget set) or else the operator\'s default (ORMCP_BUDGET_*_USD).',
   async run(ctx) {
-    const { budgetDefaults } = serverSettings(ctx);
-    noteStackSettings(ctx);
+    const { budgetDefaults } = await serverSettings(ctx);
     const store = await ctx.openStore({ create: false });
     const ledger = await ctx.openLedger();
     const users = await scopeUsers(store, ctx.args[0]);

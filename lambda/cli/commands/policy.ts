@@ -1,8 +1,8 @@
-/** `ormcp policy show`: the operator policy in force, as the server reads it from its environment. */
+/** `ormcp policy show`: the operator policy in force, as the server reads it from its environment (the stack's, with --stack). */
 import { createPolicy, describePolicy } from '../../policy/policy.js';
 import { WINDOWS } from '../../budget/windows.js';
 import { json } from '../format.js';
-import { noteStackSettings, serverSettings } from '../server-settings.js';
+import { serverSettings } from '../server-settings.js';
 import type { CommandSpec } from '../spec.js';
 import { usdCell } from '../usage-report.js';
 
@@ -13,10 +13,10 @@ export const policyShow: CommandSpec = {
   positionals: [],
   options: { json: { type: 'boolean' } },
   optionHelp: [['--json', 'the settings as JSON']],
-  details: 'Read from the ORMCP_* variables the server reads (ORMCP_ALLOWED_MODELS, ORMCP_DENIED_MODELS, ORMCP_REQUIRE_ZDR, …).',
+  details:
+    'Read from the ORMCP_* variables the server reads (ORMCP_ALLOWED_MODELS, ORMCP_DENIED_MODELS, ORMCP_REQUIRE_ZDR, …): this shell\'s, or with --stack the deployed function\'s (the stack\'s TeamControl output).',
   async run(ctx) {
-    const { policy, budgetDefaults } = serverSettings(ctx);
-    noteStackSettings(ctx);
+    const { policy, budgetDefaults } = await serverSettings(ctx);
     const view = describePolicy(createPolicy(policy));
     if (ctx.values.json) {
       ctx.out(json({ ...view, budgetDefaults: Object.fromEntries(WINDOWS.map((w) => [w, budgetDefaults[w] ?? null])) }));
