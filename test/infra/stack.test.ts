@@ -25,6 +25,7 @@ const OUTPUTS = [
   'UserPoolClientId',
   'CognitoDomain',
   'ImagesBucket',
+  'TeamControl',
 ];
 const LAMBDA_ENV = [
   'ORMCP_TABLE_NAME',
