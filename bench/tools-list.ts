@@ -1,7 +1,7 @@
 /**
  * Benchmark — warm tools/list. A warm instance still builds a fresh McpServer per request (the design is
  * stateless), so what tools/list costs per request is what every catalog refresh of every client costs. Ours
- * (the real handler, authenticated from a warm token cache, six tools with large zod schemas) against the minimal
+ * (the real handler, authenticated from a warm token cache, its ten tools with large zod schemas) against the minimal
  * MCP SDK v2 stateless handler with one tool (bench/fixtures/hello-lambda.ts's factory), both in-process, the
  * same 2025-era request. CPU per call over a batch, and calls per second on one core (1000 / CPU ms). Also the size
  * of the answer itself — every client puts it into the model's context on every conversation — in bytes of compact
@@ -99,10 +99,10 @@ export async function run(): Promise<BenchResult> {
     process.stdout.write(
       `${table(['warm tools/list (CPU per call, best of rounds)', 'ms', 'calls/s on one core'], [
         ['hello: MCP SDK v2, one tool', fmt(helloCpu, 3), fmtInt(1000 / helloCpu)],
-        ['ours: authenticated, six tools', fmt(oursCpu, 3), fmtInt(1000 / oursCpu)],
+        [`ours: authenticated, ${TOOLS.length} tools`, fmt(oursCpu, 3), fmtInt(1000 / oursCpu)],
         ['ratio ours / hello', `${fmt(oursCpu / helloCpu, 2)}×`, ''],
       ])}\n\n` +
-        `${table(['tools/list result (compact JSON)', 'bytes', '≈ tokens'], [['ours: six tools', fmtInt(bytes), fmtInt(tokens)]])}\n`,
+        `${table(['tools/list result (compact JSON)', 'bytes', '≈ tokens'], [[`ours: ${TOOLS.length} tools`, fmtInt(bytes), fmtInt(tokens)]])}\n`,
     );
     printSummaryLine(
       `Warm tools/list: ${fmt(oursCpu, 2)} ms CPU per call (${fmtInt(1000 / oursCpu)}/s on one core) vs hello ${fmt(helloCpu, 2)} ms (${fmt(oursCpu / helloCpu, 2)}×); ` +

@@ -32,6 +32,11 @@ export interface BudgetRefusal {
 
 export type BudgetCheck = { ok: true; remainingUsd: number | null; tightest?: BudgetWindow } | BudgetRefusal;
 
+/** Whether no window has a cap (then only the user's override and defaults matter, never their spend). */
+export function uncapped(caps: BudgetCaps): boolean {
+  return Object.keys(caps).length === 0;
+}
+
 export function effectiveCaps(defaults: BudgetCaps, override: BudgetOverride = {}): BudgetCaps {
   const caps: BudgetCaps = {};
   for (const w of WINDOWS) {

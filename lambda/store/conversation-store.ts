@@ -200,8 +200,7 @@ export class ConversationStore {
    * nothing), so the result is given now and the write finishes after. Too large is still refused here.
    */
   private createBehind(userId: string, id: string, exchange: Exchange): AppendResult {
-    const size = Buffer.byteLength(JSON.stringify(exchange.turns));
-    if (size > this.maxBytes) throw new ConversationError('too_large', `this exchange (${size} bytes) is larger than a conversation may hold (${this.maxBytes} bytes)`);
+    this.checkSize(exchange);
     const now = this.now();
     const write = this.appendNow(userId, id, exchange, { create: true }, now).then(
       () => undefined,
@@ -221,6 +220,12 @@ export class ConversationStore {
     return { conversation: summaryOf(id, head, meta), droppedTurns: 0 };
   }
 
+  /** An exchange larger than a whole conversation may hold is refused (`too_large`); the conversation stays as it was. */
+  private checkSize(exchange: Exchange): void {
+    const size = Buffer.byteLength(JSON.stringify(exchange.turns));
+    if (size > this.maxBytes) throw new ConversationError('too_large', `this exchange (${size} bytes) is larger than a conversation may hold (${this.maxBytes} bytes)`);
+  }
+
   /** Before anything reads or changes a user's conversations: their write-behind creations have landed. */
   private async written(userId: string): Promise<void> {
     const own = this.pending.get(userId);
@@ -233,8 +238,7 @@ export class ConversationStore {
       const found = options.create ? undefined : await this.readAll(userId, id);
       if (!found && !options.create) throw notFound(id);
       if (found && options.create) throw new ConversationError('busy', `conversation ${id} already exists`);
-      const size = Buffer.byteLength(JSON.stringify(exchange.turns));
-      if (size > this.maxBytes) throw new ConversationError('too_large', `this exchange (${size} bytes) is larger than a conversation may hold (${this.maxBytes} bytes)`);
+      this.checkSize(exchange);
       const { kept, dropped } = boundExchanges([...(found?.exchanges ?? []), exchange.turns], this.maxBytes);
       const prior = found?.summary;
       const meta: ConversationMeta = {

@@ -48,7 +48,7 @@ import { silentLogger } from '../observability/logger.js';
 import { errorName } from '../observability/error-name.js';
 import { UserDefaultsSchema, type UserDefaults } from '../policy/user-defaults.js';
 import { StoreError } from './store-error.js';
-import { ConditionFailedError, Table, expiresAfter, type Item } from './table.js';
+import { BATCH_WRITE_MAX, ConditionFailedError, Table, expiresAfter, type Item } from './table.js';
 import { keys } from './schema.js';
 
 export const DEFAULT_LEDGER_DAYS = 90;
@@ -202,7 +202,7 @@ interface WriteQueue {
 const MAX_FLUSH_RETRIES = 3;
 
 /** Records that make a flush start at once (one BatchWriteItem's worth), whatever the time left. */
-const FLUSH_RECORDS = 25;
+const FLUSH_RECORDS = BATCH_WRITE_MAX;
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
@@ -660,7 +660,7 @@ export class LedgerStore {
 
   /**
    * Writes whatever waits (write-behind) and resolves once it and every flush still running have landed; rejects
-   * if this flush's writes failed (what they held is then lost, as a killed process loses it).
+   * if this flush's writes failed (what failed is queued again, see writeQueued).
    */
   async flush(): Promise<void> {
     clearTimeout(this.flushTimer);

@@ -62,7 +62,7 @@ export function expiresAfter(end: Date | number, keepSeconds: number): { [TABLE.
 const BATCH_MAX = 100;
 const BATCH_RETRIES = 5;
 /** BatchWriteItem takes at most 25 requests. */
-const BATCH_WRITE_MAX = 25;
+export const BATCH_WRITE_MAX = 25;
 
 export interface TableOptions {
   client: DynamoDBDocumentClient;

@@ -22,7 +22,7 @@
  * that produced tokens, and such a result reports its usage; a crash mid-stream is the documented gap (ledger-store.ts).
  */
 import type { Principal } from '../auth/authenticator.js';
-import { checkBudget, effectiveCaps, type BudgetCaps } from '../budget/check.js';
+import { checkBudget, effectiveCaps, uncapped, type BudgetCaps } from '../budget/check.js';
 import { estimatePromptTokens } from '../budget/estimate.js';
 import { planCall } from '../budget/plan.js';
 import { flatPrice } from '../catalog/pricing.js';
@@ -196,7 +196,7 @@ export class TeamControl {
   async readUsage(userId: string, now: Date): Promise<UsageSnapshot> {
     const own = this.recording.get(userId);
     const first = await this.ledger.readUsage(userId, now);
-    if (!own || Object.keys(effectiveCaps(this.budgetDefaults, first.override)).length === 0) return first;
+    if (!own || uncapped(effectiveCaps(this.budgetDefaults, first.override))) return first;
     await Promise.all([...own]);
     return this.ledger.readUsage(userId, now);
   }
@@ -209,7 +209,7 @@ export class TeamControl {
    */
   readUsageForCall(userId: string, now: Date): Promise<UsageSnapshot> {
     const recent = this.settingsCacheMs > 0 ? this.ledger.recentUsage(userId, this.settingsCacheMs) : undefined;
-    if (recent && Object.keys(effectiveCaps(this.budgetDefaults, recent.override)).length === 0) return Promise.resolve(recent);
+    if (recent && uncapped(effectiveCaps(this.budgetDefaults, recent.override))) return Promise.resolve(recent);
     return this.readUsage(userId, now);
   }
 
@@ -260,7 +260,7 @@ export class TeamCall {
     const request = policed.request;
 
     const caps = effectiveCaps(this.team.budgetDefaults, snapshot.override);
-    if (Object.keys(caps).length === 0) return { ok: true, args: request };
+    if (uncapped(caps)) return { ok: true, args: request };
     // Refuse a user at a cap before the catalog is touched.
     const check = checkBudget(caps, snapshot.usage, this.startedAt);
     if (!check.ok) return this.refuse({ ok: false, kind: 'budget', reason: `budget:${check.window}`, message: check.message });
@@ -297,7 +297,7 @@ export class TeamCall {
     const policed = applyImagePolicy(this.team.policy, args as { model: string } & Record<string, unknown>);
     if (!policed.ok) return this.refuse({ ok: false, kind: 'policy', reason: `policy:${policed.rule}`, message: `${policed.message} Nothing was sent to OpenRouter.` });
     const caps = effectiveCaps(this.team.budgetDefaults, snapshot.override);
-    if (Object.keys(caps).length === 0) return { ok: true, args: policed.request };
+    if (uncapped(caps)) return { ok: true, args: policed.request };
     const check = checkBudget(caps, snapshot.usage, this.startedAt);
     if (!check.ok) return this.refuse({ ok: false, kind: 'budget', reason: `budget:${check.window}`, message: check.message });
     return this.refuse({
