@@ -57,12 +57,14 @@ export async function writeWebResponse(res: ServerResponse, response: Response):
 /**
  * Admission limits for `npm start`, whose heap is fixed by `--max-old-space-size=96` in package.json. The heap
  * arithmetic: the idle server holds ~21 MB; a tools/call body held in flight measured ~2.1x its size after a GC
- * (6 calls of 4 MiB: 21 → 75 MB) and is allowed 4x for the transient copies while it is parsed and re-serialised
- * upstream. 16 MiB of bodies in flight (4 at the default 4 MiB `ORMCP_MAX_BODY_BYTES`, 2 at the 6 MiB maximum)
- * x 4 = 67 MB, + 21 MB = 88 MB < 96 MB. Small requests are bounded by count (64 at once) instead.
+ * (6 calls of 4 MiB: 21 → 75 MB), but a call whose answer is as long as its prompt peaks near 8x: the upstream answer,
+ * the result's text and structured copies, and a response JSON that V8 holds at two bytes a character once any
+ * character is outside Latin-1 (the ⚠ of a notice is enough). 8 MiB of bodies in flight (2 at the default 4 MiB
+ * `ORMCP_MAX_BODY_BYTES`, 1 at the 6 MiB maximum) x 8 = 67 MB, + 21 MB = 88 MB < 96 MB; at 16 MiB four 3.9 MB echo
+ * calls ran the heap out (test/security/local-flood.test.ts). Small requests are bounded by count (64 at once) instead.
  */
 export function localAdmissionLimits(perRequestBodyBytes: number): AdmissionLimits {
-  return { maxRequests: 64, maxBodyBytes: 16 * 1024 * 1024, perRequestBodyBytes };
+  return { maxRequests: 64, maxBodyBytes: 8 * 1024 * 1024, perRequestBodyBytes };
 }
 
 function bodyOf(req: IncomingMessage): { hasBody: boolean; contentLength: string | undefined } {

@@ -222,8 +222,13 @@ export class ConversationStore {
 
   /** An exchange larger than a whole conversation may hold is refused (`too_large`); the conversation stays as it was. */
   private checkSize(exchange: Exchange): void {
-    const size = Buffer.byteLength(JSON.stringify(exchange.turns));
-    if (size > this.maxBytes) throw new ConversationError('too_large', `this exchange (${size} bytes) is larger than a conversation may hold (${this.maxBytes} bytes)`);
+    // The lengths of its strings are a lower bound of its JSON's UTF-8 size: an exchange far over the bound (megabytes
+    // of prompt and echo) is refused without building that JSON, a second copy of it on a server whose heap is bounded.
+    const atLeast = stringLength(exchange.turns, this.maxBytes + 1);
+    const size = atLeast > this.maxBytes ? atLeast : Buffer.byteLength(JSON.stringify(exchange.turns));
+    if (size > this.maxBytes) {
+      throw new ConversationError('too_large', `this exchange (${atLeast > this.maxBytes ? 'over ' : ''}${size} bytes) is larger than a conversation may hold (${this.maxBytes} bytes)`);
+    }
   }
 
   /** Before anything reads or changes a user's conversations: their write-behind creations have landed. */
@@ -441,6 +446,24 @@ export function conversationStoreFor(ttlHours: number, options: Omit<Conversatio
 
 function notFound(id: string): ConversationError {
   return new ConversationError('not_found', `No conversation "${id}" for this account: it expired, was deleted, or never existed. Start a new one by leaving out conversation_id.`);
+}
+
+/** The total length of the strings (values and keys) in `value`, counted until it reaches `stopAt`. */
+export function stringLength(value: unknown, stopAt: number): number {
+  let total = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && total < stopAt) {
+    const v = stack.pop();
+    if (typeof v === 'string') total += v.length;
+    else if (Array.isArray(v)) stack.push(...v);
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        total += k.length;
+        stack.push(child);
+      }
+    }
+  }
+  return total;
 }
 
 /** Drops the oldest exchanges until the JSON fits `maxBytes`; the newest is always kept. */

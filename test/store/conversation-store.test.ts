@@ -6,7 +6,7 @@
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { parseKeyring } from '../../lambda/crypto/keyring.js';
 import { startLocalDynamo, type LocalDynamo } from '../../lambda/local/dynalite.js';
-import { ConversationStore, boundExchanges, titleOf } from '../../lambda/store/conversation-store.js';
+import { ConversationStore, boundExchanges, stringLength, titleOf } from '../../lambda/store/conversation-store.js';
 import { keys } from '../../lambda/store/schema.js';
 
 const V1 = 'a'.repeat(48);
@@ -130,6 +130,13 @@ test('parts are cut at partChars; the size bound drops whole exchanges, oldest f
   expect((await s.load('u-size', id))!.turns.map((t) => String(t.content).slice(-3))).toEqual(['yyy', 'yyy']);
   await expect(s.append('u-size', id, exchange('z'.repeat(3000)))).rejects.toMatchObject({ code: 'too_large' });
   expect((await s.load('u-size', id))!.turnCount).toBe(2);
+});
+
+test('stringLength: the strings of a value, keys included, a lower bound of its JSON size; it stops once past the bound', () => {
+  const turns = [{ role: 'user', content: [{ type: 'text', text: 'héllo' }] }];
+  expect(stringLength(turns, Infinity)).toBe('role'.length + 'user'.length + 'content'.length + 'type'.length + 'text'.length + 'text'.length + 'héllo'.length);
+  expect(stringLength(turns, Infinity)).toBeLessThanOrEqual(Buffer.byteLength(JSON.stringify(turns)));
+  expect(stringLength(Array.from({ length: 1000 }, () => 'x'.repeat(100)), 250)).toBeLessThan(400);
 });
 
 test('boundExchanges and titleOf', () => {
